@@ -1,0 +1,164 @@
+/**
+ * Kata 1 — concurrent echo server, one worker per connection.
+ *
+ * The C version of this kata is socket → setsockopt(SO_REUSEADDR) → bind →
+ * listen → accept in a loop → pthread_create + pthread_detach per client.
+ * In Deno the same shape is: Deno.listen (which does the first four) →
+ * `for await` over accepted connections → one detached async task each.
+ *
+ * Run it:   deno run --allow-net reference.ts [--port 9000] [--host 127.0.0.1]
+ * Poke it:  nc 127.0.0.1 9000
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+/** A running echo server. */
+export interface EchoServer {
+  /** Where it listens; with port 0 the kernel picked the port. */
+  readonly addr: Deno.NetAddr;
+  /** Stops accepting, closes every open connection, and waits for all of it. */
+  close(): Promise<void>;
+}
+
+/**
+ * The read buffer, per connection. 64 KiB is the most a loopback segment
+ * carries; a smaller buffer works too, but needs more read() calls.
+ */
+const READ_BUFFER_BYTES = 64 * 1024;
+
+/**
+ * Starts listening and serves every client concurrently.
+ *
+ * @example
+ * ```ts ignore
+ * const server = startServer({ port: 0 });
+ * console.log(server.addr.port);
+ * await server.close();
+ * ```
+ */
+export function startServer(
+  { hostname = "127.0.0.1", port = 9000 }: {
+    hostname?: string;
+    port?: number;
+  } = {},
+): EchoServer {
+  // Deno.listen = socket + setsockopt(SO_REUSEADDR) + bind + listen.
+  // Loopback by default: a kata server has no business on the network.
+  const listener = Deno.listen({ hostname, port, transport: "tcp" });
+  const open = new Set<Deno.TcpConn>();
+  const workers = new Set<Promise<void>>();
+
+  const accepting = (async () => {
+    // The loop ends cleanly when close() closes the listener.
+    for await (const conn of listener) {
+      open.add(conn);
+      // Detached: we do NOT await the worker here. Awaiting it would make
+      // the next client wait until this one leaves (one client at a time).
+      const worker = serveConnection(conn).finally(() => {
+        open.delete(conn);
+        workers.delete(worker);
+      });
+      workers.add(worker);
+    }
+  })();
+
+  return {
+    addr: listener.addr,
+    async close() {
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
+      }
+      for (const conn of open) closeQuietly(conn);
+      await accepting;
+      await Promise.all(workers);
+    },
+  };
+}
+
+/** Echoes one client's bytes until it closes; never throws. */
+async function serveConnection(conn: Deno.TcpConn): Promise<void> {
+  // Nagle's algorithm holds back a small segment while an earlier one is
+  // unacknowledged; the client delays its ACK (40 ms on Linux). An echo
+  // server that writes back in pieces hits exactly that: turn Nagle off.
+  conn.setNoDelay(true);
+  const buffer = new Uint8Array(READ_BUFFER_BYTES);
+  try {
+    while (true) {
+      // read() returns as soon as *some* bytes arrived: n can be 1 even if
+      // the client sent a megabyte. null means the client finished sending.
+      // (EINTR never reaches us: the runtime retries interrupted calls.)
+      const n = await conn.read(buffer);
+      if (n === null) break;
+      await writeAll(conn, buffer.subarray(0, n));
+    }
+  } catch (error) {
+    // A client that resets (or vanishes) makes read or write throw. That is
+    // this client's problem only: log it and close, the server goes on.
+    if (!isDisconnect(error)) console.error("echo: connection failed:", error);
+  } finally {
+    // After EOF we have echoed everything, so closing is the whole
+    // answer to the client's half-close.
+    closeQuietly(conn);
+  }
+}
+
+/**
+ * write() may send fewer bytes than asked (the socket's send buffer is
+ * full) and returns how many it sent: loop until all are gone.
+ *
+ * @example Bad: silently drops the tail of a large chunk
+ * ```ts ignore
+ * await conn.write(chunk);
+ * ```
+ */
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) {
+    written += await conn.write(bytes.subarray(written));
+  }
+}
+
+function isDisconnect(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BadResource || // closed by close() at shutdown
+    error instanceof Deno.errors.Interrupted;
+}
+
+function closeQuietly(conn: Deno.Conn): void {
+  try {
+    conn.close();
+  } catch {
+    // Already closed: closing twice is harmless here.
+  }
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      port: { type: "string", default: "9000" },
+      host: { type: "string", default: "127.0.0.1" },
+    },
+  });
+  const port = Number(values.port);
+  try {
+    const server = startServer({ hostname: values.host, port });
+    console.log(
+      `echo server listening on ${server.addr.hostname}:${server.addr.port}`,
+    );
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      console.error(
+        `Port ${port} is already in use: stop the other server or pass --port`,
+      );
+      Deno.exit(1);
+    }
+    throw error;
+  }
+}

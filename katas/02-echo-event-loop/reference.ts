@@ -1,0 +1,301 @@
+/**
+ * Kata 2 — event-driven echo server: one loop owns every connection.
+ *
+ * In C this kata is epoll: make sockets non-blocking, register them, then
+ * loop on epoll_wait(), and for each ready fd read until EAGAIN and write
+ * what you can, keeping the rest in that connection's output buffer.
+ *
+ * Deno's I/O is completion-based rather than readiness-based: you do not ask
+ * "is this socket readable?", you start a read and are told when it is done
+ * (like IOCP on Windows or io_uring on Linux). So the loop's shape is:
+ *
+ *   start operations ──▶ each completion posts an event to ONE queue
+ *          ▲                              │
+ *          └── the loop drains the queue ◀┘   (the epoll_wait() of this file)
+ *
+ * All state (buffers, flags) lives in the loop and only the loop touches it:
+ * no locks, no races, and no task per connection. Nothing in the loop ever
+ * awaits a single connection, so one slow client cannot stall the others.
+ *
+ * Run it:   deno run --allow-net reference.ts [--port 9000] [--host 127.0.0.1]
+ * Poke it:  nc 127.0.0.1 9000
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+/** A running echo server. */
+export interface EchoServer {
+  /** Where it listens; with port 0 the kernel picked the port. */
+  readonly addr: Deno.NetAddr;
+  /** Stops accepting, closes every connection, and waits for the loop to end. */
+  close(): Promise<void>;
+}
+
+/**
+ * Backpressure. When a client's unsent output passes HIGH_WATER we stop
+ * reading from it: it is not reading its echoes, so reading more would only
+ * grow our buffer without bound. Once the output drains below LOW_WATER we
+ * read again. (Two marks, not one, so we do not flap on every write.)
+ */
+const HIGH_WATER = 1024 * 1024;
+const LOW_WATER = 256 * 1024;
+
+/**
+ * Read buffers adapt to the traffic: an idle connection holds a small one
+ * (10 000 idle clients × 64 KiB would be 640 MB), a busy one grows it so a
+ * bulk transfer needs few reads. Same idea as Netty's adaptive allocator.
+ */
+const MIN_READ = 2 * 1024;
+const MAX_READ = 64 * 1024;
+
+/** One client's state. Owned by the loop; nothing else reads or writes it. */
+interface Client {
+  conn: Deno.TcpConn;
+  /** Bytes read but not yet written back, oldest first. */
+  output: Uint8Array[];
+  outputBytes: number;
+  /** Is a read / a write in flight? At most one of each per client. */
+  reading: boolean;
+  writing: boolean;
+  /** The client sent EOF: finish writing, then close. */
+  inputDone: boolean;
+  closed: boolean;
+  nextReadSize: number;
+}
+
+/** Everything that can complete. Each event names the client it belongs to. */
+type Event =
+  | { kind: "accepted"; conn: Deno.TcpConn }
+  | { kind: "acceptFailed"; error: unknown }
+  | { kind: "read"; client: Client; buffer: Uint8Array; n: number | null }
+  | { kind: "wrote"; client: Client; n: number }
+  | { kind: "failed"; client: Client; error: unknown }
+  | { kind: "stop" };
+
+/**
+ * The completion queue. post() is called from promise callbacks; wait()
+ * hands the loop every event posted since it last asked, in order — like
+ * epoll_wait() returning a batch of ready fds. Both are O(1) per event,
+ * unlike Promise.race() over all connections, which is O(connections).
+ */
+class CompletionQueue {
+  #pending: Event[] = [];
+  #wake: (() => void) | undefined;
+
+  post(event: Event): void {
+    this.#pending.push(event);
+    this.#wake?.();
+    this.#wake = undefined;
+  }
+
+  async wait(): Promise<Event[]> {
+    if (this.#pending.length === 0) {
+      await new Promise<void>((resolve) => this.#wake = resolve);
+    }
+    const batch = this.#pending;
+    this.#pending = [];
+    return batch;
+  }
+}
+
+/**
+ * Starts listening and runs the event loop.
+ *
+ * @example
+ * ```ts ignore
+ * const server = startServer({ port: 0 });
+ * console.log(server.addr.port);
+ * await server.close();
+ * ```
+ */
+export function startServer(
+  { hostname = "127.0.0.1", port = 9000 }: {
+    hostname?: string;
+    port?: number;
+  } = {},
+): EchoServer {
+  const listener = Deno.listen({ hostname, port, transport: "tcp" });
+  const queue = new CompletionQueue();
+  const clients = new Set<Client>();
+
+  // --- Starting operations. Each posts exactly one event when it completes.
+
+  const startAccept = () => {
+    listener.accept().then(
+      (conn) => queue.post({ kind: "accepted", conn }),
+      (error) => queue.post({ kind: "acceptFailed", error }),
+    );
+  };
+
+  const startRead = (client: Client) => {
+    client.reading = true;
+    // A fresh buffer each time: the bytes read become the client's output
+    // and wait there until written, so this buffer cannot be reused.
+    const buffer = new Uint8Array(client.nextReadSize);
+    client.conn.read(buffer).then(
+      (n) => queue.post({ kind: "read", client, buffer, n }),
+      (error) => queue.post({ kind: "failed", client, error }),
+    );
+  };
+
+  const startWrite = (client: Client) => {
+    client.writing = true;
+    client.conn.write(client.output[0]).then(
+      (n) => queue.post({ kind: "wrote", client, n }),
+      (error) => queue.post({ kind: "failed", client, error }),
+    );
+  };
+
+  const close = (client: Client) => {
+    if (client.closed) return;
+    client.closed = true;
+    clients.delete(client);
+    try {
+      client.conn.close(); // pending operations now fail; their events are ignored
+    } catch {
+      // Already closed.
+    }
+  };
+
+  // --- Handling completions. Plain functions: no await anywhere below.
+
+  const onRead = (client: Client, buffer: Uint8Array, n: number | null) => {
+    client.reading = false;
+    if (n === null) {
+      // EOF: the client has sent everything. Close once the echo is out.
+      client.inputDone = true;
+      if (!client.writing) close(client);
+      return;
+    }
+    client.output.push(buffer.subarray(0, n));
+    client.outputBytes += n;
+    // A full buffer means more is waiting: read bigger next time. A mostly
+    // empty one means the client is quiet: give memory back.
+    if (n === buffer.length) client.nextReadSize = Math.min(n * 2, MAX_READ);
+    else if (n < buffer.length / 2) {
+      client.nextReadSize = Math.max(buffer.length / 2, MIN_READ);
+    }
+    if (!client.writing) startWrite(client);
+    if (client.outputBytes < HIGH_WATER) startRead(client);
+    // Else: backpressure. We read again when the output drains (onWrote).
+  };
+
+  const onWrote = (client: Client, n: number) => {
+    client.writing = false;
+    client.outputBytes -= n;
+    // A partial write: keep the unsent tail at the head of the queue.
+    const head = client.output[0];
+    if (n < head.length) client.output[0] = head.subarray(n);
+    else client.output.shift();
+
+    if (client.output.length > 0) startWrite(client);
+    else if (client.inputDone) return close(client);
+    if (
+      !client.reading && !client.inputDone && client.outputBytes <= LOW_WATER
+    ) {
+      startRead(client);
+    }
+  };
+
+  // --- The loop.
+
+  const loop = async () => {
+    startAccept();
+    while (true) {
+      for (const event of await queue.wait()) {
+        switch (event.kind) {
+          case "stop":
+            for (const client of clients) close(client);
+            return;
+          case "accepted": {
+            // Nagle + delayed ACK would stall small echoes ~40 ms: turn it off.
+            event.conn.setNoDelay(true);
+            const client: Client = {
+              conn: event.conn,
+              output: [],
+              outputBytes: 0,
+              reading: false,
+              writing: false,
+              inputDone: false,
+              closed: false,
+              nextReadSize: MIN_READ,
+            };
+            clients.add(client);
+            startRead(client);
+            startAccept();
+            break;
+          }
+          case "acceptFailed":
+            // The listener was closed (shutdown), or accept failed for a
+            // reason like EMFILE: say so and keep accepting.
+            if (event.error instanceof Deno.errors.BadResource) break;
+            console.error("echo: accept failed:", event.error);
+            startAccept();
+            break;
+          case "read":
+            if (!event.client.closed) {
+              onRead(event.client, event.buffer, event.n);
+            }
+            break;
+          case "wrote":
+            if (!event.client.closed) onWrote(event.client, event.n);
+            break;
+          case "failed":
+            // A reset or broken pipe ends this client only.
+            if (!event.client.closed && !isDisconnect(event.error)) {
+              console.error("echo: connection failed:", event.error);
+            }
+            close(event.client);
+            break;
+        }
+      }
+    }
+  };
+  const running = loop();
+
+  return {
+    addr: listener.addr,
+    async close() {
+      try {
+        listener.close();
+      } catch {
+        // Already closed.
+      }
+      queue.post({ kind: "stop" });
+      await running;
+    },
+  };
+}
+
+function isDisconnect(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionAborted;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: {
+      port: { type: "string", default: "9000" },
+      host: { type: "string", default: "127.0.0.1" },
+    },
+  });
+  const port = Number(values.port);
+  try {
+    const server = startServer({ hostname: values.host, port });
+    console.log(
+      `event-loop echo server listening on ${server.addr.hostname}:${server.addr.port}`,
+    );
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      console.error(
+        `Port ${port} is already in use: stop the other server or pass --port`,
+      );
+      Deno.exit(1);
+    }
+    throw error;
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The six katas: what the practice loop, the checker and the status board
+ * need to know about each. Cards are in each folder's KATA.md.
+ *
+ * @module
+ */
+
+import type { Stage } from "../lib/check/stage.ts";
+import type { StartServer } from "../lib/check/target.ts";
+import type { PracticeKata } from "../lib/practice/kata.ts";
+
+/** A kata whose checker, reference and starter exist. */
+export interface BuiltKata extends PracticeKata {
+  built: true;
+  /** Port `deno task kata:N run` listens on. */
+  defaultPort: number;
+  loadStages(): Promise<readonly Stage[]>;
+  loadReference(): Promise<StartServer>;
+  /** File name of the C reference in the kata's folder, if there is one. */
+  referenceC?: string;
+}
+
+/** A kata whose card exists but whose tooling is still to come. */
+export interface PlannedKata extends PracticeKata {
+  built: false;
+}
+
+export type Kata = BuiltKata | PlannedKata;
+
+const threePassesInARow = {
+  text: "3 passing attempts in a row, each within the time limit",
+  passesInARow: 3,
+};
+
+export const KATAS: readonly Kata[] = [
+  {
+    number: 1,
+    slug: "01-echo-threaded",
+    title: "Concurrent echo server (one worker per connection)",
+    timeLimitMinutes: 30,
+    repeatUntil: threePassesInARow,
+    built: true,
+    defaultPort: 9000,
+    loadStages: async () =>
+      (await import("./01-echo-threaded/check.ts")).stages,
+    loadReference: async () =>
+      (await import("./01-echo-threaded/reference.ts")).startServer,
+    referenceC: "reference.c",
+  },
+  {
+    number: 2,
+    slug: "02-echo-event-loop",
+    title: "Event-driven echo server",
+    timeLimitMinutes: 45,
+    repeatUntil: threePassesInARow,
+    built: true,
+    defaultPort: 9000,
+    loadStages: async () =>
+      (await import("./02-echo-event-loop/check.ts")).stages,
+    loadReference: async () =>
+      (await import("./02-echo-event-loop/reference.ts")).startServer,
+    referenceC: "reference.c",
+  },
+  {
+    number: 3,
+    slug: "03-http-client",
+    title: "Minimal HTTP/1.1 client",
+    timeLimitMinutes: 30,
+    repeatUntil: threePassesInARow,
+    built: false,
+  },
+  {
+    number: 4,
+    slug: "04-http-server",
+    title: "Minimal HTTP/1.1 server",
+    timeLimitMinutes: 45,
+    repeatUntil: threePassesInARow,
+    built: false,
+  },
+  {
+    number: 5,
+    slug: "05-tcp-handshake",
+    title: "Capture and annotate a TCP handshake",
+    timeLimitMinutes: 20,
+    repeatUntil: threePassesInARow,
+    built: false,
+  },
+  {
+    number: 6,
+    slug: "06-tcp-vs-udp",
+    title: "TCP vs UDP under packet loss",
+    timeLimitMinutes: 60,
+    repeatUntil: threePassesInARow,
+    built: false,
+  },
+];
+
+/** The kata numbered `number`, or undefined. */
+export function findKata(number: number): Kata | undefined {
+  return KATAS.find((kata) => kata.number === number);
+}
+
+/** The folder holding a kata's card, reference and starter. */
+export function kataDirectory(kata: Kata): URL {
+  return new URL(`./${kata.slug}/`, import.meta.url);
+}

@@ -1,0 +1,399 @@
+/**
+ * Stages for echo servers (katas 1 and 2). Each stage sends real bytes over
+ * real sockets and fails with the evidence and the classic mistake behind it.
+ *
+ * @module
+ */
+
+import { describeMismatch, formatBytes, randomBytes } from "../net/bytes.ts";
+import { readFull, readToEnd, writeAll } from "../net/io.ts";
+import {
+  type Stage,
+  type StageContext,
+  StageFailure,
+  withDeadline,
+} from "./stage.ts";
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Options for {@linkcode exchange}. */
+interface ExchangeOptions {
+  /** Wait this long before reading, to make the server's writes back up. */
+  readDelayMs?: number;
+  /** Give up when no byte arrives for this long. @default {3000} */
+  stallMs?: number;
+}
+
+/** What came back, and whether it stopped coming before the end. */
+interface Echoed {
+  bytes: Uint8Array;
+  /** True when the server went quiet with bytes still missing. */
+  stalled: boolean;
+}
+
+/**
+ * Sends `payload` while reading the echo. Reading while writing matters: a
+ * client that writes everything first can deadlock a correct server once
+ * both sides' socket buffers are full. Returns early, with what arrived,
+ * when the server closes or goes quiet for `stallMs`.
+ */
+async function exchange(
+  conn: Deno.TcpConn,
+  payload: Uint8Array,
+  options: ExchangeOptions = {},
+): Promise<Echoed> {
+  const writing = writeAll(conn, payload);
+  // If the server closes early, the write fails too; the short read below
+  // is the better diagnosis, so that rejection is not the one reported.
+  writing.catch(() => {});
+  if (options.readDelayMs) await delay(options.readDelayMs);
+  const received = new Uint8Array(payload.length);
+  let filled = 0;
+  let stalled = false;
+  while (filled < payload.length) {
+    const reading = conn.read(received.subarray(filled));
+    const n = await withDeadline(
+      reading,
+      options.stallMs ?? 3_000,
+      () => new StageFailure("stalled"),
+    )
+      .catch((error) => {
+        if (!(error instanceof StageFailure)) throw error;
+        stalled = true;
+        return null;
+      });
+    if (n === null) break;
+    filled += n;
+  }
+  if (filled === payload.length) await writing;
+  return { bytes: received.subarray(0, filled), stalled };
+}
+
+/** Throws a {@linkcode StageFailure} with a byte-level diff unless the echo equals `sent`. */
+function expectEcho(
+  sent: Uint8Array,
+  echoed: Echoed,
+  hint: string,
+  who = "The echo",
+): void {
+  const received = echoed.bytes;
+  const mismatch = describeMismatch(sent, received);
+  if (!mismatch) return;
+  const differsEarly =
+    describeMismatch(sent.subarray(0, received.length), received) !== undefined;
+  let message;
+  if (differsEarly) message = `${who} came back different from what was sent`;
+  else if (echoed.stalled) {
+    message =
+      `${who} stopped after ${received.length} of ${sent.length} bytes: nothing more arrived for a while`;
+  } else {
+    message =
+      `${who} ended after ${received.length} of ${sent.length} bytes: the server closed the connection early`;
+  }
+  throw new StageFailure(message, { details: mismatch, hint });
+}
+
+const HINT_NO_ECHO =
+  "Read from the connection in a loop and write back exactly the bytes read (buffer.subarray(0, n)), until read() returns null.";
+const HINT_PARTIAL_WRITE =
+  "write() may write fewer bytes than it was given; it returns how many. Loop until the whole chunk is written, and write only the n bytes that read() returned.";
+const HINT_ONE_AT_A_TIME =
+  "The server seems to serve one client at a time. Handle each accepted connection in its own task and do not await it in the accept loop.";
+
+/** A single byte goes out and comes back. */
+export const singleByte: Stage = {
+  name: "echoes a single byte",
+  timeoutMs: 5_000,
+  timeoutHint: HINT_NO_ECHO,
+  async run(ctx) {
+    const conn = await ctx.connect();
+    const payload = new TextEncoder().encode("k");
+    expectEcho(payload, await exchange(conn, payload), HINT_NO_ECHO);
+  },
+};
+
+/** 1 MiB of random bytes comes back byte-exact. */
+export const oneMebibyte: Stage = {
+  name: "echoes 1 MiB of random bytes byte-exact",
+  timeoutMs: 10_000,
+  timeoutHint: HINT_PARTIAL_WRITE,
+  async run(ctx) {
+    const conn = await ctx.connect();
+    const payload = randomBytes(MiB);
+    expectEcho(payload, await exchange(conn, payload), HINT_PARTIAL_WRITE);
+  },
+};
+
+/** How long the late reader waits: long enough for the server's socket send buffer to fill. */
+const LATE_READER_DELAY_MS = 300;
+
+/**
+ * 8 MiB to a client that starts reading late. The server's send buffer fills,
+ * so its writes come back partial: a server that ignores write()'s return
+ * value loses bytes here.
+ */
+export const lateReader: Stage = {
+  name: "echoes 8 MiB to a client that starts reading late (partial writes)",
+  timeoutMs: 15_000,
+  timeoutHint: HINT_PARTIAL_WRITE,
+  async run(ctx) {
+    const conn = await ctx.connect();
+    const payload = randomBytes(8 * MiB);
+    const received = await exchange(conn, payload, {
+      readDelayMs: LATE_READER_DELAY_MS,
+    });
+    expectEcho(payload, received, HINT_PARTIAL_WRITE);
+  },
+};
+
+/** 100 clients at once, 64 KiB each, all byte-exact. */
+export const hundredClients: Stage = {
+  name: "serves 100 concurrent clients × 64 KiB, all byte-exact",
+  timeoutMs: 20_000,
+  timeoutHint: HINT_ONE_AT_A_TIME,
+  async run(ctx) {
+    const clients = Array.from({ length: 100 }, async (_, i) => {
+      const conn = await ctx.connect();
+      const payload = randomBytes(64 * KiB);
+      expectEcho(
+        payload,
+        await exchange(conn, payload),
+        HINT_PARTIAL_WRITE,
+        `Client ${i + 1}'s echo`,
+      );
+      conn.close();
+    });
+    await Promise.all(clients);
+  },
+};
+
+/** How promptly a client must be served while another sits idle. */
+const IDLE_DEADLINE_MS = 2_000;
+
+/** A client that connects and sends nothing must not hold up the next one. */
+export const idleClient: Stage = {
+  name: "an idle client does not delay others",
+  timeoutMs: 10_000,
+  timeoutHint: HINT_ONE_AT_A_TIME,
+  async run(ctx) {
+    await ctx.connect(); // connects, says nothing, stays open
+    const conn = await ctx.connect();
+    const payload = new TextEncoder().encode("are you there?\n");
+    const received = await withDeadline(
+      exchange(conn, payload),
+      IDLE_DEADLINE_MS,
+      () =>
+        new StageFailure(
+          `No echo within ${
+            IDLE_DEADLINE_MS / 1000
+          } s while another client was connected but idle`,
+          { hint: HINT_ONE_AT_A_TIME },
+        ),
+    );
+    expectEcho(payload, received, HINT_NO_ECHO);
+  },
+};
+
+/** How long after the last echoed byte the server has to close. */
+const HALF_CLOSE_DEADLINE_MS = 5_000;
+const HINT_HALF_CLOSE =
+  "When read() returns null the client has finished sending (it shut down its write side). Finish writing what you read, then close the connection.";
+
+/**
+ * The client shuts down its write side: the server must echo everything it
+ * got, then close its side too.
+ */
+export const halfClose: Stage = {
+  name: "half-close: echoes everything, then closes",
+  timeoutMs: 15_000,
+  timeoutHint: HINT_HALF_CLOSE,
+  async run(ctx) {
+    const conn = await ctx.connect();
+    const payload = randomBytes(256 * KiB);
+    const reading = readToEnd(conn, payload.length + MiB);
+    reading.catch(() => {});
+    await writeAll(conn, payload);
+    await conn.closeWrite();
+    const received = await withDeadline(
+      reading,
+      HALF_CLOSE_DEADLINE_MS,
+      () =>
+        new StageFailure(
+          `The connection was still open ${
+            HALF_CLOSE_DEADLINE_MS / 1000
+          } s after the client shut down its write side`,
+          { hint: HINT_HALF_CLOSE },
+        ),
+    );
+    expectEcho(payload, { bytes: received, stalled: false }, HINT_HALF_CLOSE);
+  },
+};
+
+const HINT_RESET =
+  "A client that resets makes read() or write() throw (Deno.errors.ConnectionReset, BrokenPipe; ECONNRESET, EPIPE in C, where SIGPIPE must be ignored). Catch it in that connection's handler, close that connection, and keep accepting.";
+
+/** Closes a connection with unread data in its receive buffer, which makes the kernel send RST. */
+async function resetMidStream(ctx: StageContext): Promise<void> {
+  const conn = await ctx.connect();
+  const writing = writeAll(conn, randomBytes(256 * KiB));
+  // Read the first echoed byte only, then let the whole payload go out: the
+  // echo piles up unread in our receive buffer, and closing a socket with
+  // unread data makes the kernel send RST instead of FIN.
+  await conn.read(new Uint8Array(1));
+  await writing;
+  conn.close();
+}
+
+function isConnectionError(error: unknown): error is Error {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionRefused ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.ConnectionAborted;
+}
+
+/** Three clients reset mid-stream; the server must go on answering. */
+export const survivesReset: Stage = {
+  name: "a client that resets mid-stream does not take the server down",
+  timeoutMs: 10_000,
+  timeoutHint: HINT_RESET,
+  async run(ctx) {
+    const payload = new TextEncoder().encode("after the reset\n");
+    let resets = 0;
+    let echoed;
+    try {
+      for (; resets < 3; resets++) await resetMidStream(ctx);
+      echoed = await exchange(await ctx.connect(), payload);
+    } catch (error) {
+      if (!isConnectionError(error)) throw error;
+      throw new StageFailure(
+        `After ${resets} client(s) reset their connections, the next client could not be served: ${error.message}`,
+        { hint: HINT_RESET },
+      );
+    }
+    expectEcho(payload, echoed, HINT_RESET);
+  },
+};
+
+/** Round trips measured by {@linkcode nagle}; the first two warm up and are not counted. */
+const NAGLE_ROUND_TRIPS = 22;
+/** A median round trip this slow on loopback means a timer, not work: delayed ACK is 40 ms on Linux. */
+const NAGLE_STALL_MS = 20;
+
+/**
+ * 64 KiB request/response on one connection. With Nagle's algorithm on, the
+ * server's last small segment waits for an ACK the client delays: ~40 ms
+ * per echo on Linux.
+ */
+export const nagle: Stage = {
+  name: "64 KiB request/response is not stalled by Nagle + delayed ACK",
+  timeoutMs: 15_000,
+  async run(ctx) {
+    const conn = await ctx.connect();
+    const payload = randomBytes(64 * KiB);
+    const times: number[] = [];
+    for (let i = 0; i < NAGLE_ROUND_TRIPS; i++) {
+      const started = performance.now();
+      expectEcho(payload, await exchange(conn, payload), HINT_PARTIAL_WRITE);
+      if (i >= 2) times.push(performance.now() - started);
+    }
+    times.sort((a, b) => a - b);
+    const median = times[Math.floor(times.length / 2)];
+    const summary = `median round trip ${
+      median.toFixed(2)
+    } ms over ${times.length} messages of 64 KiB`;
+    if (median >= NAGLE_STALL_MS) {
+      throw new StageFailure(`Each echo stalls: ${summary}`, {
+        hint:
+          "~40 ms per round trip is Nagle's algorithm meeting the client's delayed ACK: the server holds back its last small segment until the previous one is acknowledged, and the client delays that ACK. Turn Nagle off on accepted connections: conn.setNoDelay(true) in Deno, setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, …) in C.",
+      });
+    }
+    return summary;
+  },
+};
+
+/** After every other stage, a plain echo still works. */
+export const stillAnswers: Stage = {
+  name: "the server still answers afterwards",
+  timeoutMs: 5_000,
+  timeoutHint:
+    "The server stopped answering after the earlier stages: a leaked or blocked connection handler may be holding it up.",
+  async run(ctx) {
+    const conn = await ctx.connect();
+    const payload = new TextEncoder().encode("still there?\n");
+    expectEcho(payload, await exchange(conn, payload), HINT_RESET);
+  },
+};
+
+/** How long the slow client leaves its echo unread. */
+const SLOW_READER_WINDOW_MS = 3_000;
+/** The most one echo may take for the other clients during that window. */
+const PROMPT_ECHO_MS = 1_000;
+const SLOW_READER_BYTES = 16 * MiB;
+const HINT_SLOW_READER =
+  "One client that does not read stalled everybody: a write to it blocked the loop. Queue the bytes you could not write in that connection's own output buffer, go back to the loop, and stop reading from that client while its buffer is above a high-water mark.";
+
+/**
+ * Event-driven servers only: one client writes 16 MiB and reads nothing for
+ * 3 s while 20 others keep echoing. They must stay prompt; afterwards the
+ * slow client reads and must get all 16 MiB back.
+ */
+export const slowReader: Stage = {
+  name:
+    `a client that reads nothing for 3 s does not stall 20 others; then gets all ${
+      formatBytes(SLOW_READER_BYTES)
+    } back`,
+  timeoutMs: 40_000,
+  timeoutHint: HINT_SLOW_READER,
+  async run(ctx) {
+    const slow = await ctx.connect();
+    const bulk = randomBytes(SLOW_READER_BYTES);
+    const writing = writeAll(slow, bulk);
+    writing.catch(() => {});
+    const windowEnds = performance.now() + SLOW_READER_WINDOW_MS;
+    let echoes = 0;
+    let slowest = 0;
+    const others = Array.from({ length: 20 }, async (_, i) => {
+      const conn = await ctx.connect();
+      const payload = randomBytes(KiB);
+      while (performance.now() < windowEnds) {
+        const started = performance.now();
+        const received = await withDeadline(
+          exchange(conn, payload),
+          PROMPT_ECHO_MS,
+          () =>
+            new StageFailure(
+              `Client ${i + 1} waited over ${
+                PROMPT_ECHO_MS / 1000
+              } s for a 1 KiB echo while another client was not reading`,
+              { hint: HINT_SLOW_READER },
+            ),
+        );
+        expectEcho(
+          payload,
+          received,
+          HINT_PARTIAL_WRITE,
+          `Client ${i + 1}'s echo`,
+        );
+        slowest = Math.max(slowest, performance.now() - started);
+        echoes++;
+      }
+    });
+    await Promise.all(others);
+    await delay(Math.max(0, windowEnds - performance.now()));
+    const received = new Uint8Array(bulk.length);
+    const n = await readFull(slow, received);
+    expectEcho(
+      bulk,
+      { bytes: received.subarray(0, n), stalled: false },
+      HINT_PARTIAL_WRITE,
+      "The slow client's echo",
+    );
+    await writing;
+    return `${echoes} prompt echoes meanwhile, slowest ${
+      slowest.toFixed(1)
+    } ms`;
+  },
+};

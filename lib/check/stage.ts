@@ -1,0 +1,238 @@
+/**
+ * Stages: the unit a checker is made of. A stage probes a running target,
+ * passes or throws a {@linkcode StageFailure} that says what was sent, what
+ * came back and which classic mistake causes that.
+ *
+ * @module
+ */
+
+/** A failure with a diagnosis: the message says what went wrong, `details`
+ * show the bytes, `hint` names the mistake that usually causes it. */
+export class StageFailure extends Error {
+  /** Multi-line evidence: bytes sent and received, timings. */
+  readonly details?: string;
+  /** What the learner should look at in their code. */
+  readonly hint?: string;
+
+  constructor(
+    message: string,
+    options: { details?: string; hint?: string } = {},
+  ) {
+    super(message);
+    this.name = "StageFailure";
+    this.details = options.details;
+    this.hint = options.hint;
+  }
+}
+
+/**
+ * What a stage gets to work with. Connections opened through
+ * {@linkcode StageContext.connect} are closed when the stage ends, whether it
+ * passed, failed or timed out, so a stage never leaks a socket.
+ */
+export interface StageContext {
+  /** Address of the implementation under test. */
+  readonly hostname: string;
+  readonly port: number;
+  /** Opens a TCP connection to the target; closed when the stage ends. */
+  connect(): Promise<Deno.TcpConn>;
+  /** Aborted when the stage times out. */
+  readonly signal: AbortSignal;
+}
+
+/** One step of a checker. */
+export interface Stage {
+  /** What the stage proves, as a learner reads it: "echoes 1 MiB byte-exact". */
+  readonly name: string;
+  /** Upper bound for the whole stage. @default {20000} */
+  readonly timeoutMs?: number;
+  /** What to suspect when the stage runs into its time limit. */
+  readonly timeoutHint?: string;
+  /** Throws {@linkcode StageFailure} on failure; may return a short note ("median 0.2 ms"). */
+  run(context: StageContext): Promise<string | void>;
+}
+
+/** The outcome of one stage. */
+export interface StageResult {
+  name: string;
+  status: "pass" | "fail" | "skip";
+  durationMs: number;
+  /** Pass: an optional note. Fail: what went wrong. */
+  message?: string;
+  details?: string;
+  hint?: string;
+}
+
+/** Options for {@linkcode runStages}. */
+export interface RunStagesOptions {
+  /** Called as each stage finishes, so a report can be printed live. */
+  onResult?: (result: StageResult) => void;
+  /** Explains a failure further, e.g. "the server process exited with status 1". */
+  diagnose?: () => Promise<string | undefined>;
+}
+
+const DEFAULT_TIMEOUT_MS = 20_000;
+
+/**
+ * Runs stages in order against `hostname:port` and stops at the first
+ * failure: later stages are reported as skipped, because their results would
+ * only repeat the first problem.
+ */
+export async function runStages(
+  stages: readonly Stage[],
+  hostname: string,
+  port: number,
+  options: RunStagesOptions = {},
+): Promise<StageResult[]> {
+  const results: StageResult[] = [];
+  let failed = false;
+  for (const stage of stages) {
+    const result: StageResult = failed
+      ? { name: stage.name, status: "skip", durationMs: 0 }
+      : await runStage(stage, hostname, port, options);
+    if (result.status === "fail") failed = true;
+    results.push(result);
+    options.onResult?.(result);
+  }
+  return results;
+}
+
+async function runStage(
+  stage: Stage,
+  hostname: string,
+  port: number,
+  options: RunStagesOptions,
+): Promise<StageResult> {
+  const connections = new Set<Deno.TcpConn>();
+  const controller = new AbortController();
+  const context: StageContext = {
+    hostname,
+    port,
+    signal: controller.signal,
+    async connect() {
+      const conn = await Deno.connect({ hostname, port });
+      connections.add(conn);
+      return conn;
+    },
+  };
+  const timeoutMs = stage.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const started = performance.now();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(
+        new StageFailure(`Did not finish within ${timeoutMs / 1000} s`, {
+          hint: stage.timeoutHint,
+        }),
+      );
+    }, timeoutMs);
+  });
+  try {
+    const running = stage.run(context);
+    // If the deadline wins, the stage's own promise rejects later (its
+    // sockets are closed below); mark that rejection as handled.
+    running.catch(() => {});
+    const note = await Promise.race([running, timedOut]);
+    return {
+      name: stage.name,
+      status: "pass",
+      durationMs: performance.now() - started,
+      message: note || undefined,
+    };
+  } catch (error) {
+    const durationMs = performance.now() - started;
+    return failureResult(
+      stage.name,
+      error,
+      durationMs,
+      await options.diagnose?.(),
+    );
+  } finally {
+    clearTimeout(timer);
+    controller.abort();
+    // Closing the stage's sockets also rejects any read still pending in a
+    // stage that timed out, so nothing keeps running behind our back.
+    for (const conn of connections) {
+      try {
+        conn.close();
+      } catch {
+        // Already closed by the stage itself.
+      }
+    }
+  }
+}
+
+function failureResult(
+  name: string,
+  error: unknown,
+  durationMs: number,
+  diagnosis: string | undefined,
+): StageResult {
+  if (error instanceof StageFailure) {
+    return {
+      name,
+      status: "fail",
+      durationMs,
+      message: diagnosis ? `${error.message}; ${diagnosis}` : error.message,
+      details: error.details,
+      hint: error.hint,
+    };
+  }
+  if (error instanceof Deno.errors.ConnectionRefused) {
+    return {
+      name,
+      status: "fail",
+      durationMs,
+      message: diagnosis ?? "Connection refused: nothing is listening any more",
+      hint:
+        "The server stopped accepting connections. An error in one connection's handler must not end the accept loop or the process.",
+    };
+  }
+  if (
+    error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.UnexpectedEof
+  ) {
+    return {
+      name,
+      status: "fail",
+      durationMs,
+      message: `The server reset the connection (${error.message})` +
+        (diagnosis ? `; ${diagnosis}` : ""),
+      hint:
+        "A reset usually means the server closed the socket with unread data, or its process crashed.",
+    };
+  }
+  // Anything else is a bug in the checker itself, not in the learner's code:
+  // say so plainly rather than blame the implementation.
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    name,
+    status: "fail",
+    durationMs,
+    message: `The checker hit an unexpected error: ${message}`,
+    hint:
+      "This is likely a netkata bug; please report it with the command you ran.",
+  };
+}
+
+/**
+ * Races `promise` against a deadline and throws a {@linkcode StageFailure}
+ * built by `onTimeout` if the deadline passes first.
+ */
+export async function withDeadline<T>(
+  promise: Promise<T>,
+  ms: number,
+  onTimeout: () => StageFailure,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), ms);
+  });
+  promise.catch(() => {}); // a rejection after the deadline is expected
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

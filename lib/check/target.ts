@@ -1,0 +1,392 @@
+/**
+ * Targets: what a checker grades. One checker serves every implementation:
+ * a module started in-process, a Deno file run with least privilege, any
+ * command in any language, or something already listening.
+ *
+ * @module
+ */
+
+import { freePort, waitForListen } from "../net/ports.ts";
+
+/** A server started in-process: where it listens and how to stop it. */
+export interface ServerHandle {
+  readonly addr: Deno.NetAddr;
+  close(): Promise<void>;
+}
+
+/** Starts a server in-process; every server reference exports one as `startServer`. */
+export type StartServer = (
+  options: { hostname: string; port: number },
+) => ServerHandle | Promise<ServerHandle>;
+
+/** What to grade. */
+export type TargetSpec =
+  | { kind: "module"; label: string; start: StartServer }
+  | { kind: "command"; command: string }
+  | { kind: "deno-file"; path: string }
+  | { kind: "address"; hostname: string; port: number };
+
+/** A target that could not be started; the message says what to do. */
+export class TargetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "TargetError";
+  }
+}
+
+/** A started target. Dispose it (or call `close`) to stop what was started. */
+export interface RunningTarget extends AsyncDisposable {
+  /** How the report names it: "reference (in-process)", "`./echo 4242`". */
+  readonly label: string;
+  readonly hostname: string;
+  readonly port: number;
+  /**
+   * Says why the target may have stopped answering, e.g. its process
+   * exited. A process that is dying gets a moment to finish dying first.
+   */
+  diagnose(): Promise<string | undefined>;
+  close(): Promise<void>;
+}
+
+/** Where a spawned target listens: always loopback, never 0.0.0.0. */
+const LOOPBACK = "127.0.0.1";
+
+/** Options for {@linkcode startTarget}. */
+export interface StartTargetOptions {
+  /** How long a spawned program may take to start listening. @default {15000} */
+  startTimeoutMs?: number;
+}
+
+/**
+ * Starts the target described by `spec` and waits until it listens.
+ * Throws {@linkcode TargetError} with an actionable message when it cannot.
+ */
+export async function startTarget(
+  spec: TargetSpec,
+  options: StartTargetOptions = {},
+): Promise<RunningTarget> {
+  switch (spec.kind) {
+    case "module":
+      return await startModule(spec.label, spec.start);
+    case "address":
+      return await connectToAddress(spec.hostname, spec.port);
+    case "command": {
+      if (!spec.command.includes("{port}")) {
+        throw new TargetError(
+          `The command must say where its port goes: put {port} in it, e.g. --cmd "./echo-server {port}"`,
+        );
+      }
+      const port = freePort(LOOPBACK);
+      const argv = splitCommand(
+        spec.command.replaceAll("{port}", String(port)),
+      );
+      return await startProcess(`\`${argv.join(" ")}\``, argv, port, options);
+    }
+    case "deno-file": {
+      await assertFileExists(spec.path);
+      const port = freePort(LOOPBACK);
+      // The attempt gets network access to exactly one address and port and
+      // nothing else: no files, no environment, no subprocesses.
+      const argv = [
+        Deno.execPath(),
+        "run",
+        "--no-prompt",
+        `--allow-net=${LOOPBACK}:${port}`,
+        spec.path,
+        "--port",
+        String(port),
+        "--host",
+        LOOPBACK,
+      ];
+      return await startProcess(spec.path, argv, port, options);
+    }
+  }
+}
+
+async function startModule(
+  label: string,
+  start: StartServer,
+): Promise<RunningTarget> {
+  const server = await start({ hostname: LOOPBACK, port: 0 });
+  let closed = false;
+  const close = async () => {
+    if (closed) return;
+    closed = true;
+    await server.close();
+  };
+  return {
+    label,
+    hostname: server.addr.hostname,
+    port: server.addr.port,
+    diagnose: () => Promise.resolve(undefined),
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+async function connectToAddress(
+  hostname: string,
+  port: number,
+): Promise<RunningTarget> {
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) {
+    throw new TargetError(
+      `Port must be a whole number from 1 to 65535: got ${port}`,
+    );
+  }
+  try {
+    const probe = await Deno.connect({ hostname, port });
+    probe.close();
+  } catch (error) {
+    if (error instanceof Deno.errors.ConnectionRefused) {
+      throw new TargetError(
+        `Nothing is listening on ${hostname}:${port}: start your server first, or let the checker start it with --file or --cmd`,
+      );
+    }
+    throw new TargetError(
+      `Cannot connect to ${hostname}:${port}: ${
+        error instanceof Error ? error.message : error
+      }`,
+    );
+  }
+  const nothing = () => Promise.resolve();
+  return {
+    label: `${hostname}:${port}`,
+    hostname,
+    port,
+    diagnose: () => Promise.resolve(undefined),
+    close: nothing,
+    [Symbol.asyncDispose]: nothing,
+  };
+}
+
+async function assertFileExists(path: string): Promise<void> {
+  const status = await Deno.permissions.query({ name: "read", path });
+  if (status.state !== "granted") return; // the child will say if it is missing
+  try {
+    const info = await Deno.stat(path);
+    if (!info.isFile) throw new TargetError(`Not a file: ${path}`);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new TargetError(`No such file: ${path}`);
+    }
+    throw error;
+  }
+}
+
+/** How long a failing stage waits to see whether the server process is exiting. */
+const DYING_GRACE_MS = 300;
+
+/** How much of a spawned program's output to keep for diagnosis. */
+const OUTPUT_TAIL_BYTES = 4_096;
+
+async function startProcess(
+  label: string,
+  argv: string[],
+  port: number,
+  options: StartTargetOptions,
+): Promise<RunningTarget> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new TargetError(
+        `Cannot run ${
+          argv[0]
+        }: no such program. Check the command, or give the program's full path`,
+      );
+    }
+    if (error instanceof Deno.errors.PermissionDenied) {
+      throw new TargetError(
+        `Cannot run ${
+          argv[0]
+        }: permission denied. Is it executable (chmod +x)?`,
+      );
+    }
+    throw error;
+  }
+  const output = new OutputTail(OUTPUT_TAIL_BYTES);
+  // Both pipes must be drained, or a chatty server blocks on a full pipe.
+  const drained = Promise.all([
+    output.drain(child.stdout),
+    output.drain(child.stderr),
+  ]);
+  let exitStatus: Deno.CommandStatus | undefined;
+  const exited = child.status.then((status) => exitStatus = status);
+
+  const describeExit = async () => {
+    if (!exitStatus) {
+      // A failure often means the server is crashing right now: give its
+      // exit a moment to arrive, so the report can say so.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        exited,
+        new Promise((resolve) => timer = setTimeout(resolve, DYING_GRACE_MS)),
+      ]);
+      clearTimeout(timer);
+    }
+    if (!exitStatus) return undefined;
+    const how = exitStatus.signal
+      ? `was killed by ${exitStatus.signal}`
+      : `exited with status ${exitStatus.code}`;
+    const tail = output.text();
+    return `the server process ${how}` +
+      (tail ? `; its last output:\n${indent(tail)}` : "");
+  };
+
+  let stopped = false;
+  const close = async () => {
+    if (stopped) return;
+    stopped = true;
+    if (!exitStatus) {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // It exited between the check and the kill.
+      }
+      // A server that ignores SIGTERM gets two seconds, then SIGKILL.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const patience = new Promise((resolve) =>
+        timer = setTimeout(resolve, 2_000)
+      );
+      await Promise.race([exited, patience]);
+      clearTimeout(timer);
+      if (!exitStatus) {
+        try {
+          child.kill("SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+    await exited;
+    await drained;
+  };
+
+  const waited = await waitForListen(LOOPBACK, port, {
+    timeoutMs: options.startTimeoutMs ?? 15_000,
+    exited,
+  });
+  if (waited !== "listening") {
+    await close();
+    const tail = output.text();
+    const shown = tail ? `\n${indent(tail)}` : "";
+    if (waited === "exited") {
+      const permissionHint = tail.includes("Requires net access")
+        ? `\nThe checker lets an attempt use ${LOOPBACK}:${port} and nothing else: listen on the --host and --port it passes.`
+        : "";
+      throw new TargetError(
+        `${label} ${
+          describeExitShort(exitStatus)
+        } before listening on ${LOOPBACK}:${port}${shown}${permissionHint}`,
+      );
+    }
+    throw new TargetError(
+      `${label} did not start listening on ${LOOPBACK}:${port} within ${
+        (options.startTimeoutMs ?? 15_000) / 1000
+      } s: does it listen on the port it was given?${shown}`,
+    );
+  }
+  return {
+    label,
+    hostname: LOOPBACK,
+    port,
+    diagnose: describeExit,
+    close,
+    [Symbol.asyncDispose]: close,
+  };
+}
+
+function describeExitShort(status: Deno.CommandStatus | undefined): string {
+  if (!status) return "stopped";
+  return status.signal
+    ? `was killed by ${status.signal}`
+    : `exited with status ${status.code}`;
+}
+
+function indent(text: string): string {
+  return text.trimEnd().split("\n").map((line) => `    | ${line}`).join("\n");
+}
+
+/** Keeps the last few KiB a process printed, for the failure report. */
+class OutputTail {
+  #bytes = new Uint8Array(0);
+  constructor(readonly limit: number) {}
+
+  async drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+    try {
+      for await (const chunk of stream) this.#append(chunk);
+    } catch {
+      // The process was killed mid-write; what we have is enough.
+    }
+  }
+
+  #append(chunk: Uint8Array) {
+    const joined = new Uint8Array(this.#bytes.length + chunk.length);
+    joined.set(this.#bytes);
+    joined.set(chunk, this.#bytes.length);
+    this.#bytes = joined.slice(Math.max(0, joined.length - this.limit));
+  }
+
+  text(): string {
+    return new TextDecoder().decode(this.#bytes);
+  }
+}
+
+/**
+ * Splits a command line into arguments the way a POSIX shell would for the
+ * simple cases: whitespace separates, single and double quotes group, a
+ * backslash escapes the next character outside single quotes. No shell runs,
+ * so there is no globbing or variable expansion to surprise anyone.
+ *
+ * @example
+ * ```ts
+ * import { splitCommand } from "./target.ts";
+ * splitCommand(`python3 "my server.py" 9000`); // ["python3", "my server.py", "9000"]
+ * ```
+ */
+export function splitCommand(command: string): string[] {
+  const args: string[] = [];
+  let current = "";
+  let inArg = false;
+  let quote: "'" | '"' | undefined;
+  for (let i = 0; i < command.length; i++) {
+    const char = command[i];
+    if (quote) {
+      if (char === quote) quote = undefined;
+      else if (char === "\\" && quote === '"' && i + 1 < command.length) {
+        current += command[++i];
+      } else current += char;
+    } else if (char === "'" || char === '"') {
+      quote = char;
+      inArg = true;
+    } else if (char === "\\" && i + 1 < command.length) {
+      current += command[++i];
+      inArg = true;
+    } else if (/\s/.test(char)) {
+      if (inArg) args.push(current);
+      current = "";
+      inArg = false;
+    } else {
+      current += char;
+      inArg = true;
+    }
+  }
+  if (quote) {
+    throw new TargetError(
+      `The command has an unclosed ${quote} quote: ${command}`,
+    );
+  }
+  if (inArg) args.push(current);
+  if (args.length === 0) {
+    throw new TargetError(
+      'The command is empty: give a program to run, e.g. --cmd "./server {port}"',
+    );
+  }
+  return args;
+}

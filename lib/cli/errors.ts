@@ -1,0 +1,57 @@
+/**
+ * Errors the command line reports as one sentence, without a stack trace.
+ *
+ * @module
+ */
+
+/** Wrong flags or arguments. Exit status 2, with a pointer to --help. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "UsageError";
+  }
+}
+
+/**
+ * Runs a task's `main` and turns every error into one clear line and an exit
+ * status: 2 for usage errors, 1 for anything else. The stack trace of an
+ * unexpected error helps nobody practising a kata; its message does.
+ */
+export async function runMain(
+  main: () => Promise<number>,
+  helpCommand: string,
+): Promise<never> {
+  let status: number;
+  try {
+    status = await main();
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    if (error instanceof UsageError) {
+      console.error(`${message}\nRun \`${helpCommand}\` for the options.`);
+      status = 2;
+    } else if (
+      error instanceof Deno.errors.NotCapable ||
+      error instanceof Deno.errors.PermissionDenied
+    ) {
+      console.error(`Not permitted: ${message}`);
+      status = 1;
+    } else {
+      console.error(`${message}`);
+      status = 1;
+    }
+  }
+  Deno.exit(status);
+}
+
+/** Translates node:util parseArgs errors into {@linkcode UsageError}s. */
+export function usageFromParseError(error: unknown): never {
+  if (
+    error instanceof TypeError && "code" in error &&
+    String(error.code).startsWith("ERR_PARSE_ARGS")
+  ) {
+    throw new UsageError(
+      error.message.split("\n")[0].replace(/\. To specify a positional.*$/, ""),
+    );
+  }
+  throw error;
+}

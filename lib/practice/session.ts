@@ -1,0 +1,269 @@
+/**
+ * The practice session behind `deno task kata:N`: the card, a fresh attempt,
+ * a visible countdown, a check on every save (or on Enter), and the record
+ * of the attempt when it passes or the learner stops.
+ *
+ * @module
+ */
+
+import type { CheckReport } from "../check/report.ts";
+import { formatStage, formatSummary } from "../check/report.ts";
+import type { StageResult } from "../check/stage.ts";
+import { createAttempt } from "./attempt.ts";
+import { formatClock, formatCountdown } from "./clock.ts";
+import { appendAttempt } from "./history.ts";
+import type { PracticeKata } from "./kata.ts";
+import type { LogPaths } from "./logs.ts";
+import { appendMistake, readMistakes } from "./mistakes.ts";
+import { watchFile } from "./watch.ts";
+
+/** What a practice session needs. */
+export interface PracticeOptions {
+  kata: PracticeKata;
+  /** The card's text (the kata's KATA.md). */
+  card: string;
+  /** The kata's starter file, copied into each fresh attempt. */
+  starter: string | URL;
+  logs: LogPaths;
+  /** Runs the checker on an attempt file, calling `onResult` per stage. */
+  check(
+    file: string,
+    onResult: (result: StageResult) => void,
+  ): Promise<CheckReport>;
+  /** How the learner checks by hand, shown when there is no terminal. */
+  checkCommand(file: string): string;
+}
+
+const encoder = new TextEncoder();
+const write = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
+
+/** Prints the card and the learner's last three mistakes for this kata. */
+export async function printCard(
+  options: Pick<PracticeOptions, "kata" | "card" | "logs">,
+): Promise<void> {
+  console.log(options.card.trimEnd());
+  const mistakes = (await readMistakes(options.logs.mistakes(options.kata)))
+    .slice(-3);
+  if (mistakes.length > 0) {
+    console.log("\n## Watch out for (your own last mistakes)");
+    for (const mistake of mistakes) console.log(`- ${mistake}`);
+  }
+  console.log();
+}
+
+/**
+ * Runs a practice session. Without a terminal it prints the card and how to
+ * check, and returns at once: nothing waits for keys that cannot come.
+ */
+export async function practice(options: PracticeOptions): Promise<void> {
+  await printCard(options);
+  if (!Deno.stdin.isTerminal() || !Deno.stdout.isTerminal()) {
+    console.log("No terminal here, so no timed session. To check an attempt:");
+    console.log(`  ${options.checkCommand("path/to/your-attempt.ts")}`);
+    return;
+  }
+  const file = await createAttempt(
+    options.logs.attempts(options.kata),
+    options.starter,
+  );
+  await new Session(options, file).run();
+}
+
+/** One interactive session, from the fresh attempt to the logged result. */
+class Session {
+  readonly #started = Date.now();
+  readonly #limitMs: number;
+  #checking = false;
+  #checkAgain = false;
+  #lastFailures: string[] = ["never checked"];
+  #over = false;
+  #resolveDone: (result: "pass" | "fail") => void = () => {};
+  readonly #done = new Promise<"pass" | "fail">((resolve) =>
+    this.#resolveDone = resolve
+  );
+
+  constructor(readonly options: PracticeOptions, readonly file: string) {
+    this.#limitMs = options.kata.timeLimitMinutes * 60_000;
+  }
+
+  async run(): Promise<void> {
+    console.log(`Your fresh attempt: ${this.file}`);
+    console.log("Open it in your editor. Every save runs the checker.");
+    const watch = watchFile(this.file, () => this.#check());
+    if (!watch) {
+      console.log("(This system cannot watch files: press Enter to check.)");
+    }
+    console.log("Keys: Enter = check now · q = stop\n");
+
+    Deno.stdin.setRaw(true);
+    const ticker = setInterval(() => this.#drawStatus(), 1_000);
+    this.#drawStatus();
+    const keys = this.#readKeys();
+    try {
+      const result = await this.#done;
+      clearInterval(ticker);
+      this.#clearStatus();
+      await this.#record(result);
+      if (result === "pass") await this.#askForMistake(keys);
+    } finally {
+      clearInterval(ticker);
+      watch?.close();
+      Deno.stdin.setRaw(false);
+    }
+  }
+
+  #finished(result: "pass" | "fail"): void {
+    if (this.#over) return;
+    this.#over = true;
+    this.#resolveDone(result);
+  }
+
+  #elapsed(): number {
+    return Date.now() - this.#started;
+  }
+
+  #drawStatus() {
+    const state = this.#checking
+      ? "checking…"
+      : "save to check · Enter: check now · q: stop";
+    write(
+      `\r\x1b[2K⏱  ${
+        formatCountdown(this.#elapsed(), this.#limitMs)
+      } · ${state}`,
+    );
+  }
+
+  #clearStatus() {
+    write("\r\x1b[2K");
+  }
+
+  /** Runs the checker; a save during a check queues exactly one more run. */
+  async #check(): Promise<void> {
+    if (this.#checking) {
+      this.#checkAgain = true;
+      return;
+    }
+    this.#checking = true;
+    this.#clearStatus();
+    console.log(`── check at ${formatClock(this.#elapsed())} ──`);
+    try {
+      const report = await this.options.check(this.file, (result) => {
+        this.#clearStatus();
+        console.log(formatStage(result));
+      });
+      console.log(formatSummary(report) + "\n");
+      this.#lastFailures = report.stages.filter((s) => s.status === "fail").map(
+        (s) => s.name,
+      );
+      if (report.passed) {
+        this.#checkAgain = false;
+        return this.#finished("pass");
+      }
+    } catch (error) {
+      // The attempt could not even start (a syntax error, a wrong port):
+      // that is a normal state of a work in progress, not a crash.
+      console.log(`${error instanceof Error ? error.message : error}\n`);
+      this.#lastFailures = ["did not start"];
+    } finally {
+      this.#checking = false;
+    }
+    if (this.#over) return;
+    if (this.#checkAgain) {
+      this.#checkAgain = false;
+      await this.#check();
+    } else {
+      this.#drawStatus();
+    }
+  }
+
+  /** Reads keys in raw mode until the session ends; returns the key iterator for the final prompt. */
+  #readKeys(): AsyncIterator<number> {
+    const iterator = this.#keys();
+    (async () => {
+      while (true) {
+        const { value: key, done } = await this.#nextKey(iterator);
+        // Once the session is over, keys belong to the final prompt.
+        if (this.#over) return;
+        if (done) return this.#finished("fail");
+        if (key === 0x0d || key === 0x0a) this.#check();
+        else if (key === 0x71 || key === 0x51 || key === 0x03 || key === 0x04) {
+          // q, Q, Ctrl-C, Ctrl-D: stop here; the attempt is kept and recorded.
+          return this.#finished("fail");
+        }
+      }
+    })();
+    return iterator;
+  }
+
+  #pendingKey: Promise<IteratorResult<number>> | undefined;
+
+  /** The key reader and the final prompt share one iterator; never two reads at once. */
+  #nextKey(iterator: AsyncIterator<number>): Promise<IteratorResult<number>> {
+    if (!this.#pendingKey) {
+      this.#pendingKey = iterator.next().finally(() =>
+        this.#pendingKey = undefined
+      );
+    }
+    return this.#pendingKey;
+  }
+
+  async *#keys(): AsyncGenerator<number> {
+    const buffer = new Uint8Array(64);
+    while (true) {
+      const n = await Deno.stdin.read(buffer);
+      if (n === null) return;
+      yield* buffer.subarray(0, n);
+    }
+  }
+
+  async #record(result: "pass" | "fail"): Promise<void> {
+    const durationMs = this.#elapsed();
+    await appendAttempt(this.options.logs.history, {
+      kata: this.options.kata.number,
+      started: new Date(this.#started).toISOString(),
+      durationMs,
+      result,
+      failedStages: result === "pass" ? [] : this.#lastFailures,
+      file: this.file.slice(this.options.logs.root.length + 1),
+    });
+    const within = durationMs <= this.#limitMs ? "within" : "over";
+    console.log(
+      result === "pass"
+        ? `Passed in ${
+          formatClock(durationMs)
+        }, ${within} the ${this.options.kata.timeLimitMinutes}-minute limit. Recorded.`
+        : `Stopped after ${
+          formatClock(durationMs)
+        }. Recorded as not passed; your attempt stays in ${this.file}.`,
+    );
+  }
+
+  /** A tiny line editor (raw mode is still on): printable keys, Backspace, Enter. */
+  async #askForMistake(keys: AsyncIterator<number>): Promise<void> {
+    write("One mistake you made this time (Enter to skip): ");
+    const bytes: number[] = [];
+    while (true) {
+      const { value: key, done } = await this.#nextKey(keys);
+      if (done || key === 0x0d || key === 0x0a || key === 0x03) break;
+      if (key === 0x7f || key === 0x08) {
+        if (bytes.length > 0) {
+          bytes.pop();
+          write("\b \b");
+        }
+      } else if (key >= 0x20) {
+        bytes.push(key);
+        Deno.stdout.writeSync(new Uint8Array([key]));
+      }
+    }
+    write("\r\n");
+    const mistake = new TextDecoder().decode(new Uint8Array(bytes)).trim();
+    if (mistake === "") return;
+    const kata = this.options.kata;
+    await appendMistake(
+      this.options.logs.mistakes(kata),
+      `Mistakes · Kata ${kata.number} · ${kata.title}`,
+      mistake,
+    );
+    console.log(`Logged in ${this.options.logs.mistakes(kata)}.`);
+  }
+}

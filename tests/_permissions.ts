@@ -1,0 +1,49 @@
+/**
+ * Tests that need more than `--allow-net` are ignored, with the reason in
+ * their name, when `deno test --allow-net` runs them; `deno task test` grants
+ * what they need and runs them for real.
+ *
+ * @module
+ */
+
+type Needed = "read" | "write" | "run" | "env";
+
+/**
+ * Returns the `ignore` flag and a name suffix for a test needing `names`.
+ *
+ * @example
+ * ```ts ignore
+ * const needs = requires("run");
+ * Deno.test({ name: `cli prints help${needs.suffix}`, ignore: needs.ignore, fn: async () => {} });
+ * ```
+ */
+export function requires(
+  ...names: Needed[]
+): { ignore: boolean; suffix: string } {
+  const missing = names.filter((name) =>
+    Deno.permissions.querySync({ name }).state !== "granted"
+  );
+  return missing.length === 0 ? { ignore: false, suffix: "" } : {
+    ignore: true,
+    suffix: ` [ignored: needs --allow-${
+      missing.join(", --allow-")
+    }; runs in deno task test]`,
+  };
+}
+
+/** True when `program` can be started (it is on PATH). Needs --allow-run. */
+export async function hasProgram(
+  program: string,
+  args = ["--version"],
+): Promise<boolean> {
+  if (Deno.permissions.querySync({ name: "run" }).state !== "granted") {
+    return false;
+  }
+  try {
+    await new Deno.Command(program, { args, stdout: "null", stderr: "null" })
+      .output();
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,55 @@
+/**
+ * The C references, built with the system's cc, pass the same checkers as
+ * the Deno references, through a command target.
+ */
+
+import assert from "node:assert/strict";
+import { stages as concurrentStages } from "../katas/01-echo-threaded/check.ts";
+import { stages as eventLoopStages } from "../katas/02-echo-event-loop/check.ts";
+import { buildC } from "../lib/check/build_c.ts";
+import { runCheck } from "../lib/check/run.ts";
+import { hasProgram, requires } from "./_permissions.ts";
+
+const needs = requires("run", "read", "write");
+const haveCc = await hasProgram("cc");
+
+const CASES = [
+  {
+    number: 1,
+    slug: "01-echo-threaded",
+    title: "Concurrent echo server (C, pthreads)",
+    stages: concurrentStages,
+  },
+  {
+    number: 2,
+    slug: "02-echo-event-loop",
+    title: "Event-driven echo server (C, epoll)",
+    stages: eventLoopStages,
+  },
+];
+
+for (const kata of CASES) {
+  Deno.test({
+    name: `kata ${kata.number} checker passes the C reference built with cc${
+      needs.suffix || (haveCc ? "" : " [ignored: no cc on PATH]")
+    }`,
+    ignore: needs.ignore || !haveCc || Deno.build.os !== "linux",
+    fn: async () => {
+      const out = await Deno.makeTempDir({ prefix: "netkata-c-" });
+      try {
+        const binary = await buildC(
+          new URL(`../katas/${kata.slug}/reference.c`, import.meta.url),
+          out,
+        );
+        const report = await runCheck(kata, {
+          kind: "command",
+          command: `${binary} {port}`,
+        });
+        const failed = report.stages.find((stage) => stage.status === "fail");
+        assert.equal(failed, undefined, `${failed?.name}: ${failed?.message}`);
+      } finally {
+        await Deno.remove(out, { recursive: true });
+      }
+    },
+  });
+}

@@ -1,0 +1,161 @@
+import assert from "node:assert/strict";
+import { createAttempt } from "../lib/practice/attempt.ts";
+import { formatClock, formatCountdown } from "../lib/practice/clock.ts";
+import {
+  appendAttempt,
+  type AttemptRecord,
+  readAttempts,
+} from "../lib/practice/history.ts";
+import type { PracticeKata } from "../lib/practice/kata.ts";
+import { appendMistake, readMistakes } from "../lib/practice/mistakes.ts";
+import { completionStandard, standingOf } from "../lib/practice/status.ts";
+import { requires } from "./_permissions.ts";
+
+const files = requires("read", "write");
+
+const KATA: PracticeKata = {
+  number: 1,
+  slug: "01-echo-threaded",
+  title: "Echo",
+  timeLimitMinutes: 30,
+  repeatUntil: { text: "3 in a row", passesInARow: 3 },
+};
+
+function attempt(
+  minute: number,
+  result: "pass" | "fail",
+  minutes: number,
+  kata = 1,
+): AttemptRecord {
+  return {
+    kata,
+    started: new Date(Date.UTC(2026, 0, 1, 0, minute)).toISOString(),
+    durationMs: minutes * 60_000,
+    result,
+    failedStages: result === "pass" ? [] : ["x"],
+  };
+}
+
+Deno.test("formatClock() and formatCountdown() show time left and time over", () => {
+  assert.equal(formatClock(754_000), "12:34");
+  assert.equal(formatClock(3_723_000), "1:02:03");
+  assert.equal(formatCountdown(60_000, 30 * 60_000), "29:00 left");
+  assert.equal(
+    formatCountdown(31 * 60_000, 30 * 60_000),
+    "1:00 over the limit",
+  );
+});
+
+Deno.test("standingOf() counts the streak of passes within the limit from the latest attempt", () => {
+  const history = [
+    attempt(1, "pass", 10),
+    attempt(2, "fail", 30),
+    attempt(3, "pass", 20),
+    attempt(4, "pass", 31), // over the limit: breaks the streak
+    attempt(5, "pass", 25),
+    attempt(6, "pass", 29),
+    attempt(7, "pass", 5, 2), // another kata: ignored
+  ];
+  const standing = standingOf(KATA, history, 2);
+  assert.equal(standing.attempts, 6);
+  assert.equal(standing.passes, 5);
+  assert.equal(standing.bestMs, 10 * 60_000);
+  assert.equal(standing.streak, 2);
+  assert.equal(standing.repeatUntilMet, false);
+  assert.equal(
+    standingOf(KATA, [...history, attempt(8, "pass", 12)], 0).repeatUntilMet,
+    true,
+  );
+});
+
+Deno.test("completionStandard() leaves items it cannot judge yet undecided", () => {
+  const standings = [
+    standingOf(KATA, [attempt(1, "pass", 10)], 1),
+    standingOf({ ...KATA, number: 2 }, [], 0),
+  ];
+  const items = completionStandard(standings, (n) => n <= 2);
+  assert.equal(items[0].met, false);
+  assert.match(
+    items[0].detail,
+    /Kata 1: passed within the limit, Kata 2: not yet/,
+  );
+  assert.equal(items[1].met, undefined);
+  assert.equal(items[3].detail, "1 of 2 katas have one");
+});
+
+Deno.test({
+  name:
+    `appendAttempt() appends and readAttempts() skips damaged lines without losing others${files.suffix}`,
+  ignore: files.ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const path = `${dir}/attempts.jsonl`;
+      assert.deepEqual(await readAttempts(path), {
+        attempts: [],
+        damagedLines: [],
+      });
+      await appendAttempt(path, attempt(1, "pass", 3));
+      await Deno.writeTextFile(path, '{"kata": 1, "trunc\n', { append: true });
+      await appendAttempt(path, attempt(2, "fail", 4));
+      const history = await readAttempts(path);
+      assert.deepEqual(history.attempts.map((a) => a.result), ["pass", "fail"]);
+      assert.deepEqual(history.damagedLines, [2]);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    `appendMistake() keeps a Markdown log that readMistakes() reads back${files.suffix}`,
+  ignore: files.ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const path = `${dir}/01.md`;
+      await appendMistake(
+        path,
+        "Mistakes · Kata 1",
+        "forgot  htons\n",
+        new Date("2026-11-27T10:00:00Z"),
+      );
+      await appendMistake(path, "Mistakes · Kata 1", "blocked on slow client");
+      const text = await Deno.readTextFile(path);
+      assert.match(
+        text,
+        /^# Mistakes · Kata 1\n\n- 2026-11-27: forgot htons\n- \d{4}-\d\d-\d\d: blocked on slow client\n$/,
+      );
+      assert.deepEqual(await readMistakes(path), [
+        "forgot htons",
+        "blocked on slow client",
+      ]);
+      await assert.rejects(appendMistake(path, "x", "   "), /empty mistake/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});
+
+Deno.test({
+  name:
+    `createAttempt() numbers fresh attempts and never overwrites one${files.suffix}`,
+  ignore: files.ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir();
+    try {
+      const starter = `${dir}/starter.ts`;
+      await Deno.writeTextFile(starter, "// TODO\n");
+      const first = await createAttempt(`${dir}/attempts`, starter);
+      await Deno.writeTextFile(first, "my work\n");
+      const second = await createAttempt(`${dir}/attempts`, starter);
+      assert.equal(first, `${dir}/attempts/attempt-001.ts`);
+      assert.equal(second, `${dir}/attempts/attempt-002.ts`);
+      assert.equal(await Deno.readTextFile(first), "my work\n");
+      assert.equal(await Deno.readTextFile(second), "// TODO\n");
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

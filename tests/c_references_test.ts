@@ -8,7 +8,7 @@ import { stages as concurrentStages } from "../katas/01-echo-threaded/check.ts";
 import { stages as eventLoopStages } from "../katas/02-echo-event-loop/check.ts";
 import { buildC } from "../lib/check/build_c.ts";
 import { runCheck } from "../lib/check/run.ts";
-import { hasProgram, requires } from "./_permissions.ts";
+import { hasProgram, requires, withTempDir } from "./_support.ts";
 
 const needs = requires("run", "read", "write");
 const haveCc = await hasProgram("cc");
@@ -34,9 +34,8 @@ for (const kata of CASES) {
       needs.suffix || (haveCc ? "" : " [ignored: no cc on PATH]")
     }`,
     ignore: needs.ignore || !haveCc || Deno.build.os !== "linux",
-    fn: async () => {
-      const out = await Deno.makeTempDir({ prefix: "netkata-c-" });
-      try {
+    fn: () =>
+      withTempDir("netkata-c-", async (out) => {
         const binary = await buildC(
           new URL(`../katas/${kata.slug}/reference.c`, import.meta.url),
           out,
@@ -47,9 +46,6 @@ for (const kata of CASES) {
         });
         const failed = report.stages.find((stage) => stage.status === "fail");
         assert.equal(failed, undefined, `${failed?.name}: ${failed?.message}`);
-      } finally {
-        await Deno.remove(out, { recursive: true });
-      }
-    },
+      }),
   });
 }

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { requires } from "./_permissions.ts";
+import { requires, withTempDir } from "./_support.ts";
 
 const needs = requires("run", "read", "write");
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
@@ -59,14 +59,7 @@ function cliTest(name: string, fn: (logs: string) => Promise<void>) {
   Deno.test({
     name: `${name}${needs.suffix}`,
     ignore: needs.ignore,
-    fn: async () => {
-      const logs = await Deno.makeTempDir({ prefix: "netkata-logs-" });
-      try {
-        await fn(logs);
-      } finally {
-        await Deno.remove(logs, { recursive: true });
-      }
-    },
+    fn: () => withTempDir("netkata-logs-", fn),
   });
 }
 

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { hasProgram, requires } from "./_permissions.ts";
+import { hasProgram, requires, withTempDir } from "./_support.ts";
 
 const needs = requires("run", "read", "write");
 const haveScript = Deno.build.os === "linux" &&
@@ -90,14 +90,7 @@ function sessionTest(name: string, fn: (logs: string) => Promise<void>) {
       needs.suffix || (haveScript ? "" : " [ignored: needs util-linux script]")
     }`,
     ignore: needs.ignore || !haveScript,
-    fn: async () => {
-      const logs = await Deno.makeTempDir({ prefix: "netkata-session-" });
-      try {
-        await fn(logs);
-      } finally {
-        await Deno.remove(logs, { recursive: true });
-      }
-    },
+    fn: () => withTempDir("netkata-session-", fn),
   });
 }
 

@@ -9,7 +9,7 @@ import {
 import type { PracticeKata } from "../lib/practice/kata.ts";
 import { appendMistake, readMistakes } from "../lib/practice/mistakes.ts";
 import { completionStandard, standingOf } from "../lib/practice/status.ts";
-import { requires } from "./_permissions.ts";
+import { requires, withTempDir } from "./_support.ts";
 
 const files = requires("read", "write");
 
@@ -87,9 +87,8 @@ Deno.test({
   name:
     `appendAttempt() appends and readAttempts() skips damaged lines without losing others${files.suffix}`,
   ignore: files.ignore,
-  fn: async () => {
-    const dir = await Deno.makeTempDir();
-    try {
+  fn: () =>
+    withTempDir("netkata-practice-", async (dir) => {
       const path = `${dir}/attempts.jsonl`;
       assert.deepEqual(await readAttempts(path), {
         attempts: [],
@@ -101,19 +100,15 @@ Deno.test({
       const history = await readAttempts(path);
       assert.deepEqual(history.attempts.map((a) => a.result), ["pass", "fail"]);
       assert.deepEqual(history.damagedLines, [2]);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name:
     `appendMistake() keeps a Markdown log that readMistakes() reads back${files.suffix}`,
   ignore: files.ignore,
-  fn: async () => {
-    const dir = await Deno.makeTempDir();
-    try {
+  fn: () =>
+    withTempDir("netkata-practice-", async (dir) => {
       const path = `${dir}/01.md`;
       await appendMistake(
         path,
@@ -132,19 +127,15 @@ Deno.test({
         "blocked on slow client",
       ]);
       await assert.rejects(appendMistake(path, "x", "   "), /empty mistake/);
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });
 
 Deno.test({
   name:
     `createAttempt() numbers fresh attempts and never overwrites one${files.suffix}`,
   ignore: files.ignore,
-  fn: async () => {
-    const dir = await Deno.makeTempDir();
-    try {
+  fn: () =>
+    withTempDir("netkata-practice-", async (dir) => {
       const starter = `${dir}/starter.ts`;
       await Deno.writeTextFile(starter, "// TODO\n");
       const first = await createAttempt(`${dir}/attempts`, starter);
@@ -154,8 +145,5 @@ Deno.test({
       assert.equal(second, `${dir}/attempts/attempt-002.ts`);
       assert.equal(await Deno.readTextFile(first), "my work\n");
       assert.equal(await Deno.readTextFile(second), "// TODO\n");
-    } finally {
-      await Deno.remove(dir, { recursive: true });
-    }
-  },
+    }),
 });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { splitCommand, startTarget, TargetError } from "../lib/check/target.ts";
-import { hasProgram, requires } from "./_permissions.ts";
+import { hasProgram, requires } from "./_support.ts";
 
 Deno.test("splitCommand() splits like a shell for quotes and escapes", () => {
   assert.deepEqual(splitCommand(`python3 "my server.py" 9000`), [

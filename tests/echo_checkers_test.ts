@@ -80,6 +80,12 @@ const CAUGHT: {
   hint: RegExp;
 }[] = [
   {
+    mistake: "corrupts",
+    kata: KATA_1,
+    stage: "echoes a single byte",
+    hint: /exactly the bytes read/,
+  },
+  {
     mistake: "one-at-a-time",
     kata: KATA_1,
     stage: "an idle client does not delay others",

@@ -235,6 +235,9 @@ export const halfClose: Stage = {
 const HINT_RESET =
   "A client that resets makes read() or write() throw (Deno.errors.ConnectionReset, BrokenPipe; ECONNRESET, EPIPE in C, where SIGPIPE must be ignored). Catch it in that connection's handler, close that connection, and keep accepting.";
 
+/** How long the reset stage gives a server to crash before it asks again. */
+const CRASH_GRACE_MS = 250;
+
 /** How much a resetting client tries to send: more than the socket buffers on both sides hold. */
 const RESET_PAYLOAD_BYTES = 16 * MiB;
 
@@ -272,6 +275,9 @@ export const survivesReset: Stage = {
     let echoed;
     try {
       for (; resets < 3; resets++) await resetMidStream(ctx);
+      // A server that crashes on the reset may take a moment to go down;
+      // asking at once could be answered by a server that is already doomed.
+      await delay(CRASH_GRACE_MS);
       echoed = await exchange(await ctx.connect(), payload);
     } catch (error) {
       if (!isConnectionError(error)) throw error;

@@ -5,13 +5,16 @@
  * @module
  */
 
+import type { RunClient } from "../lib/check/client.ts";
+import type { ClientContext } from "../lib/check/http_client.ts";
 import type { Stage } from "../lib/check/stage.ts";
 import type { StartServer } from "../lib/check/target.ts";
 import type { PracticeKata } from "../lib/practice/kata.ts";
 
-/** A kata whose checker, reference and starter exist. */
-export interface BuiltKata extends PracticeKata {
+/** A server kata whose checker, reference and starter exist. */
+export interface ServerKata extends PracticeKata {
   built: true;
+  kind: "server";
   /** Port `deno task kata:N run` listens on. */
   defaultPort: number;
   loadStages(): Promise<readonly Stage[]>;
@@ -19,6 +22,16 @@ export interface BuiltKata extends PracticeKata {
   /** File name of the C reference in the kata's folder, if there is one. */
   referenceC?: string;
 }
+
+/** A client kata: graded by running it against the kit's fixture server. */
+export interface ClientKata extends PracticeKata {
+  built: true;
+  kind: "client";
+  loadStages(): Promise<readonly Stage<ClientContext>[]>;
+  loadReference(): Promise<RunClient>;
+}
+
+export type BuiltKata = ServerKata | ClientKata;
 
 /** A kata whose card exists but whose tooling is still to come. */
 export interface PlannedKata extends PracticeKata {
@@ -40,6 +53,7 @@ export const KATAS: readonly Kata[] = [
     timeLimitMinutes: 30,
     repeatUntil: threePassesInARow,
     built: true,
+    kind: "server",
     defaultPort: 9000,
     loadStages: async () =>
       (await import("./01-echo-threaded/check.ts")).stages,
@@ -54,6 +68,7 @@ export const KATAS: readonly Kata[] = [
     timeLimitMinutes: 45,
     repeatUntil: threePassesInARow,
     built: true,
+    kind: "server",
     defaultPort: 9000,
     loadStages: async () =>
       (await import("./02-echo-event-loop/check.ts")).stages,
@@ -67,7 +82,11 @@ export const KATAS: readonly Kata[] = [
     title: "Minimal HTTP/1.1 client",
     timeLimitMinutes: 30,
     repeatUntil: threePassesInARow,
-    built: false,
+    built: true,
+    kind: "client",
+    loadStages: async () => (await import("./03-http-client/check.ts")).stages,
+    loadReference: async () =>
+      (await import("./03-http-client/reference.ts")).run,
   },
   {
     number: 4,

@@ -13,7 +13,14 @@ import {
   formatSummary,
   reportToJson,
 } from "../lib/check/report.ts";
-import { runCheck } from "../lib/check/run.ts";
+import type { ClientSpec } from "../lib/check/client.ts";
+import { FIXTURE_CASES, startHttpFixture } from "../lib/check/http_fixture.ts";
+import type { CheckReport } from "../lib/check/report.ts";
+import {
+  runCheck,
+  type RunCheckOptions,
+  runClientCheck,
+} from "../lib/check/run.ts";
 import { TargetError, type TargetSpec } from "../lib/check/target.ts";
 import { runMain, UsageError, usageFromParseError } from "../lib/cli/errors.ts";
 import { LogPaths } from "../lib/practice/logs.ts";
@@ -21,32 +28,44 @@ import { appendMistake } from "../lib/practice/mistakes.ts";
 import { practice, printCard } from "../lib/practice/session.ts";
 import {
   type BuiltKata,
+  type ClientKata,
   findKata,
   type Kata,
   kataDirectory,
+  type ServerKata,
 } from "../katas/catalog.ts";
 import { repoPath } from "./paths.ts";
 
 function help(kata: Kata): string {
   const n = kata.number;
+  const client = kata.built && kata.kind === "client";
+  const run = client
+    ? `  deno task kata:${n} run URL            run the reference client on URL
+  deno task kata:${n} fixture [--port P] a server with every case the checker uses (default port 8080)`
+    : `  deno task kata:${n} run [--port P] [--host H]
+                                  run the reference server (default 127.0.0.1:${
+      kata.built && kata.kind === "server" ? kata.defaultPort : "–"
+    })`;
+  const targets = client
+    ? `  --reference          the Deno reference solution, in-process
+  --file PATH          a Deno attempt, run with network access to loopback only
+  --cmd "COMMAND {url}"  any program in any language; {url} becomes each case's URL`
+    : `  --reference          the Deno reference solution, in-process
+  --reference-c        the C reference, built with cc
+  --file PATH          a Deno attempt, run with network access to one loopback port only
+  --cmd "COMMAND {port}"  any program in any language; {port} becomes a free port
+  --port P [--host H]  a server that is already listening (host 127.0.0.1 by default)`;
   return `deno task kata:${n} — Kata ${n}: ${kata.title}
 
 Usage:
   deno task kata:${n}                    practice: card, fresh attempt, countdown, check on save
   deno task kata:${n} card               print the card only
   deno task kata:${n} check TARGET       grade an implementation, stage by stage
-  deno task kata:${n} run [--port P] [--host H]
-                                  run the reference server (default 127.0.0.1:${
-    kata.built ? kata.defaultPort : "–"
-  })
+${run}
   deno task kata:${n} log "MISTAKE"      add a mistake to logs/${kata.slug}.md
 
 Check targets (exactly one):
-  --reference          the Deno reference solution, in-process
-  --reference-c        the C reference, built with cc
-  --file PATH          a Deno attempt, run with network access to one loopback port only
-  --cmd "COMMAND {port}"  any program in any language; {port} becomes a free port
-  --port P [--host H]  a server that is already listening (host 127.0.0.1 by default)
+${targets}
 
 Options:
   --json               check: print a machine-readable report instead
@@ -128,11 +147,7 @@ async function main(args: string[]): Promise<number> {
         card,
         logs,
         starter: new URL("starter.ts", kataDirectory(kata)),
-        check: async (file, onResult) =>
-          runCheck({ ...kata, stages: await kata.loadStages() }, {
-            kind: "deno-file",
-            path: file,
-          }, { onResult }),
+        check: (file, onResult) => grade(kata, { file }, { onResult }),
         checkCommand: (file) => `deno task kata:${number} check --file ${file}`,
       });
       return 0;
@@ -140,8 +155,17 @@ async function main(args: string[]): Promise<number> {
       expectNoMore(rest, command);
       return await check(kata, values);
     case "run":
+      if (kata.kind === "client") return await runClient(kata, rest);
       expectNoMore(rest, command);
-      return await run(kata, values);
+      return await runServer(kata, values);
+    case "fixture":
+      if (kata.kind !== "client") {
+        throw new UsageError(
+          `Kata ${number} has no fixture server: it grades a server`,
+        );
+      }
+      expectNoMore(rest, command);
+      return await serveFixture(values);
     default:
       throw new UsageError(`Unknown command: ${command}`);
   }
@@ -163,25 +187,72 @@ interface TargetFlags {
   json?: boolean;
 }
 
+/** What to grade, as the flags said: one of these is set. */
+interface Target {
+  reference?: true;
+  referenceC?: true;
+  file?: string;
+  cmd?: string;
+  address?: { hostname: string; port: number };
+}
+
+/** Grades `target` with `kata`'s checker. Throws TargetError when it cannot start. */
+async function grade(
+  kata: BuiltKata,
+  target: Target,
+  options: RunCheckOptions = {},
+): Promise<CheckReport> {
+  if (kata.kind === "client") {
+    const spec: ClientSpec = target.reference
+      ? {
+        kind: "module",
+        label: "Deno reference (in-process)",
+        run: await kata.loadReference(),
+      }
+      : target.file !== undefined
+      ? { kind: "deno-file", path: target.file }
+      : { kind: "command", command: target.cmd! };
+    return await runClientCheck(
+      { ...kata, stages: await kata.loadStages() },
+      spec,
+      options,
+    );
+  }
+  let spec: TargetSpec;
+  if (target.reference) {
+    spec = {
+      kind: "module",
+      label: "Deno reference (in-process)",
+      start: await kata.loadReference(),
+    };
+  } else if (target.referenceC) {
+    if (!kata.referenceC) {
+      throw new UsageError(`Kata ${kata.number} has no C reference`);
+    }
+    const binary = await buildC(
+      new URL(kata.referenceC, kataDirectory(kata)),
+      repoPath(`logs/.build/${kata.slug}`),
+    );
+    spec = { kind: "command", command: `${binary} {port}` };
+  } else if (target.file !== undefined) {
+    spec = { kind: "deno-file", path: target.file };
+  } else if (target.cmd !== undefined) {
+    spec = { kind: "command", command: target.cmd };
+  } else {
+    spec = { kind: "address", ...target.address! };
+  }
+  return await runCheck(
+    { ...kata, stages: await kata.loadStages() },
+    spec,
+    options,
+  );
+}
+
 async function check(kata: BuiltKata, flags: TargetFlags): Promise<number> {
   const json = flags.json ?? false;
-  let spec: TargetSpec;
+  const target = targetFromFlags(kata, flags);
   try {
-    spec = await targetFromFlags(kata, flags);
-  } catch (error) {
-    if (!(error instanceof TargetError) || !json) throw error;
-    console.log(
-      JSON.stringify(
-        { kata: kata.number, passed: false, error: error.message },
-        null,
-        2,
-      ),
-    );
-    return 1;
-  }
-  const stages = await kata.loadStages();
-  try {
-    const report = await runCheck({ ...kata, stages }, spec, {
+    const report = await grade(kata, target, {
       onStart: (label) =>
         json || console.log(formatHeading(kata.number, kata.title, label)),
       onResult: (result) => json || console.log(formatStage(result)),
@@ -203,16 +274,30 @@ async function check(kata: BuiltKata, flags: TargetFlags): Promise<number> {
   }
 }
 
-async function targetFromFlags(
-  kata: BuiltKata,
-  flags: TargetFlags,
-): Promise<TargetSpec> {
-  const given = (["reference", "reference-c", "file", "cmd", "port"] as const)
-    .filter((flag) => flags[flag] !== undefined);
+function targetFromFlags(kata: BuiltKata, flags: TargetFlags): Target {
+  const allowed = kata.kind === "client"
+    ? (["reference", "file", "cmd"] as const)
+    : (["reference", "reference-c", "file", "cmd", "port"] as const);
+  const wrong = (["reference-c", "port", "host"] as const).filter((flag) =>
+    flags[flag] !== undefined &&
+    !(allowed as readonly string[]).includes(flag === "host" ? "port" : flag)
+  );
+  if (wrong.length > 0) {
+    throw new UsageError(
+      `Kata ${kata.number} grades a client, which the checker runs itself: use --reference, --file PATH or --cmd "COMMAND {url}", not --${
+        wrong[0]
+      }`,
+    );
+  }
+  const given = allowed.filter((flag) => flags[flag] !== undefined);
   if (given.length !== 1) {
     throw new UsageError(
       given.length === 0
-        ? `Say what to check: --reference, --reference-c, --file PATH, --cmd "COMMAND {port}" or --port P`
+        ? `Say what to check: ${
+          kata.kind === "client"
+            ? `--reference, --file PATH or --cmd "COMMAND {url}"`
+            : `--reference, --reference-c, --file PATH, --cmd "COMMAND {port}" or --port P`
+        }`
         : `Give exactly one target, not ${
           given.map((flag) => `--${flag}`).join(" and ")
         }`,
@@ -225,30 +310,19 @@ async function targetFromFlags(
   }
   switch (given[0]) {
     case "reference":
-      return {
-        kind: "module",
-        label: "Deno reference (in-process)",
-        start: await kata.loadReference(),
-      };
-    case "reference-c": {
-      if (!kata.referenceC) {
-        throw new UsageError(`Kata ${kata.number} has no C reference`);
-      }
-      const binary = await buildC(
-        new URL(kata.referenceC, kataDirectory(kata)),
-        repoPath(`logs/.build/${kata.slug}`),
-      );
-      return { kind: "command", command: `${binary} {port}` };
-    }
+      return { reference: true };
+    case "reference-c":
+      return { referenceC: true };
     case "file":
-      return { kind: "deno-file", path: flags.file! };
+      return { file: flags.file! };
     case "cmd":
-      return { kind: "command", command: flags.cmd! };
+      return { cmd: flags.cmd! };
     case "port":
       return {
-        kind: "address",
-        hostname: flags.host ?? "127.0.0.1",
-        port: parsePort(flags.port!),
+        address: {
+          hostname: flags.host ?? "127.0.0.1",
+          port: parsePort(flags.port!),
+        },
       };
   }
 }
@@ -263,7 +337,10 @@ function parsePort(text: string): number {
   return port;
 }
 
-async function run(kata: BuiltKata, flags: TargetFlags): Promise<number> {
+async function runServer(
+  kata: ServerKata,
+  flags: TargetFlags,
+): Promise<number> {
   const port = flags.port === undefined
     ? kata.defaultPort
     : parsePort(flags.port);
@@ -287,11 +364,49 @@ async function run(kata: BuiltKata, flags: TargetFlags): Promise<number> {
   console.log(
     `Try it: nc ${server.addr.hostname} ${server.addr.port}    (Ctrl-C to stop)`,
   );
-  await new Promise<void>((resolve) =>
-    Deno.addSignalListener("SIGINT", resolve)
-  );
+  await untilInterrupted();
   await server.close();
   return 0;
+}
+
+async function runClient(kata: ClientKata, rest: string[]): Promise<number> {
+  if (rest.length !== 1) {
+    throw new UsageError(
+      `Give one URL: deno task kata:${kata.number} run http://localhost:8080/`,
+    );
+  }
+  const run = await kata.loadReference();
+  return await run(rest, { stdout: Deno.stdout, stderr: Deno.stderr });
+}
+
+async function serveFixture(flags: TargetFlags): Promise<number> {
+  const port = flags.port === undefined ? 8080 : parsePort(flags.port);
+  let fixture;
+  try {
+    fixture = startHttpFixture(port);
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse) {
+      console.error(
+        `Port ${port} is already in use: stop whatever listens there, or pass --port`,
+      );
+      return 1;
+    }
+    throw error;
+  }
+  console.log(
+    `The checker's fixture server is listening on 127.0.0.1:${fixture.port}. Its cases:`,
+  );
+  for (const path of FIXTURE_CASES) {
+    console.log(`  http://localhost:${fixture.port}${path}`);
+  }
+  console.log("(Ctrl-C to stop)");
+  await untilInterrupted();
+  await fixture.close();
+  return 0;
+}
+
+function untilInterrupted(): Promise<void> {
+  return new Promise((resolve) => Deno.addSignalListener("SIGINT", resolve));
 }
 
 if (import.meta.main) {

@@ -253,11 +253,47 @@ cliTest(
 );
 
 cliTest(
-  "kata:3 shows its card and says its checker is not built yet",
+  "kata:4 shows its card and says its checker is not built yet",
   async (logs) => {
-    const run = await task("kata.ts", ["3", "check", "--reference"], logs);
+    const run = await task("kata.ts", ["4", "check", "--reference"], logs);
     assert.equal(run.code, 2);
-    assert.match(run.stdout, /# Kata 3 · Minimal HTTP\/1\.1 client/);
+    assert.match(run.stdout, /# Kata 4 · Minimal HTTP\/1\.1 server/);
     assert.match(run.stdout, /not built yet/);
   },
 );
+
+cliTest(
+  "kata:3 check --file grades a Deno client with loopback-only network access",
+  async (logs) => {
+    const run = await task("kata.ts", [
+      "3",
+      "check",
+      "--file",
+      "katas/03-http-client/reference.ts",
+      "--json",
+    ], logs);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const report = JSON.parse(run.stdout);
+    assert.equal(report.passed, true);
+    assert.equal(report.stages.length, 15);
+  },
+);
+
+cliTest(
+  "kata:3 check refuses server targets with one sentence",
+  async (logs) => {
+    const run = await task("kata.ts", ["3", "check", "--port", "8080"], logs);
+    assert.equal(run.code, 2);
+    assert.match(
+      run.stderr,
+      /^Kata 3 grades a client, which the checker runs itself/,
+    );
+    assertNoStackTrace(run);
+  },
+);
+
+cliTest("kata:3 check --cmd needs {url} in the command", async (logs) => {
+  const run = await task("kata.ts", ["3", "check", "--cmd", "./client"], logs);
+  assert.equal(run.code, 1);
+  assert.match(run.stderr, /put \{url\} in it/);
+});

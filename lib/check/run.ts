@@ -5,8 +5,16 @@
  * @module
  */
 
+import { type ClientSpec, clientUnderTest } from "./client.ts";
+import type { ClientContext } from "./http_client.ts";
+import { startHttpFixture } from "./http_fixture.ts";
 import type { CheckReport } from "./report.ts";
-import { runStages, type Stage, type StageResult } from "./stage.ts";
+import {
+  runStages,
+  serverContexts,
+  type Stage,
+  type StageResult,
+} from "./stage.ts";
 import { startTarget, type TargetSpec } from "./target.ts";
 
 /** What a checker needs to know about the kata it grades. */
@@ -46,14 +54,53 @@ export async function runCheck(
 ): Promise<CheckReport> {
   await using target = await startTarget(spec);
   options.onStart?.(target.label);
-  const stages = await runStages(kata.stages, target.hostname, target.port, {
-    onResult: options.onResult,
-    diagnose: () => target.diagnose(),
-  });
+  const stages = await runStages(
+    kata.stages,
+    serverContexts(target.hostname, target.port),
+    {
+      onResult: options.onResult,
+      diagnose: () => target.diagnose(),
+    },
+  );
   return {
     kata: kata.number,
     title: kata.title,
     target: target.label,
+    passed: stages.every((stage) => stage.status === "pass"),
+    stages,
+  };
+}
+
+/** What a client checker needs to know about the kata it grades. */
+export interface CheckedClientKata {
+  number: number;
+  title: string;
+  stages: readonly Stage<ClientContext>[];
+}
+
+/**
+ * Grades a client: starts the fixture server, runs the client once per
+ * stage against it, stops the fixture.
+ */
+export async function runClientCheck(
+  kata: CheckedClientKata,
+  spec: ClientSpec,
+  options: RunCheckOptions = {},
+): Promise<CheckReport> {
+  const client = clientUnderTest(spec);
+  await using fixture = startHttpFixture();
+  options.onStart?.(client.label);
+  const stages = await runStages(
+    kata.stages,
+    () => ({ context: { client, fixture }, release() {} }),
+    {
+      onResult: options.onResult,
+    },
+  );
+  return {
+    kata: kata.number,
+    title: kata.title,
+    target: client.label,
     passed: stages.every((stage) => stage.status === "pass"),
     stages,
   };

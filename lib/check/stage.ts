@@ -26,7 +26,7 @@ export class StageFailure extends Error {
 }
 
 /**
- * What a stage gets to work with. Connections opened through
+ * What a server stage gets to work with. Connections opened through
  * {@linkcode StageContext.connect} are closed when the stage ends, whether it
  * passed, failed or timed out, so a stage never leaks a socket.
  */
@@ -40,8 +40,48 @@ export interface StageContext {
   readonly signal: AbortSignal;
 }
 
-/** One step of a checker. */
-export interface Stage {
+/** A fresh context for one stage, and how to clean up after it. */
+export interface ContextLease<C> {
+  context: C;
+  /** Called when the stage ends, whatever the outcome. */
+  release(): void;
+}
+
+/** Makes contexts for stages that talk to a server at `hostname:port`. */
+export function serverContexts(
+  hostname: string,
+  port: number,
+): (signal: AbortSignal) => ContextLease<StageContext> {
+  return (signal) => {
+    const connections = new Set<Deno.TcpConn>();
+    return {
+      context: {
+        hostname,
+        port,
+        signal,
+        async connect() {
+          const conn = await Deno.connect({ hostname, port });
+          connections.add(conn);
+          return conn;
+        },
+      },
+      release() {
+        // Closing the stage's sockets also rejects any read still pending in
+        // a stage that timed out, so nothing keeps running behind our back.
+        for (const conn of connections) {
+          try {
+            conn.close();
+          } catch {
+            // Already closed by the stage itself.
+          }
+        }
+      },
+    };
+  };
+}
+
+/** One step of a checker; `C` is what it works with (a server's address, a client to run). */
+export interface Stage<C = StageContext> {
   /** What the stage proves, as a learner reads it: "echoes 1 MiB byte-exact". */
   readonly name: string;
   /** Upper bound for the whole stage. @default {20000} */
@@ -49,7 +89,7 @@ export interface Stage {
   /** What to suspect when the stage runs into its time limit. */
   readonly timeoutHint?: string;
   /** Throws {@linkcode StageFailure} on failure; may return a short note ("median 0.2 ms"). */
-  run(context: StageContext): Promise<string | void>;
+  run(context: C): Promise<string | void>;
 }
 
 /** The outcome of one stage. */
@@ -74,14 +114,13 @@ export interface RunStagesOptions {
 const DEFAULT_TIMEOUT_MS = 20_000;
 
 /**
- * Runs stages in order against `hostname:port` and stops at the first
- * failure: later stages are reported as skipped, because their results would
- * only repeat the first problem.
+ * Runs stages in order, each with a fresh context from `contexts`, and
+ * stops at the first failure: later stages are reported as skipped, because
+ * their results would only repeat the first problem.
  */
-export async function runStages(
-  stages: readonly Stage[],
-  hostname: string,
-  port: number,
+export async function runStages<C>(
+  stages: readonly Stage<C>[],
+  contexts: (signal: AbortSignal) => ContextLease<C>,
   options: RunStagesOptions = {},
 ): Promise<StageResult[]> {
   const results: StageResult[] = [];
@@ -89,7 +128,7 @@ export async function runStages(
   for (const stage of stages) {
     const result: StageResult = failed
       ? { name: stage.name, status: "skip", durationMs: 0 }
-      : await runStage(stage, hostname, port, options);
+      : await runStage(stage, contexts, options);
     if (result.status === "fail") failed = true;
     results.push(result);
     options.onResult?.(result);
@@ -97,24 +136,13 @@ export async function runStages(
   return results;
 }
 
-async function runStage(
-  stage: Stage,
-  hostname: string,
-  port: number,
+async function runStage<C>(
+  stage: Stage<C>,
+  contexts: (signal: AbortSignal) => ContextLease<C>,
   options: RunStagesOptions,
 ): Promise<StageResult> {
-  const connections = new Set<Deno.TcpConn>();
   const controller = new AbortController();
-  const context: StageContext = {
-    hostname,
-    port,
-    signal: controller.signal,
-    async connect() {
-      const conn = await Deno.connect({ hostname, port });
-      connections.add(conn);
-      return conn;
-    },
-  };
+  const lease = contexts(controller.signal);
   const timeoutMs = stage.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -128,7 +156,7 @@ async function runStage(
     }, timeoutMs);
   });
   try {
-    const running = stage.run(context);
+    const running = stage.run(lease.context);
     // If the deadline wins, the stage's own promise rejects later (its
     // sockets are closed below); mark that rejection as handled.
     running.catch(() => {});
@@ -150,15 +178,7 @@ async function runStage(
   } finally {
     clearTimeout(timer);
     controller.abort();
-    // Closing the stage's sockets also rejects any read still pending in a
-    // stage that timed out, so nothing keeps running behind our back.
-    for (const conn of connections) {
-      try {
-        conn.close();
-      } catch {
-        // Already closed by the stage itself.
-      }
-    }
+    lease.release();
   }
 }
 

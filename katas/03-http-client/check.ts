@@ -1,0 +1,44 @@
+/**
+ * Kata 3's checker: the client runs once per case against the kit's fixture
+ * server, from a plain 200 to a body dribbled one byte at a time.
+ *
+ * @module
+ */
+
+import type { ClientContext } from "../../lib/check/http_client.ts";
+import {
+  chunked,
+  dribbled,
+  exactLength,
+  http10,
+  interim100,
+  large,
+  missing404,
+  moved301,
+  noContent204,
+  oddCaseHeaders,
+  ok200,
+  prematureClose,
+  refused,
+  untilClose,
+  wellFormedRequest,
+} from "../../lib/check/http_client.ts";
+import type { Stage } from "../../lib/check/stage.ts";
+
+export const stages: readonly Stage<ClientContext>[] = [
+  ok200,
+  wellFormedRequest,
+  moved301,
+  missing404,
+  exactLength,
+  dribbled,
+  oddCaseHeaders,
+  http10,
+  untilClose,
+  noContent204,
+  interim100,
+  large,
+  prematureClose,
+  chunked,
+  refused,
+];

@@ -1,0 +1,191 @@
+/**
+ * Client katas: the implementation under test is a program that is run
+ * once per case against the kit's fixture server, and judged by its exit
+ * status and output.
+ *
+ * @module
+ */
+
+import type { ByteWriter } from "../net/io.ts";
+import { splitCommand, TargetError } from "./target.ts";
+
+/** A client run in-process: the reference exports one as `run`. */
+export type RunClient = (
+  args: string[],
+  output: { stdout: ByteWriter; stderr: ByteWriter },
+) => Promise<number>;
+
+/** Which client to grade. */
+export type ClientSpec =
+  | { kind: "module"; label: string; run: RunClient }
+  | { kind: "command"; command: string }
+  | { kind: "deno-file"; path: string };
+
+/** What one run of the client did. */
+export interface ClientResult {
+  /** Exit status; null when it had to be stopped. */
+  code: number | null;
+  stdout: Uint8Array;
+  stderr: string;
+  timedOut: boolean;
+}
+
+/** A client ready to run against a URL. */
+export interface ClientUnderTest {
+  readonly label: string;
+  /**
+   * Runs the client once with `url`; `port` is the fixture's, for
+   * permissions. A client still running after `timeoutMs` is stopped.
+   */
+  run(url: string, port: number, timeoutMs?: number): Promise<ClientResult>;
+}
+
+/** How long one run of a client may take. */
+export const CLIENT_TIMEOUT_MS = 10_000;
+
+/** Prepares `spec` for running; throws `TargetError` for a command without {url}. */
+export function clientUnderTest(spec: ClientSpec): ClientUnderTest {
+  switch (spec.kind) {
+    case "module":
+      return {
+        label: spec.label,
+        run: (url, _port, timeoutMs) => runInProcess(spec.run, url, timeoutMs),
+      };
+    case "command":
+      if (!spec.command.includes("{url}")) {
+        throw new TargetError(
+          `The command must say where the URL goes: put {url} in it, e.g. --cmd "./client {url}"`,
+        );
+      }
+      return {
+        label: `\`${spec.command}\``,
+        run: (url, _port, timeoutMs) =>
+          runProcess(
+            splitCommand(spec.command.replaceAll("{url}", url)),
+            timeoutMs,
+          ),
+      };
+    case "deno-file":
+      return {
+        label: spec.path,
+        // Network access to loopback names and the fixture's port only; no
+        // files, no environment, no subprocesses. Bare "localhost" lets the
+        // attempt resolve the name, as getaddrinfo would.
+        run: (url, port, timeoutMs) =>
+          runProcess([
+            Deno.execPath(),
+            "run",
+            "--no-prompt",
+            `--allow-net=localhost,127.0.0.1:${port},localhost:${port}`,
+            spec.path,
+            url,
+          ], timeoutMs),
+      };
+  }
+}
+
+class Collector implements ByteWriter {
+  chunks: Uint8Array[] = [];
+  write(bytes: Uint8Array): Promise<number> {
+    this.chunks.push(bytes.slice());
+    return Promise.resolve(bytes.length);
+  }
+  bytes(): Uint8Array {
+    const all = new Uint8Array(
+      this.chunks.reduce((sum, chunk) => sum + chunk.length, 0),
+    );
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      all.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return all;
+  }
+}
+
+async function runInProcess(
+  run: RunClient,
+  url: string,
+  timeoutMs = CLIENT_TIMEOUT_MS,
+): Promise<ClientResult> {
+  const stdout = new Collector();
+  const stderr = new Collector();
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<"timeout">((resolve) =>
+    timer = setTimeout(() => resolve("timeout"), timeoutMs)
+  );
+  const running = run([url], { stdout, stderr });
+  running.catch(() => {});
+  try {
+    const outcome = await Promise.race([running, timeout]);
+    const decoded = new TextDecoder().decode(stderr.bytes());
+    return outcome === "timeout"
+      ? { code: null, stdout: stdout.bytes(), stderr: decoded, timedOut: true }
+      : {
+        code: outcome,
+        stdout: stdout.bytes(),
+        stderr: decoded,
+        timedOut: false,
+      };
+  } catch (error) {
+    // An in-process client that throws is what a crashing program would be.
+    const message = error instanceof Error
+      ? `${error.name}: ${error.message}\n    at (in-process)`
+      : String(error);
+    return {
+      code: 1,
+      stdout: stdout.bytes(),
+      stderr: message,
+      timedOut: false,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function runProcess(
+  argv: string[],
+  timeoutMs = CLIENT_TIMEOUT_MS,
+): Promise<ClientResult> {
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(argv[0], {
+      args: argv.slice(1),
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    })
+      .spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new TargetError(
+        `Cannot run ${
+          argv[0]
+        }: no such program. Check the command, or give the program's full path`,
+      );
+    }
+    throw error;
+  }
+  const stdout = new Response(child.stdout).bytes();
+  const stderr = new Response(child.stderr).text();
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // It exited just now.
+    }
+  }, timeoutMs);
+  try {
+    const status = await child.status;
+    return {
+      code: timedOut ? null : status.code,
+      stdout: await stdout,
+      stderr: await stderr,
+      timedOut,
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -94,7 +94,12 @@ export const KATAS: readonly Kata[] = [
     title: "Minimal HTTP/1.1 server",
     timeLimitMinutes: 45,
     repeatUntil: threePassesInARow,
-    built: false,
+    built: true,
+    kind: "server",
+    defaultPort: 8080,
+    loadStages: async () => (await import("./04-http-server/check.ts")).stages,
+    loadReference: async () =>
+      (await import("./04-http-server/reference.ts")).startServer,
   },
   {
     number: 5,

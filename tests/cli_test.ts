@@ -253,11 +253,11 @@ cliTest(
 );
 
 cliTest(
-  "kata:4 shows its card and says its checker is not built yet",
+  "kata:5 shows its card and says its checker is not built yet",
   async (logs) => {
-    const run = await task("kata.ts", ["4", "check", "--reference"], logs);
+    const run = await task("kata.ts", ["5", "check", "--reference"], logs);
     assert.equal(run.code, 2);
-    assert.match(run.stdout, /# Kata 4 · Minimal HTTP\/1\.1 server/);
+    assert.match(run.stdout, /# Kata 5 · Capture and annotate a TCP handshake/);
     assert.match(run.stdout, /not built yet/);
   },
 );

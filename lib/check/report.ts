@@ -58,15 +58,23 @@ export function formatStage(result: StageResult): string {
   return lines.join("\n");
 }
 
-/** The closing line: how many stages passed. */
+/** The closing line: how many stages passed (and why any were skipped). */
 export function formatSummary(report: CheckReport): string {
   const passed = report.stages.filter((s) => s.status === "pass").length;
+  const skipped =
+    report.stages.filter((s) => s.status === "skip" && s.message).length;
   const total = report.stages.length;
-  return report.passed
-    ? paint(Color.green, `\nAll ${total} stages passed.`)
-    : paint(
+  if (!report.passed) {
+    return paint(
       Color.red,
       `\n${passed} of ${total} stages passed. Fix the first failure and check again.`,
+    );
+  }
+  return skipped === 0
+    ? paint(Color.green, `\nAll ${total} stages passed.`)
+    : paint(
+      Color.green,
+      `\n${passed} of ${total} stages passed; ${skipped} could not run here (see above).`,
     );
 }
 

@@ -66,7 +66,7 @@ export async function runCheck(
     kata: kata.number,
     title: kata.title,
     target: target.label,
-    passed: stages.every((stage) => stage.status === "pass"),
+    passed: !stages.some((stage) => stage.status === "fail"),
     stages,
   };
 }
@@ -101,7 +101,7 @@ export async function runClientCheck(
     kata: kata.number,
     title: kata.title,
     target: client.label,
-    passed: stages.every((stage) => stage.status === "pass"),
+    passed: !stages.some((stage) => stage.status === "fail"),
     stages,
   };
 }

@@ -26,6 +26,17 @@ export class StageFailure extends Error {
 }
 
 /**
+ * Thrown by a stage that cannot run here (a tool is missing, a permission
+ * is not granted): reported as skipped, with the reason, and not a failure.
+ */
+export class StageSkipped extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = "StageSkipped";
+  }
+}
+
+/**
  * What a server stage gets to work with. Connections opened through
  * {@linkcode StageContext.connect} are closed when the stage ends, whether it
  * passed, failed or timed out, so a stage never leaks a socket.
@@ -169,6 +180,14 @@ async function runStage<C>(
     };
   } catch (error) {
     const durationMs = performance.now() - started;
+    if (error instanceof StageSkipped) {
+      return {
+        name: stage.name,
+        status: "skip",
+        durationMs,
+        message: error.message,
+      };
+    }
     return failureResult(
       stage.name,
       error,

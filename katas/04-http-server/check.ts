@@ -1,0 +1,30 @@
+/**
+ * Kata 4's checker: curl -v first, as the card says, then the cases curl
+ * never tries: a request split at awkward places, malformed requests, a
+ * crowd, and 200 clients that never finish their request.
+ *
+ * @module
+ */
+
+import {
+  curlVerbose,
+  halfSentRequests,
+  hundredClients,
+  malformed,
+  notFound,
+  okInOneWrite,
+  splitInThree,
+  splitInTwo,
+} from "../../lib/check/http_server.ts";
+import type { Stage } from "../../lib/check/stage.ts";
+
+export const stages: readonly Stage[] = [
+  curlVerbose,
+  okInOneWrite,
+  notFound,
+  splitInTwo,
+  splitInThree,
+  malformed,
+  hundredClients,
+  halfSentRequests,
+];

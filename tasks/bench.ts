@@ -12,6 +12,7 @@ import {
   runEchoBench,
   SCENARIOS,
 } from "../lib/bench/echo.ts";
+import { formatHttpBench, runHttpBench } from "../lib/bench/http.ts";
 import { buildC } from "../lib/check/build_c.ts";
 import { runMain, UsageError, usageFromParseError } from "../lib/cli/errors.ts";
 import { repoPath } from "./paths.ts";
@@ -22,18 +23,20 @@ const HELP =
 Usage:
   deno task bench echo [--seconds N] [--only TEXT] [--cmd "NAME=COMMAND {port}"]…
 
-Servers: the Kata 1 and Kata 2 Deno references, the two C references (built
+The Kata 1 and Kata 2 Deno references, the two C references (built
 with cc), and every --cmd you add. Scenarios: request/response with 64 B and
 64 KiB messages at 1, 100 and 1000 connections, streaming at 100, and 10 000
 idle connections beside 100 active ones. Every echoed byte is verified.
 
 Options:
-  --seconds N    measured seconds per scenario, after warm-up (default 2)
-  --only TEXT    run only scenarios whose name contains TEXT (e.g. "64 B")
+  --seconds N    measured seconds per scenario or server (default 2; http: 5)
+  --only TEXT    echo: only scenarios whose name contains TEXT (e.g. "64 B")
+  --connections N  http: concurrent connections (default 50)
   --cmd SPEC     another server: "name=./my-echo {port}"
   --json         print the measurements as JSON
 
-Results are also written to logs/bench/echo-<time>.json. Needs Linux and cc.`;
+Results are also written to logs/bench/<name>-<time>.json. Needs Linux (and
+cc for echo).`;
 
 async function main(args: string[]): Promise<number> {
   let parsed;
@@ -43,7 +46,8 @@ async function main(args: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         help: { type: "boolean", short: "h" },
-        seconds: { type: "string", default: "2" },
+        seconds: { type: "string" },
+        connections: { type: "string", default: "50" },
         only: { type: "string" },
         cmd: { type: "string", multiple: true },
         json: { type: "boolean" },
@@ -57,60 +61,73 @@ async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return values.help ? 0 : 2;
   }
-  if (positionals[0] !== "echo" || positionals.length > 1) {
+  if (!["echo", "http"].includes(positionals[0]) || positionals.length > 1) {
     throw new UsageError(
-      `Unknown benchmark: ${positionals.join(" ")} (there is: echo)`,
+      `Unknown benchmark: ${positionals.join(" ")} (there are: echo, http)`,
     );
   }
-  const seconds = Number(values.seconds);
+  const seconds = Number(
+    values.seconds ?? (positionals[0] === "http" ? "5" : "2"),
+  );
   if (!(seconds > 0 && seconds <= 60)) {
     throw new UsageError("--seconds takes a number from 0 to 60");
   }
-  const build = repoPath("logs/.build");
-  const kata = (slug: string) => repoPath(`katas/${slug}/reference.ts`);
+  const extra = (values.cmd ?? []).map((spec) => {
+    const at = spec.indexOf("=");
+    if (at < 1 || !spec.includes("{port}")) {
+      throw new UsageError(`--cmd takes "name=COMMAND {port}", not "${spec}"`);
+    }
+    return { name: spec.slice(0, at), command: spec.slice(at + 1) };
+  });
+  const json = values.json ?? false;
+  if (positionals[0] === "http") {
+    const connections = Number(values.connections);
+    if (
+      !(Number.isInteger(connections) && connections > 0 &&
+        connections <= 10_000)
+    ) {
+      throw new UsageError(
+        "--connections takes a whole number from 1 to 10000",
+      );
+    }
+    return await benchHttp(seconds, connections, extra, json);
+  }
+  return await benchEcho(seconds, values.only, extra, json);
+}
+
+const BUILD = repoPath("logs/.build");
+
+async function benchEcho(
+  seconds: number,
+  only: string | undefined,
+  extra: BenchServer[],
+  json: boolean,
+): Promise<number> {
+  const reference = (slug: string) => repoPath(`katas/${slug}/reference.ts`);
+  const c = async (slug: string) =>
+    `${await buildC(cSource(slug), `${BUILD}/${slug}`)} {port}`;
   const servers: BenchServer[] = [
-    {
-      name: "C epoll (kata 2)",
-      command: `${await buildC(
-        cSource("02-echo-event-loop"),
-        `${build}/02-echo-event-loop`,
-      )} {port}`,
-    },
-    {
-      name: "C pthreads (kata 1)",
-      command: `${await buildC(
-        cSource("01-echo-threaded"),
-        `${build}/01-echo-threaded`,
-      )} {port}`,
-    },
+    { name: "C epoll (kata 2)", command: await c("02-echo-event-loop") },
+    { name: "C pthreads (kata 1)", command: await c("01-echo-threaded") },
     {
       name: "Deno event loop (kata 2)",
       command: `${Deno.execPath()} run --allow-net ${
-        kata("02-echo-event-loop")
+        reference("02-echo-event-loop")
       } --port {port}`,
     },
     {
       name: "Deno task/conn (kata 1)",
       command: `${Deno.execPath()} run --allow-net ${
-        kata("01-echo-threaded")
+        reference("01-echo-threaded")
       } --port {port}`,
     },
+    ...extra,
   ];
-  for (const spec of values.cmd ?? []) {
-    const at = spec.indexOf("=");
-    if (at < 1 || !spec.includes("{port}")) {
-      throw new UsageError(`--cmd takes "name=COMMAND {port}", not "${spec}"`);
-    }
-    servers.push({ name: spec.slice(0, at), command: spec.slice(at + 1) });
-  }
-  const scenarios = SCENARIOS.filter((s) =>
-    !values.only || s.name.includes(values.only)
-  );
+  const scenarios = SCENARIOS.filter((s) => !only || s.name.includes(only));
   if (scenarios.length === 0) {
-    throw new UsageError(`No scenario matches "${values.only}"`);
+    throw new UsageError(`No scenario matches "${only}"`);
   }
-
-  if (!values.json) {
+  if (!json) {
     console.log(
       `${scenarios.length} scenarios × ${servers.length} servers, ${seconds} s each…\n`,
     );
@@ -119,34 +136,134 @@ async function main(args: string[]): Promise<number> {
     servers,
     scenarios,
     seconds,
-    buildDirectory: `${build}/bench`,
+    buildDirectory: `${BUILD}/bench`,
     onMeasurement: (m) =>
-      values.json ||
+      json ||
       console.error(
         `  ${m.scenario} · ${m.server}: ${
           m.error ?? `${Math.round(m.messagesPerSecond)} msgs/s`
         }`,
       ),
   });
+  const file = await save("echo", { seconds, results });
+  if (json) console.log(JSON.stringify(results, null, 2));
+  else {console.log(
+      `\n${formatBench(results, servers[0].name)}\n\nSaved to ${file}`,
+    );}
+  return results.some((r) => r.error || r.mismatches > 0) ? 1 : 0;
+}
+
+async function benchHttp(
+  seconds: number,
+  connections: number,
+  extra: BenchServer[],
+  json: boolean,
+): Promise<number> {
+  const servers: BenchServer[] = [
+    {
+      name: "Deno.serve",
+      command: `${Deno.execPath()} run --allow-net ${
+        repoPath("lib/bench/deno_serve.ts")
+      } {port}`,
+    },
+    {
+      name: "Kata 4 reference",
+      command: `${Deno.execPath()} run --allow-net ${
+        repoPath("katas/04-http-server/reference.ts")
+      } --port {port}`,
+    },
+  ];
+  const nginx = await nginxServer();
+  if (nginx) servers.push(nginx);
+  servers.push(...extra);
+  if (!json) {
+    console.log(
+      `${servers.length} servers, ${connections} connections, ${seconds} s each, Connection: close…`,
+    );
+    if (!nginx) {
+      console.log(
+        "(nginx is not installed: apt-get install nginx to compare with it)",
+      );
+    }
+  }
+  const results = await runHttpBench({
+    servers,
+    seconds,
+    connections,
+    onMeasurement: (m) =>
+      json ||
+      console.error(
+        `  ${m.server}: ${
+          m.error ?? `${Math.round(m.requestsPerSecond)} req/s`
+        }`,
+      ),
+  });
+  const file = await save("http", { seconds, connections, results });
+  if (json) console.log(JSON.stringify(results, null, 2));
+  else {
+    console.log(
+      `\nLoad generator: ${
+        results[0]?.generator === "wrk"
+          ? "wrk"
+          : "netkata's Deno generator (no wrk here)"
+      }\n`,
+    );
+    console.log(
+      `${formatHttpBench(results, "Deno.serve")}\n\nSaved to ${file}`,
+    );
+  }
+  return results.some((r) => r.error) ? 1 : 0;
+}
+
+/** nginx serving the same page from one process, where nginx is installed. */
+async function nginxServer(): Promise<BenchServer | undefined> {
+  try {
+    await new Deno.Command("nginx", {
+      args: ["-v"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+  } catch {
+    return undefined;
+  }
+  // nginx resolves -c against -p: both absolute.
+  const dir = decodeURIComponent(
+    new URL("../logs/.build/nginx", import.meta.url).pathname,
+  );
+  await Deno.mkdir(dir, { recursive: true });
+  const page =
+    "<!doctype html>\\n<title>netkata</title>\\n<p>Hello from Kata 4.</p>\\n";
+  // One process (no master, one worker), so its CPU and memory are all in one place.
+  await Deno.writeTextFile(
+    `${dir}/nginx.conf.in`,
+    `daemon off; master_process off; worker_processes 1; pid ${dir}/nginx.pid; error_log stderr;
+events { worker_connections 4096; }
+http { access_log off; server { listen 127.0.0.1:PORT; default_type "text/html; charset=utf-8";
+  location = / { return 200 "${page}"; } } }
+`,
+  );
+  return {
+    name: "nginx",
+    command:
+      `sh -c 'sed s/PORT/$0/ ${dir}/nginx.conf.in > ${dir}/nginx.conf && exec nginx -p ${dir} -c ${dir}/nginx.conf' {port}`,
+  };
+}
+
+async function save(
+  name: string,
+  data: Record<string, unknown>,
+): Promise<string> {
   await Deno.mkdir(repoPath("logs/bench"), { recursive: true });
   const file = repoPath(
-    `logs/bench/echo-${
+    `logs/bench/${name}-${
       new Date().toISOString().replaceAll(":", "-").slice(0, 19)
     }.json`,
   );
   await Deno.writeTextFile(
     file,
-    JSON.stringify(
-      { cpus: navigator.hardwareConcurrency, seconds, results },
-      null,
-      2,
-    ),
+    JSON.stringify({ cpus: navigator.hardwareConcurrency, ...data }, null, 2),
   );
-  if (values.json) console.log(JSON.stringify(results, null, 2));
-  else {console.log(
-      `\n${formatBench(results, servers[0].name)}\n\nSaved to ${file}`,
-    );}
-  return results.some((r) => r.error || r.mismatches > 0) ? 1 : 0;
+  return file;
 }
 
 function cSource(slug: string): URL {

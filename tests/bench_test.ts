@@ -66,3 +66,28 @@ Deno.test({
       assert.ok(result.mismatches > 0);
     }),
 });
+
+Deno.test("parseWrk() reads rate, latency percentiles, non-2xx and socket errors", async () => {
+  const { parseWrk } = await import("../lib/bench/http.ts");
+  const report = `Running 5s test @ http://127.0.0.1:8080/
+  1 threads and 50 connections
+  Latency Distribution
+     50%  812.00us
+     75%    1.10ms
+     90%    1.50ms
+     99%    3.20ms
+  92000 requests in 5.00s, 20.00MB read
+  Socket errors: connect 0, read 3, write 1, timeout 0
+  Non-2xx or 3xx responses: 7
+Requests/sec:  18400.12
+Transfer/sec:      4.00MB
+`;
+  assert.deepEqual(parseWrk(report), {
+    requestsPerSecond: 18400.12,
+    p50Ms: 0.812,
+    p99Ms: 3.2,
+    non2xx: 7,
+    socketErrors: 4,
+  });
+  assert.throws(() => parseWrk("garbage"), /no Requests\/sec/);
+});

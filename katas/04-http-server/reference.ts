@@ -38,6 +38,7 @@ const MAX_BODY_BYTES = 1024 * 1024;
 const REQUEST_TIMEOUT_MS = 10_000;
 
 const encoder = new TextEncoder();
+const latin1 = new TextDecoder("latin1");
 
 /**
  * Starts the server; each connection is handled in its own task, so a slow
@@ -170,7 +171,7 @@ const PAGE =
  * head (the start of the body) and hand it back.
  */
 async function readRequest(conn: Deno.TcpConn): Promise<[Request, Uint8Array]> {
-  let buffer = new Uint8Array(0);
+  let buffer: Uint8Array = new Uint8Array(0);
   const chunk = new Uint8Array(4096);
   while (true) {
     const end = indexOfBlankLine(buffer);
@@ -186,7 +187,10 @@ async function readRequest(conn: Deno.TcpConn): Promise<[Request, Uint8Array]> {
         "the client closed before the end of the head",
       );
     }
-    buffer = concat(buffer, chunk.subarray(0, n));
+    // Usually the whole head comes in the first read: no copy then.
+    buffer = buffer.length === 0
+      ? chunk.slice(0, n)
+      : concat(buffer, chunk.subarray(0, n));
   }
 }
 
@@ -195,7 +199,7 @@ const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** RFC 9112 §3 and §5, strictly: anything ambiguous is a 400. */
 function parseHead(bytes: Uint8Array): Request {
   // latin1: a head is octets. A bare CR or LF inside a line is malformed.
-  const lines = new TextDecoder("latin1").decode(bytes).split("\r\n");
+  const lines = latin1.decode(bytes).split("\r\n");
   if (lines.some((line) => /[\r\n]/.test(line))) {
     throw new HttpError(400, "Lines must end in CRLF");
   }
@@ -301,7 +305,7 @@ async function respond(
   const bodyBytes = encoder.encode(body);
   const head = [
     `HTTP/1.1 ${status} ${REASONS[status]}`,
-    `Date: ${new Date().toUTCString()}`,
+    `Date: ${httpDate()}`,
     `Content-Type: ${contentType}`,
     `Content-Length: ${bodyBytes.length}`,
     `Connection: close`,
@@ -312,6 +316,21 @@ async function respond(
     conn,
     headOnly ? encoder.encode(head) : concat(encoder.encode(head), bodyBytes),
   );
+}
+
+/**
+ * The Date header (RFC 9110 §6.6.1: an origin server with a clock sends
+ * one). It changes once a second, so it is formatted once a second.
+ */
+let dateSecond = 0;
+let dateText = "";
+function httpDate(): string {
+  const now = Date.now();
+  if (Math.floor(now / 1000) !== dateSecond) {
+    dateSecond = Math.floor(now / 1000);
+    dateText = new Date(now).toUTCString();
+  }
+  return dateText;
 }
 
 function indexOfBlankLine(bytes: Uint8Array): number {

@@ -8,10 +8,9 @@
  */
 
 import { buildC } from "../check/build_c.ts";
-import { splitCommand } from "../check/target.ts";
-import { freePort, waitForListen } from "../net/ports.ts";
 import { formatTable } from "../report/table.ts";
 import { cpuSeconds, memory } from "./process_stats.ts";
+import { type Pin, pinner, startBenchServer } from "./server_process.ts";
 
 /** A server to measure: a name and a command with `{port}`. */
 export interface BenchServer {
@@ -98,24 +97,6 @@ export interface EchoBenchOptions {
   onMeasurement?: (measurement: Measurement) => void;
 }
 
-/** Pins a command to one core with taskset when it exists. */
-async function pinner(): Promise<(core: number, argv: string[]) => string[]> {
-  try {
-    const probe = await new Deno.Command("taskset", {
-      args: ["-c", "0", "true"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    if (probe.success && navigator.hardwareConcurrency >= 2) {
-      return (core, argv) => ["taskset", "-c", String(core), ...argv];
-    }
-  } catch {
-    // No taskset: run unpinned, and say so in the report.
-  }
-  return (_core, argv) => argv;
-}
-
 /** Runs every scenario against every server; returns the measurements. */
 export async function runEchoBench(
   options: EchoBenchOptions,
@@ -143,14 +124,14 @@ export async function runEchoBench(
 }
 
 async function measure(
-  server: BenchServer,
+  target: BenchServer,
   scenario: Scenario,
   loadBinary: string,
-  pin: (core: number, argv: string[]) => string[],
+  pin: Pin,
   seconds: number,
 ): Promise<Measurement> {
   const empty: Measurement = {
-    server: server.name,
+    server: target.name,
     scenario: scenario.name,
     messagesPerSecond: 0,
     megabytesPerSecond: 0,
@@ -162,38 +143,19 @@ async function measure(
     errors: 0,
     clientCpu: 0,
   };
-  const port = freePort();
-  const argv = pin(
-    0,
-    splitCommand(server.command.replaceAll("{port}", String(port))),
-  );
-  // The server may need many descriptors (10 000 idle clients); raise the
-  // soft limit through the shell that starts it, where the hard limit allows.
-  const child = new Deno.Command("sh", {
-    args: [
-      "-c",
-      `ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`,
-      "sh",
-      ...argv,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
-  const stderr = new Response(child.stderr).text();
+  let server;
   try {
-    const listening = await waitForListen("127.0.0.1", port, {
-      timeoutMs: 15_000,
-      exited: child.status,
-    });
-    if (listening !== "listening") {
-      return {
-        ...empty,
-        error: `did not listen (${listening}): ${(await stderr).trim()}`,
-      };
-    }
-    const rssAtRest = (await memory(child.pid)).rss;
-    let cpuBefore = await cpuSeconds(child.pid);
+    server = await startBenchServer(target.command, pin);
+  } catch (error) {
+    return {
+      ...empty,
+      error: error instanceof Error ? error.message : String(error),
+    };
+  }
+  const { pid, port } = server;
+  try {
+    const rssAtRest = (await memory(pid)).rss;
+    let cpuBefore = await cpuSeconds(pid);
     let started = performance.now();
     const [program, ...args] = pin(1, [
       loadBinary,
@@ -225,12 +187,12 @@ async function measure(
         if (done) break;
         said += value;
       }
-      const rss = await settledRss(child.pid);
+      const rss = await settledRss(pid);
       if (rss !== undefined && rssAtRest !== undefined) {
         rssPerIdle = (rss - rssAtRest) / scenario.idle;
       }
       // Server CPU counts the measured load only, not the idle set-up.
-      cpuBefore = await cpuSeconds(child.pid);
+      cpuBefore = await cpuSeconds(pid);
       started = performance.now();
       await input.write(new TextEncoder().encode("go\n"));
     }
@@ -238,7 +200,7 @@ async function measure(
     const said = await drain(progress);
     const status = await loader.status;
     const wallSeconds = (performance.now() - started) / 1000;
-    const cpuAfter = await cpuSeconds(child.pid);
+    const cpuAfter = await cpuSeconds(pid);
     const text = (await output).trim();
     if (!status.success || !text.startsWith("{")) {
       return {
@@ -262,17 +224,11 @@ async function measure(
       serverCpu: cpuBefore !== undefined && cpuAfter !== undefined
         ? (cpuAfter - cpuBefore) / wallSeconds
         : undefined,
-      serverPeakRss: (await memory(child.pid)).peak,
+      serverPeakRss: (await memory(pid)).peak,
       rssPerIdle,
     };
   } finally {
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // Already gone.
-    }
-    await child.status;
-    await stderr.catch(() => "");
+    await server.stop();
   }
 }
 
@@ -344,7 +300,11 @@ export function formatBench(
             base && !base.error && base.messagesPerSecond > 0
               ? `${
                 (r.messagesPerSecond / base.messagesPerSecond).toFixed(2)
-              }× msgs, ${(r.p99Ms / base.p99Ms).toFixed(2)}× p99`
+              }× msgs` +
+                // Streaming has no per-message latency to compare.
+                (base.p99Ms > 0
+                  ? `, ${(r.p99Ms / base.p99Ms).toFixed(2)}× p99`
+                  : "")
               : "–",
           ]
       ),

@@ -6,6 +6,7 @@
  */
 
 import type { RunClient } from "../lib/check/client.ts";
+import type { CaptureContext } from "../lib/check/capture.ts";
 import type { ClientContext } from "../lib/check/http_client.ts";
 import type { Stage } from "../lib/check/stage.ts";
 import type { StartServer } from "../lib/check/target.ts";
@@ -31,7 +32,14 @@ export interface ClientKata extends PracticeKata {
   loadReference(): Promise<RunClient>;
 }
 
-export type BuiltKata = ServerKata | ClientKata;
+/** A capture kata: graded on a capture file, practised by labelling packets. */
+export interface CaptureKata extends PracticeKata {
+  built: true;
+  kind: "capture";
+  loadStages(): Promise<readonly Stage<CaptureContext>[]>;
+}
+
+export type BuiltKata = ServerKata | ClientKata | CaptureKata;
 
 /** A kata whose card exists but whose tooling is still to come. */
 export interface PlannedKata extends PracticeKata {
@@ -106,8 +114,16 @@ export const KATAS: readonly Kata[] = [
     slug: "05-tcp-handshake",
     title: "Capture and annotate a TCP handshake",
     timeLimitMinutes: 20,
-    repeatUntil: threePassesInARow,
-    built: false,
+    repeatUntil: {
+      text:
+        "3 runs in a row, capture and every label right, each under two minutes",
+      passesInARow: 3,
+      withinMinutes: 2,
+    },
+    built: true,
+    kind: "capture",
+    loadStages: async () =>
+      (await import("./05-tcp-handshake/check.ts")).stages,
   },
   {
     number: 6,

@@ -17,6 +17,7 @@ import type { ClientSpec } from "../lib/check/client.ts";
 import { FIXTURE_CASES, startHttpFixture } from "../lib/check/http_fixture.ts";
 import type { CheckReport } from "../lib/check/report.ts";
 import {
+  runCaptureCheck,
   runCheck,
   type RunCheckOptions,
   runClientCheck,
@@ -27,7 +28,7 @@ import { LogPaths } from "../lib/practice/logs.ts";
 import { appendMistake } from "../lib/practice/mistakes.ts";
 import { practice, printCard } from "../lib/practice/session.ts";
 import {
-  type BuiltKata,
+  type CaptureKata,
   type ClientKata,
   findKata,
   type Kata,
@@ -35,6 +36,12 @@ import {
   type ServerKata,
 } from "../katas/catalog.ts";
 import { repoPath } from "./paths.ts";
+import { LabUnavailable } from "../lib/lab/lab.ts";
+import { captureHandshake } from "../lib/lab/handshake.ts";
+import { annotateFile } from "../lib/pcap/file.ts";
+import { formatAnnotated } from "../lib/pcap/table.ts";
+import { labelSession } from "../lib/practice/label_session.ts";
+import { ToolError, Transcript } from "../lib/tools/runner.ts";
 
 function help(kata: Kata): string {
   const n = kata.number;
@@ -139,6 +146,9 @@ async function main(args: string[]): Promise<number> {
     );
     return command === "practice" ? 0 : 2;
   }
+  if (kata.kind === "capture") {
+    return await captureKata(kata, command, rest, values, card, logs);
+  }
   switch (command) {
     case "practice":
       expectNoMore(rest, command);
@@ -198,7 +208,7 @@ interface Target {
 
 /** Grades `target` with `kata`'s checker. Throws TargetError when it cannot start. */
 async function grade(
-  kata: BuiltKata,
+  kata: ServerKata | ClientKata,
   target: Target,
   options: RunCheckOptions = {},
 ): Promise<CheckReport> {
@@ -248,7 +258,10 @@ async function grade(
   );
 }
 
-async function check(kata: BuiltKata, flags: TargetFlags): Promise<number> {
+async function check(
+  kata: ServerKata | ClientKata,
+  flags: TargetFlags,
+): Promise<number> {
   const json = flags.json ?? false;
   const target = targetFromFlags(kata, flags);
   try {
@@ -274,7 +287,10 @@ async function check(kata: BuiltKata, flags: TargetFlags): Promise<number> {
   }
 }
 
-function targetFromFlags(kata: BuiltKata, flags: TargetFlags): Target {
+function targetFromFlags(
+  kata: ServerKata | ClientKata,
+  flags: TargetFlags,
+): Target {
   const allowed = kata.kind === "client"
     ? (["reference", "file", "cmd"] as const)
     : (["reference", "reference-c", "file", "cmd", "port"] as const);
@@ -404,6 +420,113 @@ async function serveFixture(flags: TargetFlags): Promise<number> {
   await fixture.close();
   return 0;
 }
+
+/** Kata 5: check a capture (the kit's or the learner's), make one, or practise labelling. */
+async function captureKata(
+  kata: CaptureKata,
+  command: string,
+  rest: string[],
+  flags: TargetFlags,
+  card: string,
+  logs: LogPaths,
+): Promise<number> {
+  const capture = async (json = false) => {
+    await Deno.mkdir(logs.attempts(kata), { recursive: true });
+    const output = `${logs.attempts(kata)}/${
+      new Date().toISOString().replaceAll(":", "-").slice(0, 19)
+    }.pcap`;
+    const transcript = new Transcript((line) => json || console.log(line));
+    await captureHandshake({ output, transcript });
+    return output;
+  };
+  switch (command) {
+    case "practice":
+      expectNoMore(rest, command);
+      await labelSession({
+        kata,
+        card,
+        logs,
+        capture: () => capture(),
+        annotate: annotateFile,
+        commands: HANDSHAKE_COMMANDS,
+      });
+      return 0;
+    case "run": {
+      expectNoMore(rest, command);
+      const path = await capture();
+      const { packets, error } = await annotateFile(path);
+      console.log(`\n${formatAnnotated(packets)}\n\nSaved to ${path}`);
+      if (error) console.error(error);
+      return error ? 1 : 0;
+    }
+    case "check": {
+      expectNoMore(rest, command);
+      const json = flags.json ?? false;
+      const given = (["reference", "file"] as const).filter((flag) =>
+        flags[flag] !== undefined
+      );
+      const other = (["reference-c", "cmd", "port", "host"] as const).find((
+        flag,
+      ) => flags[flag] !== undefined);
+      if (other || given.length !== 1) {
+        throw new UsageError(
+          `Kata ${kata.number} grades a capture: use --reference (the kit makes one) or --file CAPTURE.pcap${
+            other ? `, not --${other}` : ""
+          }`,
+        );
+      }
+      let path = flags.file;
+      if (path === undefined) {
+        try {
+          path = await capture(json);
+        } catch (error) {
+          if (
+            !(error instanceof ToolError || error instanceof LabUnavailable)
+          ) throw error;
+          if (json) {
+            console.log(
+              JSON.stringify(
+                { kata: kata.number, passed: false, error: error.message },
+                null,
+                2,
+              ),
+            );
+          } else console.error(error.message);
+          return 1;
+        }
+      }
+      const report = await runCaptureCheck(
+        { ...kata, stages: await kata.loadStages() },
+        path,
+        {
+          onStart: (label) => {
+            if (json) return;
+            console.log(`\n${formatHeading(kata.number, kata.title, label)}`);
+          },
+          onResult: (result) => json || console.log(formatStage(result)),
+        },
+      );
+      if (json) {
+        const { packets } = await annotateFile(path);
+        console.log(JSON.stringify({ ...report, packets }, null, 2));
+      } else {
+        const { packets } = await annotateFile(path);
+        if (packets.length > 0) console.log(`\n${formatAnnotated(packets)}`);
+        console.log(formatSummary(report));
+      }
+      return report.passed ? 0 : 1;
+    }
+    default:
+      throw new UsageError(`Unknown command: ${command}`);
+  }
+}
+
+/** The card's commands, for a learner who captures by hand. */
+const HANDSHAKE_COMMANDS = [
+  `sudo tcpdump --immediate-mode -i lo -w handshake.pcap "tcp port 12345"   # terminal 1; wait for "listening on"`,
+  `nc -l 127.0.0.1 12345                                                  # terminal 2`,
+  `printf 'hello kata\\n' | nc -N 127.0.0.1 12345                          # terminal 3; then Ctrl-C in terminal 1`,
+];
 
 function untilInterrupted(): Promise<void> {
   return new Promise((resolve) => Deno.addSignalListener("SIGINT", resolve));

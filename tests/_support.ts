@@ -60,3 +60,15 @@ export async function withTempDir(
     await Deno.remove(dir, { recursive: true });
   }
 }
+
+/**
+ * Whether this process is root, the condition for the tests that make
+ * network namespaces and capture packets. False when the uid cannot be read
+ * (no --allow-sys=uid): those tests are then ignored.
+ */
+export function isRoot(): boolean {
+  if (
+    Deno.permissions.querySync({ name: "sys", kind: "uid" }).state !== "granted"
+  ) return false;
+  return Deno.uid() === 0;
+}

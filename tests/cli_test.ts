@@ -253,11 +253,11 @@ cliTest(
 );
 
 cliTest(
-  "kata:5 shows its card and says its checker is not built yet",
+  "kata:6 shows its card and says its checker is not built yet",
   async (logs) => {
-    const run = await task("kata.ts", ["5", "check", "--reference"], logs);
+    const run = await task("kata.ts", ["6", "check", "--reference"], logs);
     assert.equal(run.code, 2);
-    assert.match(run.stdout, /# Kata 5 · Capture and annotate a TCP handshake/);
+    assert.match(run.stdout, /# Kata 6 · TCP vs UDP under packet loss/);
     assert.match(run.stdout, /not built yet/);
   },
 );

@@ -5,6 +5,8 @@
  * @module
  */
 
+import { annotateFile } from "../pcap/file.ts";
+import type { CaptureContext } from "./capture.ts";
 import { type ClientSpec, clientUnderTest } from "./client.ts";
 import type { ClientContext } from "./http_client.ts";
 import { startHttpFixture } from "./http_fixture.ts";
@@ -101,6 +103,37 @@ export async function runClientCheck(
     kata: kata.number,
     title: kata.title,
     target: client.label,
+    passed: !stages.some((stage) => stage.status === "fail"),
+    stages,
+  };
+}
+
+/** What a capture checker needs to know about the kata it grades. */
+export interface CheckedCaptureKata {
+  number: number;
+  title: string;
+  stages: readonly Stage<CaptureContext>[];
+}
+
+/** Grades the capture file at `path`. */
+export async function runCaptureCheck(
+  kata: CheckedCaptureKata,
+  path: string,
+  options: RunCheckOptions = {},
+): Promise<CheckReport> {
+  const file = await annotateFile(path);
+  options.onStart?.(path);
+  const stages = await runStages(
+    kata.stages,
+    () => ({ context: { path, file }, release() {} }),
+    {
+      onResult: options.onResult,
+    },
+  );
+  return {
+    kata: kata.number,
+    title: kata.title,
+    target: path,
     passed: !stages.some((stage) => stage.status === "fail"),
     stages,
   };

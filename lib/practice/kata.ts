@@ -18,5 +18,7 @@ export interface PracticeKata {
     text: string;
     /** Met after this many passing attempts in a row, each within the time limit. */
     passesInARow: number;
+    /** A stricter limit than the kata's for this criterion ("under two minutes"). */
+    withinMinutes?: number;
   };
 }

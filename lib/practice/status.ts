@@ -34,7 +34,8 @@ export function standingOf(
 ): KataStanding {
   const mine = attempts.filter((attempt) => attempt.kata === kata.number)
     .sort((a, b) => a.started.localeCompare(b.started));
-  const limitMs = kata.timeLimitMinutes * 60_000;
+  const limitMs = (kata.repeatUntil.withinMinutes ?? kata.timeLimitMinutes) *
+    60_000;
   const passes = mine.filter((attempt) => attempt.result === "pass");
   let streak = 0;
   for (let i = mine.length - 1; i >= 0; i--) {

@@ -1,0 +1,58 @@
+/**
+ * Kata 5's capture, done the way the card says, inside a private lab:
+ * tcpdump on loopback filtered to one port, a listener and a client (nc),
+ * one line of data, a close, then tcpdump stopped so that it flushes.
+ *
+ * @module
+ */
+
+import { type Transcript } from "../tools/runner.ts";
+import { Lab } from "./lab.ts";
+
+/** Options for {@linkcode captureHandshake}. */
+export interface HandshakeOptions {
+  /** Where the capture goes (pcap). */
+  output: string;
+  /** The port the listener uses. @default {12345} */
+  port?: number;
+  /** The line the client sends. @default {"hello kata\n"} */
+  message?: string;
+  transcript?: Transcript;
+}
+
+/**
+ * Captures one whole TCP conversation into `options.output`. Throws
+ * LabUnavailable or ToolError with an actionable message when it cannot.
+ */
+export async function captureHandshake(
+  options: HandshakeOptions,
+): Promise<void> {
+  const port = String(options.port ?? 12345);
+  await using lab = await Lab.create("kata5", {
+    transcript: options.transcript,
+  });
+  // --immediate-mode: hand each packet over at once. Without it, packets
+  // wait in the kernel's capture buffer, and stopping tcpdump soon after the
+  // traffic loses them ("0 packets captured"). -U writes each one at once.
+  const capture = lab.spawn("tcpdump", [
+    "--immediate-mode",
+    "-U",
+    "-i",
+    "lo",
+    "-w",
+    options.output,
+    `tcp port ${port}`,
+  ]);
+  await capture.waitForOutput(/listening on/);
+  // nc -l exits when its client closes; -v makes it say when it listens.
+  const listener = lab.spawn("nc", ["-l", "-v", "127.0.0.1", port]);
+  await listener.waitForOutput(/Listening on/);
+  // -N: shut the connection down (FIN) once the input is sent.
+  await lab.run("nc", ["-N", "127.0.0.1", port], {
+    stdin: options.message ?? "hello kata\n",
+    timeoutMs: 10_000,
+  });
+  await listener.finished;
+  // SIGINT, not SIGKILL: tcpdump finishes writing the file on SIGINT.
+  await capture.stop("SIGINT");
+}

@@ -1,0 +1,81 @@
+/**
+ * Cross-checking the kit's decoding against tshark's, field by field, on
+ * the same file: flags, relative sequence and acknowledgement numbers, and
+ * payload length.
+ *
+ * @module
+ */
+
+import { runTool } from "../tools/runner.ts";
+import type { AnnotatedPacket } from "./annotate.ts";
+
+const FLAG_BITS: Record<string, number> = {
+  FIN: 1,
+  SYN: 2,
+  RST: 4,
+  PSH: 8,
+  ACK: 16,
+  URG: 32,
+  ECE: 64,
+  CWR: 128,
+};
+
+/**
+ * Runs `tshark -T fields` on `path` and lists every disagreement with
+ * `packets` (empty: they agree). Throws ToolError when tshark is missing.
+ */
+export async function compareWithTshark(
+  path: string,
+  packets: readonly AnnotatedPacket[],
+): Promise<string[]> {
+  const fields = ["frame.number", "tcp.flags", "tcp.seq", "tcp.ack", "tcp.len"];
+  const { stdout } = await runTool("tshark", [
+    "-r",
+    path,
+    "-T",
+    "fields",
+    "-E",
+    "separator=,",
+    ...fields.flatMap((f) => ["-e", f]),
+  ], {
+    timeoutMs: 60_000,
+  });
+  const ours = new Map(
+    packets.filter((p) => p.protocol === "TCP").map((p) => [p.number, p]),
+  );
+  const problems: string[] = [];
+  for (const line of stdout.trim().split("\n")) {
+    const [frame, flags, seq, ack, length] = line.split(",");
+    if (!flags) continue; // not TCP
+    const packet = ours.get(Number(frame));
+    if (!packet) {
+      problems.push(`frame ${frame}: tshark decodes TCP, the kit does not`);
+      continue;
+    }
+    const mine = {
+      flags: packet.flags.reduce(
+        (sum, flag) => sum + (FLAG_BITS[flag] ?? 0),
+        0,
+      ),
+      seq: packet.relativeSeq,
+      ack: packet.relativeAck,
+      length: packet.length,
+    };
+    const theirs = {
+      flags: parseInt(flags, 16),
+      seq: Number(seq),
+      ack: Number(ack),
+      length: Number(length),
+    };
+    for (const key of Object.keys(mine) as (keyof typeof mine)[]) {
+      if (mine[key] !== theirs[key]) {
+        problems.push(
+          `frame ${frame}: ${key} is ${mine[key]} here, ${
+            theirs[key]
+          } in tshark`,
+        );
+      }
+    }
+  }
+  return problems;
+}

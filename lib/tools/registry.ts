@@ -1,0 +1,121 @@
+/**
+ * The external tools the kit may run, and how to get each one. Nothing
+ * outside this list is ever started by the tool runner, whatever Deno's own
+ * permissions would allow.
+ *
+ * @module
+ */
+
+/** What the kit knows about one tool. */
+export interface ToolInfo {
+  /** The program's name on PATH. */
+  binary: string;
+  /** What the kit uses it for, in a learner's words. */
+  purpose: string;
+  /** Does it need root (or capabilities) for what the kit does with it? */
+  privileged: boolean;
+  /** How to install it, per platform. */
+  install: { debian: string; fedora: string; macos: string };
+}
+
+/** The registry: every tool the runner will start. */
+export const TOOLS = {
+  tcpdump: {
+    binary: "tcpdump",
+    purpose: "capture packets",
+    privileged: true,
+    install: {
+      debian: "apt-get install tcpdump",
+      fedora: "dnf install tcpdump",
+      macos: "built in (or brew install tcpdump)",
+    },
+  },
+  tshark: {
+    binary: "tshark",
+    purpose: "decode captures, to cross-check the kit's own reader",
+    privileged: false,
+    install: {
+      debian: "apt-get install tshark",
+      fedora: "dnf install wireshark-cli",
+      macos: "brew install wireshark",
+    },
+  },
+  iperf3: {
+    binary: "iperf3",
+    purpose: "measure TCP and UDP throughput",
+    privileged: false,
+    install: {
+      debian: "apt-get install iperf3",
+      fedora: "dnf install iperf3",
+      macos: "brew install iperf3",
+    },
+  },
+  curl: {
+    binary: "curl",
+    purpose: "check HTTP servers",
+    privileged: false,
+    install: {
+      debian: "apt-get install curl",
+      fedora: "dnf install curl",
+      macos: "built in",
+    },
+  },
+  nc: {
+    binary: "nc",
+    purpose: "open a listener and a client by hand",
+    privileged: false,
+    install: {
+      debian: "apt-get install netcat-openbsd",
+      fedora: "dnf install nmap-ncat",
+      macos: "built in",
+    },
+  },
+  ip: {
+    binary: "ip",
+    purpose: "make private network namespaces and virtual links",
+    privileged: true,
+    install: {
+      debian: "apt-get install iproute2",
+      fedora: "dnf install iproute",
+      macos: "not available (labs need Linux)",
+    },
+  },
+  nft: {
+    binary: "nft",
+    purpose: "drop packets on purpose (loss where netem is missing)",
+    privileged: true,
+    install: {
+      debian: "apt-get install nftables",
+      fedora: "dnf install nftables",
+      macos: "not available (labs need Linux)",
+    },
+  },
+  tc: {
+    binary: "tc",
+    purpose: "shape traffic: loss, delay, rate",
+    privileged: true,
+    install: {
+      debian: "apt-get install iproute2",
+      fedora: "dnf install iproute-tc",
+      macos: "not available (labs need Linux)",
+    },
+  },
+} as const satisfies Record<string, ToolInfo>;
+
+/** A tool the runner may start. */
+export type ToolName = keyof typeof TOOLS;
+
+/** Whether `name` is in the registry. */
+export function isTool(name: string): name is ToolName {
+  return Object.hasOwn(TOOLS, name);
+}
+
+/** One sentence on how to install `name` here. */
+export function installHint(name: ToolName): string {
+  const { install } = TOOLS[name];
+  if (Deno.build.os === "darwin") return `macOS: ${install.macos}`;
+  if (Deno.build.os === "linux") {
+    return `Debian/Ubuntu: sudo ${install.debian}; Fedora: sudo ${install.fedora}`;
+  }
+  return `install ${TOOLS[name].binary} for your system`;
+}

@@ -1,0 +1,365 @@
+/**
+ * The permission-scoped tool runner: every external program the kit starts
+ * goes through here. It refuses anything outside the registry, says how to
+ * install a missing tool, explains missing privileges, puts a time limit on
+ * every run, writes each command to a transcript the learner can copy, and
+ * ends every child on success, failure and Ctrl-C.
+ *
+ * @module
+ */
+
+import { installHint, isTool, type ToolName, TOOLS } from "./registry.ts";
+
+/** Why a tool could not do its job. The message is one actionable sentence. */
+export class ToolError extends Error {
+  constructor(
+    readonly tool: string,
+    readonly kind:
+      | "not-allowed"
+      | "missing"
+      | "privileges"
+      | "failed"
+      | "timeout",
+    message: string,
+  ) {
+    super(message);
+    this.name = "ToolError";
+  }
+}
+
+/**
+ * Quotes arguments the way a POSIX shell needs them, so a transcript line
+ * can be pasted into a terminal as it is.
+ */
+export function shellQuote(argv: readonly string[]): string {
+  return argv.map((arg) =>
+    /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'"'"'`)}'`
+  ).join(" ");
+}
+
+/** The commands a run started, as the learner would type them. */
+export class Transcript {
+  readonly lines: string[] = [];
+  constructor(readonly onLine?: (line: string) => void) {}
+
+  add(argv: readonly string[]): void {
+    const line = `$ ${shellQuote(argv)}`;
+    this.lines.push(line);
+    this.onLine?.(line);
+  }
+}
+
+/** Options for {@linkcode runTool} and {@linkcode spawnTool}. */
+export interface ToolOptions {
+  /** Run inside this network namespace (through `ip netns exec`). */
+  netns?: string;
+  /** Kill the tool after this long. @default {30000} for runTool; none for spawnTool */
+  timeoutMs?: number;
+  /** Text for the tool's standard input. */
+  stdin?: string;
+  transcript?: Transcript;
+}
+
+/** What a finished tool printed. */
+export interface ToolResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Every child still running, so that Ctrl-C can end them all. */
+const live = new Set<ToolProcess>();
+const cleanups = new Set<() => Promise<void>>();
+let interruptHandlerInstalled = false;
+
+/**
+ * Registers `cleanup` to run on SIGINT/SIGTERM (before the process exits
+ * with status 130), after every running tool has been stopped. Returns a
+ * function that unregisters it.
+ */
+export function onInterrupt(cleanup: () => Promise<void>): () => void {
+  installInterruptHandler();
+  cleanups.add(cleanup);
+  return () => cleanups.delete(cleanup);
+}
+
+function installInterruptHandler(): void {
+  if (interruptHandlerInstalled) return;
+  interruptHandlerInstalled = true;
+  const handler = async () => {
+    console.error("\nInterrupted: stopping tools and removing labs…");
+    await Promise.allSettled([...live].map((tool) => tool.stop("SIGTERM")));
+    for (const cleanup of [...cleanups].reverse()) {
+      await cleanup().catch(() => {});
+    }
+    Deno.exit(130);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    try {
+      Deno.addSignalListener(signal, handler);
+    } catch {
+      // SIGTERM cannot be listened for on Windows; Ctrl-C still works.
+    }
+  }
+}
+
+function argvFor(
+  name: string,
+  args: readonly string[],
+  netns?: string,
+): string[] {
+  if (!isTool(name)) {
+    throw new ToolError(
+      name,
+      "not-allowed",
+      `${name} is not one of the tools netkata runs (${
+        Object.keys(TOOLS).join(", ")
+      }); refusing to start it`,
+    );
+  }
+  const argv = [TOOLS[name].binary, ...args];
+  return netns ? [TOOLS.ip.binary, "netns", "exec", netns, ...argv] : argv;
+}
+
+/** Turns a failure to start into the sentence that says what to do. */
+function startError(name: ToolName, argv: string[], error: unknown): ToolError {
+  if (error instanceof Deno.errors.NotFound) {
+    const missing = argv[0] === TOOLS[name].binary ? name : "ip";
+    return new ToolError(
+      missing,
+      "missing",
+      `${TOOLS[missing as ToolName].binary} is not installed (needed to ${
+        TOOLS[missing as ToolName].purpose
+      }): ${installHint(missing as ToolName)}`,
+    );
+  }
+  if (
+    error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.PermissionDenied
+  ) {
+    return new ToolError(
+      name,
+      "privileges",
+      `Not permitted to run ${TOOLS[name].binary}: ${(error as Error).message}`,
+    );
+  }
+  return new ToolError(
+    name,
+    "failed",
+    `Cannot start ${TOOLS[name].binary}: ${(error as Error).message}`,
+  );
+}
+
+const PRIVILEGE_PATTERN =
+  /Operation not permitted|[Pp]ermission denied|You don't have permission|must be root|Cannot open netns/;
+
+/** Explains a failed run, with the privilege advice where that is the cause. */
+function failure(
+  name: ToolName,
+  argv: string[],
+  code: number,
+  stderr: string,
+): ToolError {
+  const last = stderr.trim().split("\n").slice(-3).join(" / ") ||
+    `exit status ${code}`;
+  if (PRIVILEGE_PATTERN.test(stderr)) {
+    return new ToolError(
+      name,
+      "privileges",
+      `${TOOLS[name].binary} needs root (to ${
+        TOOLS[name].purpose
+      }): run the task with sudo, as root, or grant it capabilities (e.g. sudo setcap cap_net_raw,cap_net_admin=eip "$(command -v ${
+        TOOLS[name].binary
+      })"). It said: ${last}`,
+    );
+  }
+  return new ToolError(name, "failed", `$ ${shellQuote(argv)} failed: ${last}`);
+}
+
+/**
+ * Runs a registry tool to completion and returns its output. Throws
+ * {@linkcode ToolError} if it cannot start, exits non-zero, or runs past
+ * its time limit (it is killed then).
+ */
+export async function runTool(
+  name: string,
+  args: readonly string[],
+  options: ToolOptions = {},
+): Promise<ToolResult> {
+  const tool = spawnTool(name, args, options);
+  const timeoutMs = options.timeoutMs ?? 30_000;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<"timeout">((resolve) =>
+    timer = setTimeout(() => resolve("timeout"), timeoutMs)
+  );
+  try {
+    const outcome = await Promise.race([tool.finished, timedOut]);
+    if (outcome === "timeout") {
+      await tool.stop("SIGKILL");
+      throw new ToolError(
+        name,
+        "timeout",
+        `$ ${shellQuote(tool.argv)} did not finish within ${
+          timeoutMs / 1000
+        } s`,
+      );
+    }
+    const result = {
+      code: outcome.code,
+      stdout: tool.stdout(),
+      stderr: tool.stderr(),
+    };
+    if (outcome.code !== 0) {
+      throw failure(name as ToolName, tool.argv, outcome.code, result.stderr);
+    }
+    return result;
+  } finally {
+    clearTimeout(timer);
+    await tool.stop("SIGKILL");
+  }
+}
+
+/** A tool running in the background (a capture, a server). */
+export class ToolProcess implements AsyncDisposable {
+  readonly argv: string[];
+  readonly finished: Promise<Deno.CommandStatus>;
+  #child: Deno.ChildProcess;
+  #stdout = "";
+  #stderr = "";
+  #drained: Promise<unknown>;
+  #exited = false;
+  #watchers = new Set<() => void>();
+
+  constructor(readonly name: ToolName, argv: string[], options: ToolOptions) {
+    this.argv = argv;
+    try {
+      this.#child = new Deno.Command(argv[0], {
+        args: argv.slice(1),
+        stdin: options.stdin === undefined ? "null" : "piped",
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+    } catch (error) {
+      throw startError(name, argv, error);
+    }
+    live.add(this);
+    installInterruptHandler();
+    if (options.stdin !== undefined) {
+      const writer = this.#child.stdin.getWriter();
+      writer.write(new TextEncoder().encode(options.stdin)).then(() =>
+        writer.close()
+      ).catch(() => {});
+    }
+    this.#drained = Promise.all([
+      this.#collect(this.#child.stdout, (text) => this.#stdout += text),
+      this.#collect(this.#child.stderr, (text) => this.#stderr += text),
+    ]);
+    this.finished = this.#child.status.then(async (status) => {
+      this.#exited = true;
+      live.delete(this);
+      await this.#drained;
+      for (const wake of this.#watchers) wake();
+      return status;
+    });
+  }
+
+  async #collect(
+    stream: ReadableStream<Uint8Array>,
+    append: (text: string) => void,
+  ): Promise<void> {
+    try {
+      for await (const text of stream.pipeThrough(new TextDecoderStream())) {
+        append(text);
+        for (const wake of this.#watchers) wake();
+      }
+    } catch {
+      // The process was killed mid-write.
+    }
+  }
+
+  stdout(): string {
+    return this.#stdout;
+  }
+
+  stderr(): string {
+    return this.#stderr;
+  }
+
+  /**
+   * Waits until `pattern` appears in the tool's output (tcpdump's
+   * "listening on", nc's "Listening on"). Throws if the tool exits first or
+   * the time runs out, with what it printed.
+   */
+  async waitForOutput(pattern: RegExp, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (true) {
+      if (pattern.test(this.#stdout) || pattern.test(this.#stderr)) return;
+      if (this.#exited) {
+        const status = await this.finished;
+        throw failure(this.name, this.argv, status.code || 1, this.#stderr);
+      }
+      const left = deadline - Date.now();
+      if (left <= 0) {
+        throw new ToolError(
+          this.name,
+          "timeout",
+          `$ ${shellQuote(this.argv)} did not get ready within ${
+            timeoutMs / 1000
+          } s`,
+        );
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await new Promise<void>((resolve) => {
+        this.#watchers.add(resolve);
+        timer = setTimeout(resolve, left);
+      }).finally(() => clearTimeout(timer));
+      this.#watchers.clear();
+    }
+  }
+
+  /**
+   * Stops the tool: `signal` first (SIGINT lets tcpdump flush its file),
+   * SIGKILL after `graceMs`. Safe to call twice, and after it exited.
+   */
+  async stop(
+    signal: Deno.Signal = "SIGINT",
+    graceMs = 3_000,
+  ): Promise<Deno.CommandStatus> {
+    if (!this.#exited) {
+      try {
+        this.#child.kill(signal);
+      } catch {
+        // It exited in between.
+      }
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const patience = new Promise((resolve) =>
+        timer = setTimeout(resolve, graceMs)
+      );
+      await Promise.race([this.finished, patience]);
+      clearTimeout(timer);
+      if (!this.#exited) {
+        try {
+          this.#child.kill("SIGKILL");
+        } catch {
+          // Gone.
+        }
+      }
+    }
+    return await this.finished;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.stop("SIGTERM");
+  }
+}
+
+/** Starts a registry tool in the background; the transcript gets its command line. */
+export function spawnTool(
+  name: string,
+  args: readonly string[],
+  options: ToolOptions = {},
+): ToolProcess {
+  const argv = argvFor(name, args, options.netns);
+  options.transcript?.add(argv);
+  return new ToolProcess(name as ToolName, argv, options);
+}

@@ -1,0 +1,134 @@
+/**
+ * `deno task pcap FILE` — annotates any capture: one line per packet with
+ * what it means; `--json` prints one JSON object per packet instead. Reads
+ * the file as a stream, so a capture larger than memory works too.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { runMain, UsageError, usageFromParseError } from "../lib/cli/errors.ts";
+import {
+  type AnnotatedPacket,
+  Annotator,
+  missingSteps,
+} from "../lib/pcap/annotate.ts";
+import { PcapError, readCapture } from "../lib/pcap/reader.ts";
+import { formatPacketLine } from "../lib/pcap/table.ts";
+import { compareWithTshark } from "../lib/pcap/tshark.ts";
+import { ToolError } from "../lib/tools/runner.ts";
+
+const HELP = `deno task pcap FILE — annotate a capture (pcap or pcapng)
+
+Usage:
+  deno task pcap FILE [--json] [--no-tshark]
+
+Prints every packet with its direction, flags, relative seq/ack, length and
+what it means, then whether the first TCP conversation is whole (SYN to last
+ACK). Where tshark is installed, its decoding is compared with the kit's.
+
+Options:
+  --json        one JSON object per packet (frame, time, addresses and ports,
+                flags, relative and raw seq/ack, length, label, meaning)
+  --no-tshark   skip the comparison with tshark`;
+
+/** How many packets are kept for the conversation and tshark checks (the first ones). */
+const KEPT_FOR_CHECKS = 10_000;
+
+async function main(args: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        help: { type: "boolean", short: "h" },
+        json: { type: "boolean" },
+        "no-tshark": { type: "boolean" },
+      },
+    });
+  } catch (error) {
+    usageFromParseError(error);
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    console.log(HELP);
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    throw new UsageError(
+      "Give one capture file: deno task pcap handshake.pcap",
+    );
+  }
+  const path = positionals[0];
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) {
+      throw new UsageError(`No such file: ${path}`);
+    }
+    throw error;
+  }
+  const encoder = new TextEncoder();
+  const out = Deno.stdout.writable.getWriter();
+  const annotator = new Annotator();
+  const kept: AnnotatedPacket[] = [];
+  let count = 0;
+  let defect: string | undefined;
+  try {
+    for await (const record of readCapture(file.readable)) {
+      const packet = annotator.annotate(record);
+      count++;
+      if (kept.length < KEPT_FOR_CHECKS) kept.push(packet);
+      await out.write(
+        encoder.encode(
+          (values.json ? JSON.stringify(packet) : formatPacketLine(packet)) +
+            "\n",
+        ),
+      );
+    }
+  } catch (error) {
+    // A reader that stopped early (| head) is not an error: stop quietly.
+    if (error instanceof Deno.errors.BrokenPipe) return 0;
+    if (!(error instanceof PcapError)) throw error;
+    defect = error.message;
+  } finally {
+    out.releaseLock();
+  }
+  if (defect) {
+    console.error(
+      `${count > 0 ? `Stopped after ${count} packets: ` : ""}${defect}`,
+    );
+  }
+  if (values.json || (defect && count === 0)) return defect ? 1 : 0;
+
+  const missing = missingSteps(kept);
+  console.log(
+    missing.length === 0
+      ? `\n${count} packets. The first TCP conversation is whole: handshake, data, and both FINs acknowledged.`
+      : `\n${count} packets. The first TCP conversation is missing: ${
+        missing.join(", ")
+      }.`,
+  );
+  if (!values["no-tshark"] && !defect && count <= KEPT_FOR_CHECKS) {
+    try {
+      const problems = await compareWithTshark(path, kept);
+      console.log(
+        problems.length === 0
+          ? "tshark decodes it the same way."
+          : `tshark disagrees:\n  ${problems.slice(0, 20).join("\n  ")}`,
+      );
+    } catch (error) {
+      if (
+        !(error instanceof ToolError || error instanceof Deno.errors.NotCapable)
+      ) throw error;
+      console.log(`(No comparison with tshark: ${error.message})`);
+    }
+  }
+  return defect ? 1 : 0;
+}
+
+if (import.meta.main) {
+  await runMain(() => main(Deno.args), "deno task pcap --help");
+}

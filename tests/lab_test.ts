@@ -1,0 +1,132 @@
+/**
+ * Labs and the capture kata, for real: network namespaces, tcpdump and nc.
+ * They need root and those tools, and are ignored (with the reason) where
+ * either is missing.
+ */
+
+import assert from "node:assert/strict";
+import { Lab } from "../lib/lab/lab.ts";
+import { runTool } from "../lib/tools/runner.ts";
+import { hasProgram, isRoot, requires, withTempDir } from "./_support.ts";
+
+const needs = requires("run", "read", "write");
+const ready = !needs.ignore && isRoot() && await hasProgram("ip", ["-V"]) &&
+  await hasProgram("tcpdump", ["--version"]) &&
+  await hasProgram("nc", ["-h"]);
+const suffix = needs.suffix ||
+  (ready ? "" : " [ignored: needs root, ip, tcpdump and nc]");
+const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
+
+async function namespaces(): Promise<string> {
+  return (await runTool("ip", ["netns", "list"])).stdout;
+}
+
+Deno.test({
+  name:
+    `Lab makes a namespace with loopback up, and removes it and its processes on dispose${suffix}`,
+  ignore: !ready,
+  fn: async () => {
+    const lab = await Lab.create("test");
+    assert.match(await namespaces(), new RegExp(`^${lab.namespace}\\b`, "m"));
+    const link = await lab.run("ip", ["-o", "link", "show", "lo"]);
+    assert.match(link.stdout, /state UNKNOWN|UP/);
+    const listener = lab.spawn("nc", ["-l", "-v", "127.0.0.1", "4000"]);
+    await listener.waitForOutput(/Listening on/);
+    await lab.dispose();
+    await lab.dispose(); // twice is harmless
+    assert.doesNotMatch(await namespaces(), new RegExp(lab.namespace));
+    const status = await listener.finished;
+    assert.notEqual(
+      status.signal ?? status.code,
+      0,
+      "the listener was stopped",
+    );
+  },
+});
+
+Deno.test({
+  name: `Ctrl-C in the middle of a lab leaves no namespace behind${suffix}`,
+  ignore: !ready,
+  fn: () =>
+    withTempDir("netkata-lab-", async (dir) => {
+      const script = `${dir}/lab.ts`;
+      await Deno.writeTextFile(
+        script,
+        `import { Lab } from "${ROOT}lib/lab/lab.ts";
+const lab = await Lab.create("interrupted");
+const nc = lab.spawn("nc", ["-l", "-v", "127.0.0.1", "4001"]);
+await nc.waitForOutput(/Listening on/);
+console.log(lab.namespace);
+await new Promise(() => {});
+`,
+      );
+      const child = new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-run", "--allow-read", script],
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const reader = child.stdout.pipeThrough(new TextDecoderStream())
+        .getReader();
+      const { value: namespace } = await reader.read();
+      assert.match(await namespaces(), new RegExp(namespace!.trim()));
+      child.kill("SIGINT");
+      const status = await child.status;
+      await reader.cancel();
+      assert.match(
+        await new Response(child.stderr).text(),
+        /Interrupted: stopping tools and removing labs/,
+      );
+      assert.equal(status.code, 130);
+      assert.doesNotMatch(await namespaces(), new RegExp(namespace!.trim()));
+    }),
+});
+
+Deno.test({
+  name:
+    `kata:5 check --reference captures a whole conversation in a lab and passes${suffix}`,
+  ignore: !ready,
+  fn: () =>
+    withTempDir("netkata-kata5-", async (logs) => {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "run",
+          "--allow-net",
+          `--allow-read=${ROOT},${logs}`,
+          `--allow-write=${logs}`,
+          "--allow-run",
+          "tasks/kata.ts",
+          "5",
+          "check",
+          "--reference",
+          "--json",
+          "--logs",
+          logs,
+        ],
+        cwd: ROOT,
+        env: { NO_COLOR: "1" },
+      }).output();
+      const text = new TextDecoder().decode(output.stdout);
+      assert.equal(
+        output.code,
+        0,
+        text + new TextDecoder().decode(output.stderr),
+      );
+      const report = JSON.parse(text);
+      assert.equal(report.passed, true);
+      assert.deepEqual(
+        report.packets.filter((p: { protocol: string }) => p.protocol === "TCP")
+          .map((p: { label: string }) => p.label),
+        [
+          "SYN",
+          "SYN-ACK",
+          "ACK",
+          "DATA",
+          "ACK",
+          "FIN",
+          "FIN",
+          "ACK",
+        ],
+      );
+      assert.doesNotMatch(await namespaces(), /netkata-kata5/);
+    }),
+});

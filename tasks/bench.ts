@@ -13,6 +13,8 @@ import {
   SCENARIOS,
 } from "../lib/bench/echo.ts";
 import { formatHttpBench, runHttpBench } from "../lib/bench/http.ts";
+import { formatPcapBench, runPcapBench } from "../lib/bench/pcap.ts";
+import { writeSyntheticCapture } from "../lib/bench/synthetic_capture.ts";
 import { buildC } from "../lib/check/build_c.ts";
 import { runMain, UsageError, usageFromParseError } from "../lib/cli/errors.ts";
 import { repoPath } from "./paths.ts";
@@ -48,6 +50,7 @@ async function main(args: string[]): Promise<number> {
         help: { type: "boolean", short: "h" },
         seconds: { type: "string" },
         connections: { type: "string", default: "50" },
+        packets: { type: "string", default: "1000000" },
         only: { type: "string" },
         cmd: { type: "string", multiple: true },
         json: { type: "boolean" },
@@ -61,10 +64,21 @@ async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return values.help ? 0 : 2;
   }
-  if (!["echo", "http"].includes(positionals[0]) || positionals.length > 1) {
+  if (
+    !["echo", "http", "pcap"].includes(positionals[0]) || positionals.length > 1
+  ) {
     throw new UsageError(
-      `Unknown benchmark: ${positionals.join(" ")} (there are: echo, http)`,
+      `Unknown benchmark: ${
+        positionals.join(" ")
+      } (there are: echo, http, pcap)`,
     );
+  }
+  if (positionals[0] === "pcap") {
+    const packets = Number(values.packets);
+    if (!(Number.isInteger(packets) && packets > 0 && packets <= 50_000_000)) {
+      throw new UsageError("--packets takes a whole number from 1 to 50000000");
+    }
+    return await benchPcap(packets, values.json ?? false);
   }
   const seconds = Number(
     values.seconds ?? (positionals[0] === "http" ? "5" : "2"),
@@ -247,6 +261,34 @@ http { access_log off; server { listen 127.0.0.1:PORT; default_type "text/html; 
     command:
       `sh -c 'sed s/PORT/$0/ ${dir}/nginx.conf.in > ${dir}/nginx.conf && exec nginx -p ${dir} -c ${dir}/nginx.conf' {port}`,
   };
+}
+
+async function benchPcap(packets: number, json: boolean): Promise<number> {
+  const dir = `${BUILD}/pcap`;
+  await Deno.mkdir(dir, { recursive: true });
+  const capture = `${dir}/synthetic-${packets}.pcap`;
+  if (!json) {
+    console.log(
+      `Writing a synthetic capture of ${
+        packets.toLocaleString("en-US")
+      } TCP packets…`,
+    );
+  }
+  const written = await writeSyntheticCapture(capture, { packets });
+  const results = await runPcapBench({
+    capture,
+    packets: written,
+    outputDirectory: dir,
+    onMeasurement: (m) =>
+      json ||
+      console.error(`  ${m.name}: ${m.error ?? `${m.seconds.toFixed(2)} s`}`),
+  });
+  const file = await save("pcap", { packets: written, results });
+  if (json) console.log(JSON.stringify(results, null, 2));
+  else {console.log(
+      `\n${formatPcapBench(results, written)}\n\nSaved to ${file}`,
+    );}
+  return results[0].error ? 1 : 0;
 }
 
 async function save(

@@ -13,9 +13,10 @@ import {
   Annotator,
   missingSteps,
 } from "../lib/pcap/annotate.ts";
-import { PcapError, readCapture } from "../lib/pcap/reader.ts";
+import { PcapError, readCaptureBatches } from "../lib/pcap/reader.ts";
 import { formatPacketLine } from "../lib/pcap/table.ts";
 import { compareWithTshark } from "../lib/pcap/tshark.ts";
+import { BufferedTextWriter } from "../lib/report/buffered_writer.ts";
 import { ToolError } from "../lib/tools/runner.ts";
 
 const HELP = `deno task pcap FILE — annotate a capture (pcap or pcapng)
@@ -70,31 +71,35 @@ async function main(args: string[]): Promise<number> {
     }
     throw error;
   }
-  const encoder = new TextEncoder();
-  const out = Deno.stdout.writable.getWriter();
+  const out = new BufferedTextWriter(Deno.stdout);
   const annotator = new Annotator();
   const kept: AnnotatedPacket[] = [];
   let count = 0;
   let defect: string | undefined;
   try {
-    for await (const record of readCapture(file.readable)) {
-      const packet = annotator.annotate(record);
-      count++;
-      if (kept.length < KEPT_FOR_CHECKS) kept.push(packet);
-      await out.write(
-        encoder.encode(
+    for await (const batch of readCaptureBatches(file.readable)) {
+      for (const record of batch) {
+        const packet = annotator.annotate(record);
+        count++;
+        if (kept.length < KEPT_FOR_CHECKS) kept.push(packet);
+        const writing = out.write(
           (values.json ? JSON.stringify(packet) : formatPacketLine(packet)) +
             "\n",
-        ),
-      );
+        );
+        if (writing) await writing; // only when a piece is full: no await per line
+      }
     }
   } catch (error) {
     // A reader that stopped early (| head) is not an error: stop quietly.
     if (error instanceof Deno.errors.BrokenPipe) return 0;
     if (!(error instanceof PcapError)) throw error;
     defect = error.message;
-  } finally {
-    out.releaseLock();
+  }
+  try {
+    await out.flush();
+  } catch (error) {
+    if (error instanceof Deno.errors.BrokenPipe) return 0;
+    throw error;
   }
   if (defect) {
     console.error(

@@ -52,6 +52,13 @@ export interface AnnotatedPacket {
   meaning: string;
 }
 
+/**
+ * How many conversations are remembered at once. A closed conversation is
+ * forgotten at its last ACK or RST; past this many open ones, the oldest
+ * goes, so a capture of any size (a SYN flood, say) streams in bounded memory.
+ */
+const MAX_CONVERSATIONS = 65_536;
+
 /** Per-direction state of one TCP conversation. */
 interface Side {
   name: "client" | "server";
@@ -167,7 +174,7 @@ export class Annotator {
   ): AnnotatedPacket {
     const src = endpoint(packet.src, tcp.srcPort);
     const dst = endpoint(packet.dst, tcp.dstPort);
-    const key = [src, dst].sort().join(" ");
+    const key = src < dst ? `${src} ${dst}` : `${dst} ${src}`;
     let conversation = this.#conversations.get(key);
     if (!conversation) {
       // Whoever sent the first packet we see is the client (normally the SYN).
@@ -180,6 +187,9 @@ export class Annotator {
         },
         established: false,
       };
+      if (this.#conversations.size >= MAX_CONVERSATIONS) {
+        this.#conversations.delete(this.#conversations.keys().next().value!);
+      }
       this.#conversations.set(key, conversation);
     }
     const fromClient = src === conversation.client;
@@ -243,6 +253,11 @@ export class Annotator {
         meaning =
           `ACK: the ${who} has received everything up to relative ${relativeAck}`;
       }
+    }
+    // Closed on both sides, or reset: forget it. A later packet of the same
+    // four-tuple starts a new conversation (a new SYN reuses the ports).
+    if (label === "RST" || (me.finAcked && peer.finAcked)) {
+      this.#conversations.delete(key);
     }
     return {
       number,

@@ -50,13 +50,18 @@ const PCAPNG_SHB = 0x0a0d0d0a;
 const PCAPNG_BYTE_ORDER = 0x1a2b3c4d;
 
 /**
- * A byte source read in chunks, with just enough lookahead for one record.
- * `need(n)` makes sure n bytes are buffered (false at a clean end of file).
+ * A byte source read in chunks into one reused buffer, with just enough
+ * lookahead for one record. `need(n)` makes sure n bytes are buffered
+ * (false at a clean end of file). The buffer is compacted and grown in
+ * place, so memory stays at about one chunk plus the largest record,
+ * however large the file.
  */
 class ChunkedSource {
   #reader: ReadableStreamDefaultReader<Uint8Array>;
-  #buffer = new Uint8Array(0);
+  #buffer = new Uint8Array(256 * 1024);
+  #view = new DataView(this.#buffer.buffer);
   #start = 0;
+  #end = 0;
   #done = false;
   /** File offset of #buffer[#start]. */
   offset = 0;
@@ -66,7 +71,12 @@ class ChunkedSource {
   }
 
   get available(): number {
-    return this.#buffer.length - this.#start;
+    return this.#end - this.#start;
+  }
+
+  /** True at once when n bytes are already here: most calls need no await. */
+  has(n: number): boolean {
+    return this.#end - this.#start >= n;
   }
 
   async need(n: number): Promise<boolean> {
@@ -76,26 +86,46 @@ class ChunkedSource {
         this.#done = true;
         break;
       }
-      const rest = this.#buffer.subarray(this.#start);
-      const joined = new Uint8Array(rest.length + value.length);
-      joined.set(rest);
-      joined.set(value, rest.length);
-      this.#buffer = joined;
-      this.#start = 0;
+      this.#append(value);
     }
     return this.available >= n;
   }
 
-  /** A view of the next n bytes (valid until the next need()). */
-  peek(n: number): DataView {
-    return new DataView(
-      this.#buffer.buffer,
-      this.#buffer.byteOffset + this.#start,
-      n,
-    );
+  #append(chunk: Uint8Array): void {
+    const kept = this.available;
+    if (kept + chunk.length > this.#buffer.length) {
+      // Grow (rarely: a chunk or a record larger than the buffer).
+      const bigger = new Uint8Array(
+        Math.max(this.#buffer.length * 2, kept + chunk.length),
+      );
+      bigger.set(this.#buffer.subarray(this.#start, this.#end));
+      this.#buffer = bigger;
+      this.#view = new DataView(bigger.buffer);
+    } else if (this.#end + chunk.length > this.#buffer.length) {
+      // Slide what is left to the front: records taken earlier were copies.
+      this.#buffer.copyWithin(0, this.#start, this.#end);
+    } else {
+      this.#buffer.set(chunk, this.#end);
+      this.#end += chunk.length;
+      return;
+    }
+    this.#start = 0;
+    this.#end = kept;
+    this.#buffer.set(chunk, this.#end);
+    this.#end += chunk.length;
   }
 
-  /** Consumes n bytes and returns them (a copy, safe to keep). */
+  /** Reads a 32-bit number `at` bytes ahead (need() first). */
+  uint32(at: number, little: boolean): number {
+    return this.#view.getUint32(this.#start + at, little);
+  }
+
+  /** A view of the next n bytes (valid until the next need()). */
+  peek(n: number): DataView {
+    return new DataView(this.#buffer.buffer, this.#start, n);
+  }
+
+  /** Consumes n bytes and returns a copy of them, safe to keep. */
   take(n: number): Uint8Array {
     const bytes = this.#buffer.slice(this.#start, this.#start + n);
     this.skip(n);
@@ -127,6 +157,17 @@ class ChunkedSource {
 export async function* readCapture(
   stream: ReadableStream<Uint8Array>,
 ): AsyncGenerator<CaptureRecord> {
+  for await (const batch of readCaptureBatches(stream)) yield* batch;
+}
+
+/**
+ * The same records in batches: every record that is already buffered comes
+ * out in one array. For a million packets this is the fast way: one await
+ * per batch, not one per packet.
+ */
+export async function* readCaptureBatches(
+  stream: ReadableStream<Uint8Array>,
+): AsyncGenerator<CaptureRecord[]> {
   const source = new ChunkedSource(stream);
   try {
     if (!await source.need(4)) {
@@ -154,7 +195,9 @@ export async function* readCapture(
   }
 }
 
-async function* readPcap(source: ChunkedSource): AsyncGenerator<CaptureRecord> {
+async function* readPcap(
+  source: ChunkedSource,
+): AsyncGenerator<CaptureRecord[]> {
   if (!await source.need(24)) {
     throw new PcapError("Truncated pcap file header (24 bytes expected)", 0);
   }
@@ -163,42 +206,51 @@ async function* readPcap(source: ChunkedSource): AsyncGenerator<CaptureRecord> {
   const nano = header.getUint32(0, little) === PCAP_NANO;
   const linkType = header.getUint32(20, little) & 0x0fffffff; // upper bits: FCS info
   source.skip(24);
+  let batch: CaptureRecord[] = [];
   for (let index = 1;; index++) {
     const offset = source.offset;
-    if (!await source.need(16)) {
-      if (source.available === 0) return;
-      throw new PcapError(
-        `Truncated header of record ${index} at offset ${offset}`,
-        offset,
-        index,
-      );
+    if (!source.has(16)) {
+      if (batch.length > 0) yield batch;
+      batch = [];
+      if (!await source.need(16)) {
+        if (source.available === 0) return;
+        throw new PcapError(
+          `Truncated header of record ${index} at offset ${offset}`,
+          offset,
+          index,
+        );
+      }
     }
-    const record = source.peek(16);
-    const seconds = record.getUint32(0, little);
-    const fraction = record.getUint32(4, little);
-    const capturedLength = record.getUint32(8, little);
-    const originalLength = record.getUint32(12, little);
+    const seconds = source.uint32(0, little);
+    const fraction = source.uint32(4, little);
+    const capturedLength = source.uint32(8, little);
+    const originalLength = source.uint32(12, little);
     if (capturedLength > MAX_PACKET_BYTES) {
+      if (batch.length > 0) yield batch;
       throw new PcapError(
         `Record ${index} at offset ${offset} claims ${capturedLength} captured bytes (limit ${MAX_PACKET_BYTES})`,
         offset,
         index,
       );
     }
-    if (!await source.need(16 + capturedLength)) {
-      throw new PcapError(
-        `Record ${index} at offset ${offset} is cut short: ${capturedLength} bytes announced, ${
-          source.available - 16
-        } present`,
-        offset,
-        index,
-      );
+    if (!source.has(16 + capturedLength)) {
+      if (batch.length > 0) yield batch;
+      batch = [];
+      if (!await source.need(16 + capturedLength)) {
+        throw new PcapError(
+          `Record ${index} at offset ${offset} is cut short: ${capturedLength} bytes announced, ${
+            source.available - 16
+          } present`,
+          offset,
+          index,
+        );
+      }
     }
     source.skip(16);
     const data = source.take(capturedLength);
     const timestampNs = BigInt(seconds) * 1_000_000_000n +
       BigInt(fraction) * (nano ? 1n : 1000n);
-    yield { index, offset, linkType, timestampNs, data, originalLength };
+    batch.push({ index, offset, linkType, timestampNs, data, originalLength });
   }
 }
 
@@ -212,19 +264,28 @@ interface Interface {
 
 async function* readPcapng(
   source: ChunkedSource,
-): AsyncGenerator<CaptureRecord> {
+): AsyncGenerator<CaptureRecord[]> {
   let little = true;
   let interfaces: Interface[] = [];
   let index = 0;
+  let batch: CaptureRecord[] = [];
+  // Hand over what is decoded before waiting for more bytes, or failing.
+  const ready = function* () {
+    if (batch.length > 0) yield batch;
+    batch = [];
+  };
   while (true) {
     const offset = source.offset;
-    if (!await source.need(12)) {
-      if (source.available === 0) return;
-      throw new PcapError(
-        `Truncated block header at offset ${offset}`,
-        offset,
-        index + 1,
-      );
+    if (!source.has(12)) {
+      yield* ready();
+      if (!await source.need(12)) {
+        if (source.available === 0) return;
+        throw new PcapError(
+          `Truncated block header at offset ${offset}`,
+          offset,
+          index + 1,
+        );
+      }
     }
     const type = source.peek(4).getUint32(0, little);
     if (type === PCAPNG_SHB) {
@@ -233,20 +294,25 @@ async function* readPcapng(
       if (magic === PCAPNG_BYTE_ORDER) little = true;
       else if (source.peek(12).getUint32(8, false) === PCAPNG_BYTE_ORDER) {
         little = false;
-      } else {throw new PcapError(
+      } else {
+        yield* ready();
+        throw new PcapError(
           `Section header at offset ${offset} has no valid byte-order magic`,
           offset,
-        );}
+        );
+      }
       interfaces = [];
     }
     const length = source.peek(8).getUint32(4, little);
     if (length < 12 || length % 4 !== 0 || length > MAX_BLOCK_BYTES) {
+      yield* ready();
       throw new PcapError(
         `Block at offset ${offset} has an impossible length: ${length}`,
         offset,
         index + 1,
       );
     }
+    if (!source.has(length)) yield* ready();
     if (!await source.need(length)) {
       throw new PcapError(
         `Block at offset ${offset} is cut short: ${length} bytes announced, ${source.available} present`,
@@ -257,6 +323,7 @@ async function* readPcapng(
     const block = source.take(length);
     const view = new DataView(block.buffer, block.byteOffset, block.length);
     if (view.getUint32(length - 4, little) !== length) {
+      yield* ready();
       throw new PcapError(
         `Block at offset ${offset}: its trailing length does not match ${length}`,
         offset,
@@ -267,7 +334,14 @@ async function* readPcapng(
       interfaces.push(parseInterface(view, little, offset));
     } else if (type === 6 || type === 3) {
       index++;
-      yield packetBlock(type, view, block, little, interfaces, index, offset);
+      try {
+        batch.push(
+          packetBlock(type, view, block, little, interfaces, index, offset),
+        );
+      } catch (error) {
+        yield* ready();
+        throw error;
+      }
     }
     // Any other block (statistics, name resolution, custom…) is skipped by its length.
   }

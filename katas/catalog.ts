@@ -7,6 +7,7 @@
 
 import type { RunClient } from "../lib/check/client.ts";
 import type { CaptureContext } from "../lib/check/capture.ts";
+import type { ExperimentContext } from "../lib/check/experiment.ts";
 import type { ClientContext } from "../lib/check/http_client.ts";
 import type { Stage } from "../lib/check/stage.ts";
 import type { StartServer } from "../lib/check/target.ts";
@@ -39,7 +40,14 @@ export interface CaptureKata extends PracticeKata {
   loadStages(): Promise<readonly Stage<CaptureContext>[]>;
 }
 
-export type BuiltKata = ServerKata | ClientKata | CaptureKata;
+/** An experiment kata: the kit runs it; the learner predicts and explains. */
+export interface ExperimentKata extends PracticeKata {
+  built: true;
+  kind: "experiment";
+  loadStages(): Promise<readonly Stage<ExperimentContext>[]>;
+}
+
+export type BuiltKata = ServerKata | ClientKata | CaptureKata | ExperimentKata;
 
 /** A kata whose card exists but whose tooling is still to come. */
 export interface PlannedKata extends PracticeKata {
@@ -63,10 +71,8 @@ export const KATAS: readonly Kata[] = [
     built: true,
     kind: "server",
     defaultPort: 9000,
-    loadStages: async () =>
-      (await import("./01-echo-threaded/check.ts")).stages,
-    loadReference: async () =>
-      (await import("./01-echo-threaded/reference.ts")).startServer,
+    loadStages: async () => (await import("./01-echo-threaded/check.ts")).stages,
+    loadReference: async () => (await import("./01-echo-threaded/reference.ts")).startServer,
     referenceC: "reference.c",
   },
   {
@@ -78,10 +84,8 @@ export const KATAS: readonly Kata[] = [
     built: true,
     kind: "server",
     defaultPort: 9000,
-    loadStages: async () =>
-      (await import("./02-echo-event-loop/check.ts")).stages,
-    loadReference: async () =>
-      (await import("./02-echo-event-loop/reference.ts")).startServer,
+    loadStages: async () => (await import("./02-echo-event-loop/check.ts")).stages,
+    loadReference: async () => (await import("./02-echo-event-loop/reference.ts")).startServer,
     referenceC: "reference.c",
   },
   {
@@ -93,8 +97,7 @@ export const KATAS: readonly Kata[] = [
     built: true,
     kind: "client",
     loadStages: async () => (await import("./03-http-client/check.ts")).stages,
-    loadReference: async () =>
-      (await import("./03-http-client/reference.ts")).run,
+    loadReference: async () => (await import("./03-http-client/reference.ts")).run,
   },
   {
     number: 4,
@@ -106,8 +109,7 @@ export const KATAS: readonly Kata[] = [
     kind: "server",
     defaultPort: 8080,
     loadStages: async () => (await import("./04-http-server/check.ts")).stages,
-    loadReference: async () =>
-      (await import("./04-http-server/reference.ts")).startServer,
+    loadReference: async () => (await import("./04-http-server/reference.ts")).startServer,
   },
   {
     number: 5,
@@ -115,23 +117,26 @@ export const KATAS: readonly Kata[] = [
     title: "Capture and annotate a TCP handshake",
     timeLimitMinutes: 20,
     repeatUntil: {
-      text:
-        "3 runs in a row, capture and every label right, each under two minutes",
+      text: "3 runs in a row, capture and every label right, each under two minutes",
       passesInARow: 3,
       withinMinutes: 2,
     },
     built: true,
     kind: "capture",
-    loadStages: async () =>
-      (await import("./05-tcp-handshake/check.ts")).stages,
+    loadStages: async () => (await import("./05-tcp-handshake/check.ts")).stages,
   },
   {
     number: 6,
     slug: "06-tcp-vs-udp",
     title: "TCP vs UDP under packet loss",
     timeLimitMinutes: 60,
-    repeatUntil: threePassesInARow,
-    built: false,
+    repeatUntil: {
+      text: "3 sessions in a row with predictions, a sound sweep and a one-paragraph explanation",
+      passesInARow: 3,
+    },
+    built: true,
+    kind: "experiment",
+    loadStages: async () => (await import("./06-tcp-vs-udp/check.ts")).stages,
   },
 ];
 

@@ -6,12 +6,7 @@
  */
 
 import { parseArgs } from "node:util";
-import {
-  type BenchServer,
-  formatBench,
-  runEchoBench,
-  SCENARIOS,
-} from "../lib/bench/echo.ts";
+import { type BenchServer, formatBench, runEchoBench, SCENARIOS } from "../lib/bench/echo.ts";
 import { formatHttpBench, runHttpBench } from "../lib/bench/http.ts";
 import { formatPcapBench, runPcapBench } from "../lib/bench/pcap.ts";
 import { writeSyntheticCapture } from "../lib/bench/synthetic_capture.ts";
@@ -19,8 +14,7 @@ import { buildC } from "../lib/check/build_c.ts";
 import { runMain, UsageError, usageFromParseError } from "../lib/cli/errors.ts";
 import { repoPath } from "./paths.ts";
 
-const HELP =
-  `deno task bench echo — echo servers side by side under the same load
+const HELP = `deno task bench echo — echo servers side by side under the same load
 
 Usage:
   deno task bench echo [--seconds N] [--only TEXT] [--cmd "NAME=COMMAND {port}"]…
@@ -68,9 +62,7 @@ async function main(args: string[]): Promise<number> {
     !["echo", "http", "pcap"].includes(positionals[0]) || positionals.length > 1
   ) {
     throw new UsageError(
-      `Unknown benchmark: ${
-        positionals.join(" ")
-      } (there are: echo, http, pcap)`,
+      `Unknown benchmark: ${positionals.join(" ")} (there are: echo, http, pcap)`,
     );
   }
   if (positionals[0] === "pcap") {
@@ -118,22 +110,17 @@ async function benchEcho(
   json: boolean,
 ): Promise<number> {
   const reference = (slug: string) => repoPath(`katas/${slug}/reference.ts`);
-  const c = async (slug: string) =>
-    `${await buildC(cSource(slug), `${BUILD}/${slug}`)} {port}`;
+  const c = async (slug: string) => `${await buildC(cSource(slug), `${BUILD}/${slug}`)} {port}`;
   const servers: BenchServer[] = [
     { name: "C epoll (kata 2)", command: await c("02-echo-event-loop") },
     { name: "C pthreads (kata 1)", command: await c("01-echo-threaded") },
     {
       name: "Deno event loop (kata 2)",
-      command: `${Deno.execPath()} run --allow-net ${
-        reference("02-echo-event-loop")
-      } --port {port}`,
+      command: `${Deno.execPath()} run --allow-net ${reference("02-echo-event-loop")} --port {port}`,
     },
     {
       name: "Deno task/conn (kata 1)",
-      command: `${Deno.execPath()} run --allow-net ${
-        reference("01-echo-threaded")
-      } --port {port}`,
+      command: `${Deno.execPath()} run --allow-net ${reference("01-echo-threaded")} --port {port}`,
     },
     ...extra,
   ];
@@ -154,9 +141,7 @@ async function benchEcho(
     onMeasurement: (m) =>
       json ||
       console.error(
-        `  ${m.scenario} · ${m.server}: ${
-          m.error ?? `${Math.round(m.messagesPerSecond)} msgs/s`
-        }`,
+        `  ${m.scenario} · ${m.server}: ${m.error ?? `${Math.round(m.messagesPerSecond)} msgs/s`}`,
       ),
   });
   const file = await save("echo", { seconds, results });
@@ -176,15 +161,11 @@ async function benchHttp(
   const servers: BenchServer[] = [
     {
       name: "Deno.serve",
-      command: `${Deno.execPath()} run --allow-net ${
-        repoPath("lib/bench/deno_serve.ts")
-      } {port}`,
+      command: `${Deno.execPath()} run --allow-net ${repoPath("lib/bench/deno_serve.ts")} {port}`,
     },
     {
       name: "Kata 4 reference",
-      command: `${Deno.execPath()} run --allow-net ${
-        repoPath("katas/04-http-server/reference.ts")
-      } --port {port}`,
+      command: `${Deno.execPath()} run --allow-net ${repoPath("katas/04-http-server/reference.ts")} --port {port}`,
     },
   ];
   const nginx = await nginxServer();
@@ -207,20 +188,14 @@ async function benchHttp(
     onMeasurement: (m) =>
       json ||
       console.error(
-        `  ${m.server}: ${
-          m.error ?? `${Math.round(m.requestsPerSecond)} req/s`
-        }`,
+        `  ${m.server}: ${m.error ?? `${Math.round(m.requestsPerSecond)} req/s`}`,
       ),
   });
   const file = await save("http", { seconds, connections, results });
   if (json) console.log(JSON.stringify(results, null, 2));
   else {
     console.log(
-      `\nLoad generator: ${
-        results[0]?.generator === "wrk"
-          ? "wrk"
-          : "netkata's Deno generator (no wrk here)"
-      }\n`,
+      `\nLoad generator: ${results[0]?.generator === "wrk" ? "wrk" : "netkata's Deno generator (no wrk here)"}\n`,
     );
     console.log(
       `${formatHttpBench(results, "Deno.serve")}\n\nSaved to ${file}`,
@@ -245,8 +220,7 @@ async function nginxServer(): Promise<BenchServer | undefined> {
     new URL("../logs/.build/nginx", import.meta.url).pathname,
   );
   await Deno.mkdir(dir, { recursive: true });
-  const page =
-    "<!doctype html>\\n<title>netkata</title>\\n<p>Hello from Kata 4.</p>\\n";
+  const page = "<!doctype html>\\n<title>netkata</title>\\n<p>Hello from Kata 4.</p>\\n";
   // One process (no master, one worker), so its CPU and memory are all in one place.
   await Deno.writeTextFile(
     `${dir}/nginx.conf.in`,
@@ -269,9 +243,7 @@ async function benchPcap(packets: number, json: boolean): Promise<number> {
   const capture = `${dir}/synthetic-${packets}.pcap`;
   if (!json) {
     console.log(
-      `Writing a synthetic capture of ${
-        packets.toLocaleString("en-US")
-      } TCP packets…`,
+      `Writing a synthetic capture of ${packets.toLocaleString("en-US")} TCP packets…`,
     );
   }
   const written = await writeSyntheticCapture(capture, { packets });
@@ -297,9 +269,7 @@ async function save(
 ): Promise<string> {
   await Deno.mkdir(repoPath("logs/bench"), { recursive: true });
   const file = repoPath(
-    `logs/bench/${name}-${
-      new Date().toISOString().replaceAll(":", "-").slice(0, 19)
-    }.json`,
+    `logs/bench/${name}-${new Date().toISOString().replaceAll(":", "-").slice(0, 19)}.json`,
   );
   await Deno.writeTextFile(
     file,

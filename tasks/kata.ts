@@ -7,21 +7,11 @@
 
 import { parseArgs } from "node:util";
 import { buildC } from "../lib/check/build_c.ts";
-import {
-  formatHeading,
-  formatStage,
-  formatSummary,
-  reportToJson,
-} from "../lib/check/report.ts";
+import { formatHeading, formatStage, formatSummary, reportToJson } from "../lib/check/report.ts";
 import type { ClientSpec } from "../lib/check/client.ts";
 import { FIXTURE_CASES, startHttpFixture } from "../lib/check/http_fixture.ts";
 import type { CheckReport } from "../lib/check/report.ts";
-import {
-  runCaptureCheck,
-  runCheck,
-  type RunCheckOptions,
-  runClientCheck,
-} from "../lib/check/run.ts";
+import { runCaptureCheck, runCheck, type RunCheckOptions, runClientCheck } from "../lib/check/run.ts";
 import { TargetError, type TargetSpec } from "../lib/check/target.ts";
 import { runMain, UsageError, usageFromParseError } from "../lib/cli/errors.ts";
 import { LogPaths } from "../lib/practice/logs.ts";
@@ -30,6 +20,7 @@ import { practice, printCard } from "../lib/practice/session.ts";
 import {
   type CaptureKata,
   type ClientKata,
+  type ExperimentKata,
   findKata,
   type Kata,
   kataDirectory,
@@ -41,7 +32,13 @@ import { captureHandshake } from "../lib/lab/handshake.ts";
 import { annotateFile } from "../lib/pcap/file.ts";
 import { formatAnnotated } from "../lib/pcap/table.ts";
 import { labelSession } from "../lib/practice/label_session.ts";
-import { ToolError, Transcript } from "../lib/tools/runner.ts";
+import { interrupted, ToolError, Transcript } from "../lib/tools/runner.ts";
+import { type ExperimentContext, parseRate } from "../lib/check/experiment.ts";
+import { runStages as runStagesOf } from "../lib/check/stage.ts";
+import { formatRealtimeTable, formatSweepTable, saveSweep } from "../lib/loss/report.ts";
+import { runSweep } from "../lib/loss/sweep.ts";
+import { experimentSession } from "../lib/practice/experiment_session.ts";
+import { drawProgress } from "../lib/report/progress.ts";
 
 function help(kata: Kata): string {
   const n = kata.number;
@@ -106,6 +103,13 @@ async function main(args: string[]): Promise<number> {
         host: { type: "string" },
         json: { type: "boolean" },
         logs: { type: "string" },
+        loss: { type: "string" },
+        repeats: { type: "string" },
+        seconds: { type: "string" },
+        "udp-rate": { type: "string" },
+        cc: { type: "string" },
+        server: { type: "string" },
+        tool: { type: "string" },
       },
     });
   } catch (error) {
@@ -145,6 +149,9 @@ async function main(args: string[]): Promise<number> {
       `Kata ${number}'s checker, reference and practice loop are not built yet: the card above is all there is for now.`,
     );
     return command === "practice" ? 0 : 2;
+  }
+  if (kata.kind === "experiment") {
+    return await experimentKata(kata, command, rest, values, card, logs);
   }
   if (kata.kind === "capture") {
     return await captureKata(kata, command, rest, values, card, logs);
@@ -266,8 +273,7 @@ async function check(
   const target = targetFromFlags(kata, flags);
   try {
     const report = await grade(kata, target, {
-      onStart: (label) =>
-        json || console.log(formatHeading(kata.number, kata.title, label)),
+      onStart: (label) => json || console.log(formatHeading(kata.number, kata.title, label)),
       onResult: (result) => json || console.log(formatStage(result)),
     });
     console.log(json ? reportToJson(report) : formatSummary(report));
@@ -314,9 +320,7 @@ function targetFromFlags(
             ? `--reference, --file PATH or --cmd "COMMAND {url}"`
             : `--reference, --reference-c, --file PATH, --cmd "COMMAND {port}" or --port P`
         }`
-        : `Give exactly one target, not ${
-          given.map((flag) => `--${flag}`).join(" and ")
-        }`,
+        : `Give exactly one target, not ${given.map((flag) => `--${flag}`).join(" and ")}`,
     );
   }
   if (flags.host !== undefined && flags.port === undefined) {
@@ -357,9 +361,7 @@ async function runServer(
   kata: ServerKata,
   flags: TargetFlags,
 ): Promise<number> {
-  const port = flags.port === undefined
-    ? kata.defaultPort
-    : parsePort(flags.port);
+  const port = flags.port === undefined ? kata.defaultPort : parsePort(flags.port);
   const hostname = flags.host ?? "127.0.0.1";
   const start = await kata.loadReference();
   let server;
@@ -432,9 +434,7 @@ async function captureKata(
 ): Promise<number> {
   const capture = async (json = false) => {
     await Deno.mkdir(logs.attempts(kata), { recursive: true });
-    const output = `${logs.attempts(kata)}/${
-      new Date().toISOString().replaceAll(":", "-").slice(0, 19)
-    }.pcap`;
+    const output = `${logs.attempts(kata)}/${new Date().toISOString().replaceAll(":", "-").slice(0, 19)}.pcap`;
     const transcript = new Transcript((line) => json || console.log(line));
     await captureHandshake({ output, transcript });
     return output;
@@ -462,9 +462,7 @@ async function captureKata(
     case "check": {
       expectNoMore(rest, command);
       const json = flags.json ?? false;
-      const given = (["reference", "file"] as const).filter((flag) =>
-        flags[flag] !== undefined
-      );
+      const given = (["reference", "file"] as const).filter((flag) => flags[flag] !== undefined);
       const other = (["reference-c", "cmd", "port", "host"] as const).find((
         flag,
       ) => flags[flag] !== undefined);
@@ -481,7 +479,7 @@ async function captureKata(
           path = await capture(json);
         } catch (error) {
           if (
-            !(error instanceof ToolError || error instanceof LabUnavailable)
+            !(error instanceof ToolError || error instanceof LabUnavailable) || interrupted()
           ) throw error;
           if (json) {
             console.log(
@@ -519,6 +517,182 @@ async function captureKata(
     default:
       throw new UsageError(`Unknown command: ${command}`);
   }
+}
+
+interface ExperimentFlags {
+  tool?: string;
+  loss?: string;
+  repeats?: string;
+  seconds?: string;
+  "udp-rate"?: string;
+  cc?: string;
+  server?: string;
+  json?: boolean;
+  reference?: boolean;
+  file?: string;
+  cmd?: string;
+  port?: string;
+  "reference-c"?: boolean;
+}
+
+/** Kata 6: run the sweep (check/run) or a practice session around it. */
+async function experimentKata(
+  kata: ExperimentKata,
+  command: string,
+  rest: string[],
+  flags: ExperimentFlags,
+  card: string,
+  logs: LogPaths,
+): Promise<number> {
+  expectNoMore(rest, command);
+  const losses = (flags.loss ?? "0,1,5,10").split(",").map((text) => Number(text.trim()));
+  if (losses.some((loss) => !Number.isFinite(loss) || loss < 0 || loss > 100)) {
+    throw new UsageError(
+      `--loss takes per cents from 0 to 100, separated by commas, not "${flags.loss}"`,
+    );
+  }
+  const repeats = Number(flags.repeats ?? 3);
+  if (!Number.isInteger(repeats) || repeats < 1 || repeats > 20) {
+    throw new UsageError("--repeats takes 1 to 20");
+  }
+  const seconds = Number(flags.seconds ?? 3);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 60) {
+    throw new UsageError("--seconds takes 1 to 60");
+  }
+  const udpRateText = flags["udp-rate"] ?? "100M";
+  const udpRate = parseRate(udpRateText);
+  if (udpRate === undefined) {
+    throw new UsageError(
+      `--udp-rate takes an iperf3 rate such as 100M, not "${udpRateText}"`,
+    );
+  }
+  const other = (["file", "cmd", "port", "reference-c"] as const).find((flag) => flags[flag] !== undefined);
+  if (other) {
+    throw new UsageError(
+      `Kata 6 runs an experiment; --${other} does not apply (see --help)`,
+    );
+  }
+  const json = flags.json ?? false;
+  const tool = flags.tool ?? "iperf3";
+  if (tool !== "iperf3" && tool !== "deno") {
+    throw new UsageError(`--tool is iperf3 or deno, not "${tool}"`);
+  }
+  if (tool === "deno" && flags.server) {
+    throw new UsageError(
+      "--tool deno runs inside the kit's own lab; --server is for iperf3",
+    );
+  }
+
+  const measure = async () => {
+    const transcript = new Transcript((line) => json || Deno.stderr.isTerminal() || console.error(line));
+    const result = await runSweep({
+      losses,
+      repeats,
+      seconds,
+      udpRate: udpRateText,
+      congestion: flags.cc,
+      server: flags.server,
+      tool,
+      probe: decodeURIComponent(
+        new URL("probe.ts", kataDirectory(kata)).pathname,
+      ),
+      transcript,
+      onProgress: json ? undefined : drawProgress,
+    });
+    await Deno.mkdir(logs.attempts(kata), { recursive: true });
+    const stem = `${logs.attempts(kata)}/${new Date().toISOString().replaceAll(":", "-").slice(0, 19)}`;
+    return { result, files: await saveSweep(result, stem) };
+  };
+
+  if (command === "practice") {
+    await experimentSession({
+      kata,
+      card,
+      logs,
+      losses,
+      measure,
+      annotate: async (file, extra) => {
+        const saved = JSON.parse(await Deno.readTextFile(file));
+        await Deno.writeTextFile(
+          file,
+          JSON.stringify({ ...saved, ...extra }, null, 2) + "\n",
+        );
+      },
+    });
+    return 0;
+  }
+  if (command !== "check" && command !== "run") {
+    throw new UsageError(`Unknown command: ${command}`);
+  }
+  let measured;
+  try {
+    measured = await measure();
+  } catch (error) {
+    if (!(error instanceof ToolError || error instanceof LabUnavailable) || interrupted()) {
+      throw error;
+    }
+    if (json) {
+      console.log(
+        JSON.stringify(
+          { kata: kata.number, passed: false, error: error.message },
+          null,
+          2,
+        ),
+      );
+    } else console.error(error.message);
+    return 1;
+  }
+  const { result, files } = measured;
+  if (!json) {
+    if (result.notice) console.log(result.notice);
+    console.log(`\n${formatSweepTable(result)}\n`);
+    const realtime = formatRealtimeTable(result);
+    if (realtime) console.log(`${realtime}\n`);
+    console.log(
+      result.rttUs && result.mss
+        ? `TCP congestion control: ${
+          result.congestion ?? "unknown"
+        }; path RTT ${result.rttUs} µs; MSS ${result.mss} bytes (for the Mathis estimate).`
+        : "Path RTT and MSS come from iperf3's TCP report: no Mathis estimate without them.",
+    );
+    console.log(`Saved: ${files.join(", ")}`);
+  }
+  if (command === "run") {
+    if (json) console.log(JSON.stringify(result, null, 2));
+    return 0;
+  }
+  const report = await runStages(kata, { result, udpRate }, json);
+  if (json) console.log(JSON.stringify({ ...report, result }, null, 2));
+  return report.passed ? 0 : 1;
+}
+
+/** Runs an experiment's stages on its result and prints them. */
+async function runStages(
+  kata: ExperimentKata,
+  context: ExperimentContext,
+  json: boolean,
+): Promise<CheckReport> {
+  if (!json) {
+    console.log(
+      `\n${formatHeading(kata.number, kata.title, "the sweep above")}`,
+    );
+  }
+  const stages = await runStagesOf(
+    await kata.loadStages(),
+    () => ({ context, release() {} }),
+    {
+      onResult: (result) => json || console.log(formatStage(result)),
+    },
+  );
+  const report = {
+    kata: kata.number,
+    title: kata.title,
+    target: "sweep",
+    passed: !stages.some((s) => s.status === "fail"),
+    stages,
+  };
+  if (!json) console.log(formatSummary(report));
+  return report;
 }
 
 /** The card's commands, for a learner who captures by hand. */

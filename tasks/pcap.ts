@@ -8,11 +8,7 @@
 
 import { parseArgs } from "node:util";
 import { runMain, UsageError, usageFromParseError } from "../lib/cli/errors.ts";
-import {
-  type AnnotatedPacket,
-  Annotator,
-  missingSteps,
-} from "../lib/pcap/annotate.ts";
+import { type AnnotatedPacket, Annotator, missingSteps } from "../lib/pcap/annotate.ts";
 import { PcapError, readCaptureBatches } from "../lib/pcap/reader.ts";
 import { formatPacketLine } from "../lib/pcap/table.ts";
 import { compareWithTshark } from "../lib/pcap/tshark.ts";
@@ -112,9 +108,7 @@ async function main(args: string[]): Promise<number> {
   console.log(
     missing.length === 0
       ? `\n${count} packets. The first TCP conversation is whole: handshake, data, and both FINs acknowledged.`
-      : `\n${count} packets. The first TCP conversation is missing: ${
-        missing.join(", ")
-      }.`,
+      : `\n${count} packets. The first TCP conversation is missing: ${missing.join(", ")}.`,
   );
   if (!values["no-tshark"] && !defect && count <= KEPT_FOR_CHECKS) {
     try {

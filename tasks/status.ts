@@ -11,11 +11,7 @@ import { runMain, UsageError, usageFromParseError } from "../lib/cli/errors.ts";
 import { readAttempts } from "../lib/practice/history.ts";
 import { LogPaths } from "../lib/practice/logs.ts";
 import { readMistakes } from "../lib/practice/mistakes.ts";
-import {
-  completionStandard,
-  formatStatus,
-  standingOf,
-} from "../lib/practice/status.ts";
+import { completionStandard, formatStatus, standingOf } from "../lib/practice/status.ts";
 import { repoPath } from "./paths.ts";
 
 const HELP = `deno task status — where you stand on every kata

@@ -20,14 +20,10 @@ type Needed = "read" | "write" | "run" | "env";
 export function requires(
   ...names: Needed[]
 ): { ignore: boolean; suffix: string } {
-  const missing = names.filter((name) =>
-    Deno.permissions.querySync({ name }).state !== "granted"
-  );
+  const missing = names.filter((name) => Deno.permissions.querySync({ name }).state !== "granted");
   return missing.length === 0 ? { ignore: false, suffix: "" } : {
     ignore: true,
-    suffix: ` [ignored: needs --allow-${
-      missing.join(", --allow-")
-    }; runs in deno task test]`,
+    suffix: ` [ignored: needs --allow-${missing.join(", --allow-")}; runs in deno task test]`,
   };
 }
 

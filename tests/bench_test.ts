@@ -15,16 +15,14 @@ const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const suffix = needs.suffix || (ready ? "" : " [ignored: needs Linux and cc]");
 
 Deno.test({
-  name:
-    `runEchoBench() measures a real server and verifies every byte${suffix}`,
+  name: `runEchoBench() measures a real server and verifies every byte${suffix}`,
   ignore: !ready,
   fn: () =>
     withTempDir("netkata-bench-", async (build) => {
       const [result] = await runEchoBench({
         servers: [{
           name: "kata 1",
-          command:
-            `${Deno.execPath()} run --allow-net ${ROOT}katas/01-echo-threaded/reference.ts --port {port}`,
+          command: `${Deno.execPath()} run --allow-net ${ROOT}katas/01-echo-threaded/reference.ts --port {port}`,
         }],
         scenarios: [{
           name: "rr 64 B × 4",
@@ -50,8 +48,7 @@ Deno.test({
       const [result] = await runEchoBench({
         servers: [{
           name: "corrupting",
-          command:
-            `${Deno.execPath()} run --allow-net ${ROOT}tests/fixtures/broken_echo.ts corrupts {port}`,
+          command: `${Deno.execPath()} run --allow-net ${ROOT}tests/fixtures/broken_echo.ts corrupts {port}`,
         }],
         scenarios: [{
           name: "stream 4 KiB × 2",

@@ -1,11 +1,5 @@
 import assert from "node:assert/strict";
-import {
-  describeMismatch,
-  firstDifference,
-  formatBytes,
-  quoteBytes,
-  randomBytes,
-} from "../lib/net/bytes.ts";
+import { describeMismatch, firstDifference, formatBytes, quoteBytes, randomBytes } from "../lib/net/bytes.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 

@@ -48,9 +48,7 @@ async function task(
 
 /** Our own output has no stack trace; lines quoted from the program under test (`    | …`) may. */
 function assertNoStackTrace(run: Run) {
-  const own = (run.stderr + run.stdout).split("\n").filter((line) =>
-    !/^\s*\| /.test(line)
-  ).join("\n");
+  const own = (run.stderr + run.stdout).split("\n").filter((line) => !/^\s*\| /.test(line)).join("\n");
   assert.doesNotMatch(own, /^\s+at .*:\d+:\d+/m, "printed a stack trace");
   assert.doesNotMatch(own, /Uncaught|error: /, "printed an uncaught error");
 }
@@ -223,8 +221,7 @@ cliTest(
       );
     }
     const card = await task("kata.ts", ["1", "card"], logs);
-    const watchOut =
-      card.stdout.split("## Watch out for (your own last mistakes)\n")[1];
+    const watchOut = card.stdout.split("## Watch out for (your own last mistakes)\n")[1];
     assert.equal(
       watchOut.trim(),
       "- awaited the worker\n- no setNoDelay\n- echoed the whole buffer",
@@ -253,14 +250,30 @@ cliTest(
 );
 
 cliTest(
-  "kata:6 shows its card and says its checker is not built yet",
+  "kata:6 without a terminal prints the card and how to run the experiment",
   async (logs) => {
-    const run = await task("kata.ts", ["6", "check", "--reference"], logs);
-    assert.equal(run.code, 2);
-    assert.match(run.stdout, /# Kata 6 · TCP vs UDP under packet loss/);
-    assert.match(run.stdout, /not built yet/);
+    const run = await task("kata.ts", ["6"], logs);
+    assert.equal(run.code, 0, run.stderr);
+    assert.match(run.stdout, /^# Kata 6 · TCP vs UDP under packet loss/);
+    assert.match(run.stdout, /deno task kata:6 run/);
   },
 );
+
+cliTest("kata:6 rejects a bad loss list, rate or tool with one sentence", async (logs) => {
+  for (
+    const [args, message] of [
+      [["--loss", "0,abc"], /^--loss takes per cents from 0 to 100/],
+      [["--udp-rate", "fast"], /^--udp-rate takes an iperf3 rate such as 100M/],
+      [["--tool", "ping"], /^--tool is iperf3 or deno/],
+      [["--port", "9"], /^Kata 6 runs an experiment; --port does not apply/],
+    ] as const
+  ) {
+    const run = await task("kata.ts", ["6", "run", ...args], logs);
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, message);
+    assertNoStackTrace(run);
+  }
+});
 
 cliTest(
   "kata:3 check --file grades a Deno client with loopback-only network access",

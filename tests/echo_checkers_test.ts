@@ -139,17 +139,15 @@ const FIXTURE = decodeURIComponent(
 
 for (const { mistake, kata, stage, hint, ownProcess } of CAUGHT) {
   Deno.test({
-    name:
-      `kata ${kata.number} checker catches a server that makes the mistake "${mistake}"${
-        ownProcess ? run.suffix : ""
-      }`,
+    name: `kata ${kata.number} checker catches a server that makes the mistake "${mistake}"${
+      ownProcess ? run.suffix : ""
+    }`,
     ignore: ownProcess && run.ignore,
     fn: async () => {
       const report = ownProcess
         ? await runCheck(kata, {
           kind: "command",
-          command:
-            `${Deno.execPath()} run --allow-net ${FIXTURE} ${mistake} {port}`,
+          command: `${Deno.execPath()} run --allow-net ${FIXTURE} ${mistake} {port}`,
         })
         : await check(kata, (options) => startBrokenServer(mistake, options));
       const failed = firstFailure(report);

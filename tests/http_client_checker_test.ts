@@ -10,15 +10,11 @@ import { run as reference } from "../katas/03-http-client/reference.ts";
 import { run as starter } from "../katas/03-http-client/starter.ts";
 import type { RunClient } from "../lib/check/client.ts";
 import { runClientCheck } from "../lib/check/run.ts";
-import {
-  brokenClient,
-  type ClientMistake,
-} from "./fixtures/broken_http_client.ts";
+import { brokenClient, type ClientMistake } from "./fixtures/broken_http_client.ts";
 
 const KATA_3 = { number: 3, title: "Minimal HTTP/1.1 client", stages };
 
-const check = (run: RunClient) =>
-  runClientCheck(KATA_3, { kind: "module", label: "under test", run });
+const check = (run: RunClient) => runClientCheck(KATA_3, { kind: "module", label: "under test", run });
 
 Deno.test("kata 3 checker passes the kata 3 reference", async () => {
   const report = await check(reference);
@@ -39,14 +35,12 @@ Deno.test("kata 3 checker fails the kata 3 starter at the first stage", async ()
 const CAUGHT: { mistake: ClientMistake; stage: string; message: RegExp }[] = [
   {
     mistake: "no-host",
-    stage:
-      "sends GET /path HTTP/1.1 with Host and Connection: close, CRLF line endings",
+    stage: "sends GET /path HTTP/1.1 with Host and Connection: close, CRLF line endings",
     message: /no Host header/,
   },
   {
     mistake: "reads-until-close",
-    stage:
-      "reads exactly Content-Length bytes, even when the server keeps the connection open",
+    stage: "reads exactly Content-Length bytes, even when the server keeps the connection open",
     message: /still running after the response was complete/,
   },
   {

@@ -1,17 +1,10 @@
 import assert from "node:assert/strict";
-import {
-  findHeadEnd,
-  headerValue,
-  headerValues,
-  MalformedHeadError,
-  parseHead,
-} from "../lib/http/head.ts";
+import { findHeadEnd, headerValue, headerValues, MalformedHeadError, parseHead } from "../lib/http/head.ts";
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
 Deno.test("parseHead() returns undefined until the empty line arrives, then the head", () => {
-  const full =
-    "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\nx-a: 2\r\n\r\nhi";
+  const full = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-A: 1\r\nx-a: 2\r\n\r\nhi";
   for (let cut = 0; cut < full.length - 2 - 1; cut++) {
     assert.equal(
       parseHead(bytes(full.slice(0, cut))),

@@ -10,14 +10,10 @@ import { startServer as reference } from "../katas/04-http-server/reference.ts";
 import { startServer as starter } from "../katas/04-http-server/starter.ts";
 import { runCheck } from "../lib/check/run.ts";
 import type { StartServer } from "../lib/check/target.ts";
-import {
-  type ServerMistake,
-  startBrokenHttpServer,
-} from "./fixtures/broken_http_server.ts";
+import { type ServerMistake, startBrokenHttpServer } from "./fixtures/broken_http_server.ts";
 
 const KATA_4 = { number: 4, title: "Minimal HTTP/1.1 server", stages };
-const check = (start: StartServer) =>
-  runCheck(KATA_4, { kind: "module", label: "under test", start });
+const check = (start: StartServer) => runCheck(KATA_4, { kind: "module", label: "under test", start });
 
 Deno.test("kata 4 checker passes the kata 4 reference", async () => {
   const report = await check(reference);
@@ -62,9 +58,7 @@ const CAUGHT: { mistake: ServerMistake; stage: string; hint: RegExp }[] = [
 
 for (const { mistake, stage, hint } of CAUGHT) {
   Deno.test(`kata 4 checker catches a server that makes the mistake "${mistake}"`, async () => {
-    const report = await check((options) =>
-      startBrokenHttpServer(mistake, options)
-    );
+    const report = await check((options) => startBrokenHttpServer(mistake, options));
     const failed = report.stages.find((s) => s.status === "fail");
     assert.equal(
       failed?.name,

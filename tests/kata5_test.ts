@@ -36,8 +36,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    `kata 5 checker fails a capture that misses the close, naming what is missing${files.suffix}`,
+  name: `kata 5 checker fails a capture that misses the close, naming what is missing${files.suffix}`,
   ignore: files.ignore,
   fn: () =>
     withTempDir("netkata-capture-", async (dir) => {
@@ -62,8 +61,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    `kata 5 checker fails a file that is not a capture, without a stack trace${files.suffix}`,
+  name: `kata 5 checker fails a file that is not a capture, without a stack trace${files.suffix}`,
   ignore: files.ignore,
   fn: async () => {
     const report = await runCaptureCheck(KATA_5, `${FIXTURES}README.md`);

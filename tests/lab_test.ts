@@ -22,8 +22,7 @@ async function namespaces(): Promise<string> {
 }
 
 Deno.test({
-  name:
-    `Lab makes a namespace with loopback up, and removes it and its processes on dispose${suffix}`,
+  name: `Lab makes a namespace with loopback up, and removes it and its processes on dispose${suffix}`,
   ignore: !ready,
   fn: async () => {
     const lab = await Lab.create("test");
@@ -82,8 +81,7 @@ await new Promise(() => {});
 });
 
 Deno.test({
-  name:
-    `kata:5 check --reference captures a whole conversation in a lab and passes${suffix}`,
+  name: `kata:5 check --reference captures a whole conversation in a lab and passes${suffix}`,
   ignore: !ready,
   fn: () =>
     withTempDir("netkata-kata5-", async (logs) => {

@@ -7,11 +7,7 @@
 import assert from "node:assert/strict";
 import { Annotator, missingSteps } from "../lib/pcap/annotate.ts";
 import { decodePacket, LinkType } from "../lib/pcap/decode.ts";
-import {
-  type CaptureRecord,
-  PcapError,
-  readCapture,
-} from "../lib/pcap/reader.ts";
+import { type CaptureRecord, PcapError, readCapture } from "../lib/pcap/reader.ts";
 import bigEndianPcap from "./fixtures/pcap/handshake-big-endian.pcap" with {
   type: "bytes",
 };

@@ -86,9 +86,7 @@ class TerminalSession implements AsyncDisposable {
 
 function sessionTest(name: string, fn: (logs: string) => Promise<void>) {
   Deno.test({
-    name: `${name}${
-      needs.suffix || (haveScript ? "" : " [ignored: needs util-linux script]")
-    }`,
+    name: `${name}${needs.suffix || (haveScript ? "" : " [ignored: needs util-linux script]")}`,
     ignore: needs.ignore || !haveScript,
     fn: () => withTempDir("netkata-session-", fn),
   });

@@ -1,11 +1,7 @@
 import assert from "node:assert/strict";
 import { createAttempt } from "../lib/practice/attempt.ts";
 import { formatClock, formatCountdown } from "../lib/practice/clock.ts";
-import {
-  appendAttempt,
-  type AttemptRecord,
-  readAttempts,
-} from "../lib/practice/history.ts";
+import { appendAttempt, type AttemptRecord, readAttempts } from "../lib/practice/history.ts";
 import type { PracticeKata } from "../lib/practice/kata.ts";
 import { appendMistake, readMistakes } from "../lib/practice/mistakes.ts";
 import { completionStandard, standingOf } from "../lib/practice/status.ts";
@@ -84,8 +80,7 @@ Deno.test("completionStandard() leaves items it cannot judge yet undecided", () 
 });
 
 Deno.test({
-  name:
-    `appendAttempt() appends and readAttempts() skips damaged lines without losing others${files.suffix}`,
+  name: `appendAttempt() appends and readAttempts() skips damaged lines without losing others${files.suffix}`,
   ignore: files.ignore,
   fn: () =>
     withTempDir("netkata-practice-", async (dir) => {
@@ -104,8 +99,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    `appendMistake() keeps a Markdown log that readMistakes() reads back${files.suffix}`,
+  name: `appendMistake() keeps a Markdown log that readMistakes() reads back${files.suffix}`,
   ignore: files.ignore,
   fn: () =>
     withTempDir("netkata-practice-", async (dir) => {
@@ -131,8 +125,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    `createAttempt() numbers fresh attempts and never overwrites one${files.suffix}`,
+  name: `createAttempt() numbers fresh attempts and never overwrites one${files.suffix}`,
   ignore: files.ignore,
   fn: () =>
     withTempDir("netkata-practice-", async (dir) => {

@@ -42,8 +42,7 @@ Deno.test("startTarget() insists that a command says where {port} goes", async (
 const run = requires("run");
 
 Deno.test({
-  name:
-    `startTarget() reports a command that exits before listening, with its output${run.suffix}`,
+  name: `startTarget() reports a command that exits before listening, with its output${run.suffix}`,
   ignore: run.ignore || !(await hasProgram("sh", ["-c", "true"])),
   fn: async () => {
     await assert.rejects(

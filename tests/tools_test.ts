@@ -6,13 +6,7 @@
 
 import assert from "node:assert/strict";
 import { isTool, TOOLS } from "../lib/tools/registry.ts";
-import {
-  runTool,
-  shellQuote,
-  spawnTool,
-  ToolError,
-  Transcript,
-} from "../lib/tools/runner.ts";
+import { runTool, shellQuote, spawnTool, ToolError, Transcript } from "../lib/tools/runner.ts";
 import { hasProgram, requires } from "./_support.ts";
 
 Deno.test("runTool() refuses a program outside the registry, even where Deno would allow it", async () => {
@@ -22,7 +16,7 @@ Deno.test("runTool() refuses a program outside the registry, even where Deno wou
       assert.equal(error.kind, "not-allowed");
       assert.match(
         error.message,
-        /^rm is not one of the tools netkata runs \(tcpdump, tshark, iperf3, curl, nc, ip, nft, tc\)/,
+        /^rm is not one of the tools netkata runs \(tcpdump, tshark, iperf3, curl, nc, ip, nft, deno, tc\)/,
       );
       return true;
     },
@@ -59,8 +53,7 @@ const run = requires("run");
 const haveNc = await hasProgram("nc", ["-h"]);
 
 Deno.test({
-  name:
-    `runTool() kills a tool that outlives its time limit and says so${run.suffix}`,
+  name: `runTool() kills a tool that outlives its time limit and says so${run.suffix}`,
   ignore: run.ignore || !haveNc,
   fn: async () => {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -78,8 +71,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    `runTool() reports a tool's own error output when it fails${run.suffix}`,
+  name: `runTool() reports a tool's own error output when it fails${run.suffix}`,
   ignore: run.ignore || !haveNc,
   fn: async () => {
     await assert.rejects(
@@ -94,8 +86,7 @@ Deno.test({
 });
 
 Deno.test({
-  name:
-    `ToolProcess.waitForOutput() fails with the tool's words when it exits first${run.suffix}`,
+  name: `ToolProcess.waitForOutput() fails with the tool's words when it exits first${run.suffix}`,
   ignore: run.ignore || !haveNc,
   fn: async () => {
     const tool = spawnTool("nc", ["-l", "-v", "256.0.0.1", "1"]);

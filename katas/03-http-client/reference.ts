@@ -38,8 +38,7 @@ const encoder = new TextEncoder();
 
 /** Runs the client with command-line `args`; returns the exit status. */
 export async function run(args: string[], output: Output): Promise<number> {
-  const say = (text: string) =>
-    writeAll(output.stderr, encoder.encode(text + "\n"));
+  const say = (text: string) => writeAll(output.stderr, encoder.encode(text + "\n"));
   try {
     if (args.length !== 1) {
       throw new ClientError(2, "Usage: reference.ts http://HOST[:PORT]/PATH");
@@ -136,9 +135,7 @@ async function connectToFirst(
   }
   throw new ClientError(
     4,
-    `Connection refused by ${host}:${port} (${
-      addresses.join(", ")
-    }): is the server running?`,
+    `Connection refused by ${host}:${port} (${addresses.join(", ")}): is the server running?`,
   );
 }
 
@@ -236,9 +233,7 @@ async function readBody(
   if (head.headers.has("transfer-encoding")) {
     throw new ClientError(
       7,
-      `The body uses Transfer-Encoding: ${
-        head.headers.get("transfer-encoding")
-      }; chunked bodies are outside this kata`,
+      `The body uses Transfer-Encoding: ${head.headers.get("transfer-encoding")}; chunked bodies are outside this kata`,
     );
   }
   const length = head.headers.get("content-length");

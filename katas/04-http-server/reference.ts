@@ -162,8 +162,7 @@ async function route(conn: Deno.TcpConn, request: Request): Promise<void> {
   }
 }
 
-const PAGE =
-  "<!doctype html>\n<title>netkata</title>\n<p>Hello from Kata 4.</p>\n";
+const PAGE = "<!doctype html>\n<title>netkata</title>\n<p>Hello from Kata 4.</p>\n";
 
 /**
  * Reads bytes until the empty line that ends the head. One read may hold
@@ -188,9 +187,7 @@ async function readRequest(conn: Deno.TcpConn): Promise<[Request, Uint8Array]> {
       );
     }
     // Usually the whole head comes in the first read: no copy then.
-    buffer = buffer.length === 0
-      ? chunk.slice(0, n)
-      : concat(buffer, chunk.subarray(0, n));
+    buffer = buffer.length === 0 ? chunk.slice(0, n) : concat(buffer, chunk.subarray(0, n));
   }
 }
 

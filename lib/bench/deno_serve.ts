@@ -7,8 +7,7 @@
  * @module
  */
 
-const PAGE =
-  "<!doctype html>\n<title>netkata</title>\n<p>Hello from Kata 4.</p>\n";
+const PAGE = "<!doctype html>\n<title>netkata</title>\n<p>Hello from Kata 4.</p>\n";
 
 if (import.meta.main) {
   const port = Number(Deno.args[0]);

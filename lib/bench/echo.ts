@@ -221,9 +221,7 @@ async function measure(
       mismatches: load.mismatches,
       errors: load.errors,
       clientCpu: load.client_cpu,
-      serverCpu: cpuBefore !== undefined && cpuAfter !== undefined
-        ? (cpuAfter - cpuBefore) / wallSeconds
-        : undefined,
+      serverCpu: cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / wallSeconds : undefined,
       serverPeakRss: (await memory(pid)).peak,
       rssPerIdle,
     };
@@ -278,35 +276,23 @@ export function formatBench(
         "vs " + baseline,
       ],
       rows.map((r) =>
-        r.error
-          ? [r.server, `error: ${r.error}`, "", "", "", "", "", "", "", ""]
-          : [
-            r.server,
-            Math.round(r.messagesPerSecond).toLocaleString("en-US"),
-            r.megabytesPerSecond.toFixed(1),
-            r.p50Ms.toFixed(2),
-            r.p99Ms.toFixed(2),
-            r.rampMs.toFixed(0),
-            r.serverCpu === undefined
-              ? "–"
-              : `${Math.round(r.serverCpu * 100)}%`,
-            r.serverPeakRss === undefined
-              ? "–"
-              : `${(r.serverPeakRss / 2 ** 20).toFixed(1)} MiB` +
-                (r.rssPerIdle === undefined
-                  ? ""
-                  : ` (${(r.rssPerIdle / 1024).toFixed(1)} KiB/idle)`),
-            `${Math.round(r.clientCpu * 100)}%`,
-            base && !base.error && base.messagesPerSecond > 0
-              ? `${
-                (r.messagesPerSecond / base.messagesPerSecond).toFixed(2)
-              }× msgs` +
-                // Streaming has no per-message latency to compare.
-                (base.p99Ms > 0
-                  ? `, ${(r.p99Ms / base.p99Ms).toFixed(2)}× p99`
-                  : "")
-              : "–",
-          ]
+        r.error ? [r.server, `error: ${r.error}`, "", "", "", "", "", "", "", ""] : [
+          r.server,
+          Math.round(r.messagesPerSecond).toLocaleString("en-US"),
+          r.megabytesPerSecond.toFixed(1),
+          r.p50Ms.toFixed(2),
+          r.p99Ms.toFixed(2),
+          r.rampMs.toFixed(0),
+          r.serverCpu === undefined ? "–" : `${Math.round(r.serverCpu * 100)}%`,
+          r.serverPeakRss === undefined ? "–" : `${(r.serverPeakRss / 2 ** 20).toFixed(1)} MiB` +
+            (r.rssPerIdle === undefined ? "" : ` (${(r.rssPerIdle / 1024).toFixed(1)} KiB/idle)`),
+          `${Math.round(r.clientCpu * 100)}%`,
+          base && !base.error && base.messagesPerSecond > 0
+            ? `${(r.messagesPerSecond / base.messagesPerSecond).toFixed(2)}× msgs` +
+              // Streaming has no per-message latency to compare.
+              (base.p99Ms > 0 ? `, ${(r.p99Ms / base.p99Ms).toFixed(2)}× p99` : "")
+            : "–",
+        ]
       ),
     );
   }).join("\n\n");

@@ -96,17 +96,13 @@ async function measure(
     const url = `http://127.0.0.1:${server.port}/`;
     const cpuBefore = await cpuSeconds(server.pid);
     const started = performance.now();
-    const load = generator === "wrk"
-      ? await runWrk(url, options, pin)
-      : await runDenoLoad(url, options, pin);
+    const load = generator === "wrk" ? await runWrk(url, options, pin) : await runDenoLoad(url, options, pin);
     const wall = (performance.now() - started) / 1000;
     const cpuAfter = await cpuSeconds(server.pid);
     return {
       ...empty,
       ...load,
-      serverCpu: cpuBefore !== undefined && cpuAfter !== undefined
-        ? (cpuAfter - cpuBefore) / wall
-        : undefined,
+      serverCpu: cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / wall : undefined,
       serverPeakRss: (await memory(server.pid)).peak,
     };
   } catch (error) {
@@ -165,18 +161,15 @@ export function parseWrk(text: string): Load {
     return Number(match[1]) *
       ({ us: 0.001, ms: 1, s: 1000 } as Record<string, number>)[match[2]];
   };
-  const errors =
-    /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(
-      text,
-    );
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(
+    text,
+  );
   return {
     requestsPerSecond: Number(rate[1]),
     p50Ms: percentile("50"),
     p99Ms: percentile("99"),
     non2xx: Number(/Non-2xx or 3xx responses: (\d+)/.exec(text)?.[1] ?? 0),
-    socketErrors: errors
-      ? errors.slice(1).reduce((sum, n) => sum + Number(n), 0)
-      : 0,
+    socketErrors: errors ? errors.slice(1).reduce((sum, n) => sum + Number(n), 0) : 0,
   };
 }
 
@@ -204,9 +197,7 @@ async function runDenoLoad(
   }).output();
   if (!output.success) {
     throw new Error(
-      `load generator failed: ${
-        new TextDecoder().decode(output.stderr).trim()
-      }`,
+      `load generator failed: ${new TextDecoder().decode(output.stderr).trim()}`,
     );
   }
   const load = JSON.parse(new TextDecoder().decode(output.stdout));
@@ -246,12 +237,8 @@ export function formatHttpBench(
         String(r.non2xx),
         String(r.socketErrors),
         r.serverCpu === undefined ? "–" : `${Math.round(r.serverCpu * 100)}%`,
-        r.serverPeakRss === undefined
-          ? "–"
-          : `${(r.serverPeakRss / 2 ** 20).toFixed(1)} MiB`,
-        base
-          ? `${(r.requestsPerSecond / base.requestsPerSecond).toFixed(2)}×`
-          : "–",
+        r.serverPeakRss === undefined ? "–" : `${(r.serverPeakRss / 2 ** 20).toFixed(1)} MiB`,
+        base ? `${(r.requestsPerSecond / base.requestsPerSecond).toFixed(2)}×` : "–",
       ]
     ),
   );

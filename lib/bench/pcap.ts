@@ -158,12 +158,8 @@ export function formatPcapBench(
         r.name,
         r.seconds.toFixed(2),
         Math.round(r.packetsPerSecond).toLocaleString("en-US"),
-        r.peakRss === undefined
-          ? "–"
-          : `${(r.peakRss / 2 ** 20).toFixed(0)} MiB`,
-        r === ours || ours.error
-          ? ""
-          : `${(r.seconds / ours.seconds).toFixed(2)}× as fast`,
+        r.peakRss === undefined ? "–" : `${(r.peakRss / 2 ** 20).toFixed(0)} MiB`,
+        r === ours || ours.error ? "" : `${(r.seconds / ours.seconds).toFixed(2)}× as fast`,
       ]
     ),
   );

@@ -17,9 +17,7 @@ export async function buildC(
   outputDirectory: string,
 ): Promise<string> {
   await Deno.mkdir(outputDirectory, { recursive: true });
-  const binary = `${outputDirectory}/${
-    decodeURIComponent(source.pathname).split("/").at(-1)!.replace(/\.c$/, "")
-  }`;
+  const binary = `${outputDirectory}/${decodeURIComponent(source.pathname).split("/").at(-1)!.replace(/\.c$/, "")}`;
   const args = [
     "-O2",
     "-Wall",
@@ -46,9 +44,7 @@ export async function buildC(
   }
   if (!output.success) {
     throw new TargetError(
-      `cc ${args.join(" ")} failed:\n${
-        new TextDecoder().decode(output.stderr)
-      }`,
+      `cc ${args.join(" ")} failed:\n${new TextDecoder().decode(output.stderr)}`,
     );
   }
   return binary;

@@ -26,11 +26,8 @@ export const readable: Stage<CaptureContext> = {
   run(ctx) {
     if (ctx.file.error) {
       throw new StageFailure(ctx.file.error, {
-        details: ctx.file.packets.length
-          ? `${ctx.file.packets.length} packets were decoded before that`
-          : undefined,
-        hint:
-          "tcpdump -w writes pcap; tshark -w and Wireshark write pcapng; both are read here.",
+        details: ctx.file.packets.length ? `${ctx.file.packets.length} packets were decoded before that` : undefined,
+        hint: "tcpdump -w writes pcap; tshark -w and Wireshark write pcapng; both are read here.",
       });
     }
     const tcp = ctx.file.packets.filter((p) => p.protocol === "TCP").length;
@@ -51,9 +48,7 @@ function stepsStage(
   return {
     name,
     run(ctx) {
-      const missing = missingSteps(ctx.file.packets).filter((step) =>
-        steps.includes(step)
-      );
+      const missing = missingSteps(ctx.file.packets).filter((step) => steps.includes(step));
       if (missing.length > 0) {
         throw new StageFailure(`Missing: ${missing.join(", ")}`, { hint });
       }
@@ -104,8 +99,7 @@ export const tsharkAgrees: Stage<CaptureContext> = {
         `tshark and netkata disagree on ${problems.length} field(s)`,
         {
           details: problems.slice(0, 10).join("\n"),
-          hint:
-            "This is likely a netkata bug: please report it with the capture.",
+          hint: "This is likely a netkata bug: please report it with the capture.",
         },
       );
     }

@@ -111,27 +111,21 @@ async function runInProcess(
   const stdout = new Collector();
   const stderr = new Collector();
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<"timeout">((resolve) =>
-    timer = setTimeout(() => resolve("timeout"), timeoutMs)
-  );
+  const timeout = new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeoutMs));
   const running = run([url], { stdout, stderr });
   running.catch(() => {});
   try {
     const outcome = await Promise.race([running, timeout]);
     const decoded = new TextDecoder().decode(stderr.bytes());
-    return outcome === "timeout"
-      ? { code: null, stdout: stdout.bytes(), stderr: decoded, timedOut: true }
-      : {
-        code: outcome,
-        stdout: stdout.bytes(),
-        stderr: decoded,
-        timedOut: false,
-      };
+    return outcome === "timeout" ? { code: null, stdout: stdout.bytes(), stderr: decoded, timedOut: true } : {
+      code: outcome,
+      stdout: stdout.bytes(),
+      stderr: decoded,
+      timedOut: false,
+    };
   } catch (error) {
     // An in-process client that throws is what a crashing program would be.
-    const message = error instanceof Error
-      ? `${error.name}: ${error.message}\n    at (in-process)`
-      : String(error);
+    const message = error instanceof Error ? `${error.name}: ${error.message}\n    at (in-process)` : String(error);
     return {
       code: 1,
       stdout: stdout.bytes(),
@@ -159,9 +153,7 @@ async function runProcess(
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new TargetError(
-        `Cannot run ${
-          argv[0]
-        }: no such program. Check the command, or give the program's full path`,
+        `Cannot run ${argv[0]}: no such program. Check the command, or give the program's full path`,
       );
     }
     throw error;

@@ -7,12 +7,7 @@
 
 import { describeMismatch, formatBytes, randomBytes } from "../net/bytes.ts";
 import { readFull, readToEnd, writeAll } from "../net/io.ts";
-import {
-  type Stage,
-  type StageContext,
-  StageFailure,
-  withDeadline,
-} from "./stage.ts";
+import { type Stage, type StageContext, StageFailure, withDeadline } from "./stage.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -82,16 +77,13 @@ function expectEcho(
   const received = echoed.bytes;
   const mismatch = describeMismatch(sent, received);
   if (!mismatch) return;
-  const differsEarly =
-    describeMismatch(sent.subarray(0, received.length), received) !== undefined;
+  const differsEarly = describeMismatch(sent.subarray(0, received.length), received) !== undefined;
   let message;
   if (differsEarly) message = `${who} came back different from what was sent`;
   else if (echoed.stalled) {
-    message =
-      `${who} stopped after ${received.length} of ${sent.length} bytes: nothing more arrived for a while`;
+    message = `${who} stopped after ${received.length} of ${sent.length} bytes: nothing more arrived for a while`;
   } else {
-    message =
-      `${who} ended after ${received.length} of ${sent.length} bytes: the server closed the connection early`;
+    message = `${who} ended after ${received.length} of ${sent.length} bytes: the server closed the connection early`;
   }
   throw new StageFailure(message, { details: mismatch, hint });
 }
@@ -187,9 +179,7 @@ export const idleClient: Stage = {
       IDLE_DEADLINE_MS,
       () =>
         new StageFailure(
-          `No echo within ${
-            IDLE_DEADLINE_MS / 1000
-          } s while another client was connected but idle`,
+          `No echo within ${IDLE_DEADLINE_MS / 1000} s while another client was connected but idle`,
           { hint: HINT_ONE_AT_A_TIME },
         ),
     );
@@ -222,9 +212,7 @@ export const halfClose: Stage = {
       HALF_CLOSE_DEADLINE_MS,
       () =>
         new StageFailure(
-          `The connection was still open ${
-            HALF_CLOSE_DEADLINE_MS / 1000
-          } s after the client shut down its write side`,
+          `The connection was still open ${HALF_CLOSE_DEADLINE_MS / 1000} s after the client shut down its write side`,
           { hint: HINT_HALF_CLOSE },
         ),
     );
@@ -314,9 +302,7 @@ export const nagle: Stage = {
     }
     times.sort((a, b) => a - b);
     const median = times[Math.floor(times.length / 2)];
-    const summary = `median round trip ${
-      median.toFixed(2)
-    } ms over ${times.length} messages of 64 KiB`;
+    const summary = `median round trip ${median.toFixed(2)} ms over ${times.length} messages of 64 KiB`;
     if (median >= NAGLE_STALL_MS) {
       throw new StageFailure(`Each echo stalls: ${summary}`, {
         hint:
@@ -354,10 +340,9 @@ const HINT_SLOW_READER =
  * slow client reads and must get all 16 MiB back.
  */
 export const slowReader: Stage = {
-  name:
-    `a client that reads nothing for 3 s does not stall 20 others; then gets all ${
-      formatBytes(SLOW_READER_BYTES)
-    } back`,
+  name: `a client that reads nothing for 3 s does not stall 20 others; then gets all ${
+    formatBytes(SLOW_READER_BYTES)
+  } back`,
   timeoutMs: 40_000,
   timeoutHint: HINT_SLOW_READER,
   async run(ctx) {
@@ -405,8 +390,6 @@ export const slowReader: Stage = {
       "The slow client's echo",
     );
     await writing;
-    return `${echoes} prompt echoes meanwhile, slowest ${
-      slowest.toFixed(1)
-    } ms`;
+    return `${echoes} prompt echoes meanwhile, slowest ${slowest.toFixed(1)} ms`;
   },
 };

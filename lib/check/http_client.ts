@@ -19,8 +19,7 @@ export interface ClientContext {
   fixture: HttpFixture;
 }
 
-const url = (ctx: ClientContext, path: string) =>
-  `http://localhost:${ctx.fixture.port}${path}`;
+const url = (ctx: ClientContext, path: string) => `http://localhost:${ctx.fixture.port}${path}`;
 
 /** Runs the client on one fixture case. */
 async function fetchCase(
@@ -45,13 +44,9 @@ function expectPrinted(
 ): void {
   if (result.timedOut) {
     throw new StageFailure(
-      `The client was still running after the response was complete (${
-        url(ctx, path)
-      })`,
+      `The client was still running after the response was complete (${url(ctx, path)})`,
       {
-        details: result.stdout.length
-          ? `it had printed: "${quoteBytes(result.stdout.subarray(0, 200))}"`
-          : undefined,
+        details: result.stdout.length ? `it had printed: "${quoteBytes(result.stdout.subarray(0, 200))}"` : undefined,
         hint,
       },
     );
@@ -60,11 +55,8 @@ function expectPrinted(
     throw new StageFailure(
       `The client exited with status ${result.code} on ${url(ctx, path)}`,
       {
-        details: result.stderr.trim()
-          ? `its stderr:\n${tail(result.stderr)}`
-          : undefined,
-        hint:
-          "A response was there to read: exit 0 whatever the status code (a 404 is a correct answer).",
+        details: result.stderr.trim() ? `its stderr:\n${tail(result.stderr)}` : undefined,
+        hint: "A response was there to read: exit 0 whatever the status code (a 404 is a correct answer).",
       },
     );
   }
@@ -81,9 +73,7 @@ function expectPrinted(
   const mismatch = describeMismatch(expected, printed);
   if (mismatch) {
     throw new StageFailure(
-      `The output is not the status line and body the server sent (${
-        url(ctx, path)
-      })`,
+      `The output is not the status line and body the server sent (${url(ctx, path)})`,
       {
         details: mismatch,
         hint,
@@ -103,8 +93,7 @@ function expectClearFailure(
   }
   if (result.code === 0) {
     throw new StageFailure(`The client exited 0 ${what}`, {
-      hint:
-        "Exit with a non-zero status when the response is unusable, so scripts can tell.",
+      hint: "Exit with a non-zero status when the response is unusable, so scripts can tell.",
     });
   }
   const message = result.stderr.trim();
@@ -135,19 +124,15 @@ const HINT_READ_LOOP =
 
 /** The request itself: request line, CRLF endings, Host, Connection: close. */
 export const wellFormedRequest: Stage<ClientContext> = {
-  name:
-    "sends GET /path HTTP/1.1 with Host and Connection: close, CRLF line endings",
+  name: "sends GET /path HTTP/1.1 with Host and Connection: close, CRLF line endings",
   timeoutMs: 15_000,
   async run(ctx) {
     const before = ctx.fixture.requests.length;
     await fetchCase(ctx, "/ok");
-    const request = ctx.fixture.requests.slice(before).find((r) =>
-      r.target === "/ok"
-    );
+    const request = ctx.fixture.requests.slice(before).find((r) => r.target === "/ok");
     if (!request) {
       throw new StageFailure(`No request for /ok reached the server`, {
-        hint:
-          "Connect to the resolved address and port, and send the request line with the URL's path.",
+        hint: "Connect to the resolved address and port, and send the request line with the URL's path.",
       });
     }
     let head;
@@ -157,8 +142,7 @@ export const wellFormedRequest: Stage<ClientContext> = {
       if (!(error instanceof MalformedHeadError)) throw error;
       throw new StageFailure(`The request is malformed: ${error.message}`, {
         details: `received: "${quoteBytes(request.raw)}"`,
-        hint:
-          "Every line ends in \\r\\n, and an empty line (\\r\\n) ends the head.",
+        hint: "Every line ends in \\r\\n, and an empty line (\\r\\n) ends the head.",
       });
     }
     const shown = { details: `received: "${quoteBytes(request.raw)}"` };
@@ -186,20 +170,16 @@ export const wellFormedRequest: Stage<ClientContext> = {
           : `Host is ${JSON.stringify(hosts)}, not "localhost:${port}"`,
         {
           ...shown,
-          hint:
-            "HTTP/1.1 requires exactly one Host header: the URL's host and port (RFC 9112 §3.2).",
+          hint: "HTTP/1.1 requires exactly one Host header: the URL's host and port (RFC 9112 §3.2).",
         },
       );
     }
     if (
-      !headerValues(head, "connection").some((value) =>
-        /(^|,)\s*close\s*(,|$)/i.test(value)
-      )
+      !headerValues(head, "connection").some((value) => /(^|,)\s*close\s*(,|$)/i.test(value))
     ) {
       throw new StageFailure("The request does not say Connection: close", {
         ...shown,
-        hint:
-          "Without it an HTTP/1.1 server may keep the connection open after the response.",
+        hint: "Without it an HTTP/1.1 server may keep the connection open after the response.",
       });
     }
   },
@@ -243,8 +223,7 @@ export const moved301: Stage<ClientContext> = {
       !result.stderr.includes(location)
     ) {
       throw new StageFailure(`The Location (${location}) is printed nowhere`, {
-        hint:
-          "Print the Location header of a 301 (stderr is fine), so the user knows where it points.",
+        hint: "Print the Location header of a 301 (stderr is fine), so the user knows where it points.",
       });
     }
     if (

@@ -33,9 +33,7 @@ interface Reply {
 const encoder = new TextEncoder();
 
 function concat(...parts: (string | Uint8Array)[]): Uint8Array {
-  const bytes = parts.map((part) =>
-    typeof part === "string" ? encoder.encode(part) : part
-  );
+  const bytes = parts.map((part) => typeof part === "string" ? encoder.encode(part) : part);
   const all = new Uint8Array(bytes.reduce((sum, part) => sum + part.length, 0));
   let offset = 0;
   for (const part of bytes) {
@@ -80,9 +78,7 @@ function replies(port: number): Record<string, Reply> {
   const page = "Hello from the netkata fixture.\n";
   const plain = (body: string | Uint8Array) => [
     "Content-Type: text/plain",
-    `Content-Length: ${
-      typeof body === "string" ? encoder.encode(body).length : body.length
-    }`,
+    `Content-Length: ${typeof body === "string" ? encoder.encode(body).length : body.length}`,
     "Connection: close",
   ];
   const continueThenOk = response("HTTP/1.1 200 OK", plain(page), page);

@@ -9,19 +9,8 @@
 
 import { quoteBytes } from "../net/bytes.ts";
 import { writeAll } from "../net/io.ts";
-import {
-  headerValue,
-  headerValues,
-  MalformedHeadError,
-  parseHead,
-} from "../http/head.ts";
-import {
-  type Stage,
-  type StageContext,
-  StageFailure,
-  StageSkipped,
-  withDeadline,
-} from "./stage.ts";
+import { headerValue, headerValues, MalformedHeadError, parseHead } from "../http/head.ts";
+import { type Stage, type StageContext, StageFailure, StageSkipped, withDeadline } from "./stage.ts";
 
 const encoder = new TextEncoder();
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -114,9 +103,7 @@ interface Response {
 
 function shown(bytes: Uint8Array): string {
   const limit = 600;
-  return `received: "${quoteBytes(bytes.subarray(0, limit))}"${
-    bytes.length > limit ? "…" : ""
-  }`;
+  return `received: "${quoteBytes(bytes.subarray(0, limit))}"${bytes.length > limit ? "…" : ""}`;
 }
 
 /**
@@ -134,8 +121,7 @@ function strictResponse(
       throw new StageFailure(
         `The server reset the connection without answering ${what}`,
         {
-          hint:
-            "Answer every request (a 4xx for bad ones) before closing; a crash or unread input causes a reset.",
+          hint: "Answer every request (a 4xx for bad ones) before closing; a crash or unread input causes a reset.",
         },
       );
     }
@@ -155,8 +141,7 @@ function strictResponse(
       `The response to ${what} is malformed: ${error.message}`,
       {
         details: shown(bytes),
-        hint:
-          "Every line of the status line and headers ends in \\r\\n, and an empty line (\\r\\n) ends them.",
+        hint: "Every line of the status line and headers ends in \\r\\n, and an empty line (\\r\\n) ends them.",
       },
     );
   }
@@ -205,9 +190,7 @@ function strictResponse(
     });
   }
   if (
-    !headerValues(head, "connection").some((value) =>
-      /(^|,)\s*close\s*(,|$)/i.test(value)
-    )
+    !headerValues(head, "connection").some((value) => /(^|,)\s*close\s*(,|$)/i.test(value))
   ) {
     throw new StageFailure(
       `The response to ${what} does not say Connection: close`,
@@ -218,8 +201,7 @@ function strictResponse(
     throw new StageFailure(
       `The server answered ${what} but left the connection open`,
       {
-        hint:
-          "After a response with Connection: close, close the connection: the client waits for it.",
+        hint: "After a response with Connection: close, close the connection: the client waits for it.",
       },
     );
   }
@@ -244,9 +226,7 @@ function expectStatus(response: Response, status: number, what: string): void {
     throw new StageFailure(
       `${what} got "${response.statusLine}", not ${status}`,
       {
-        hint: status === 200
-          ? "GET / answers 200 OK."
-          : "Any path other than / answers 404 Not Found.",
+        hint: status === 200 ? "GET / answers 200 OK." : "Any path other than / answers 404 Not Found.",
       },
     );
   }
@@ -264,9 +244,7 @@ export const curlVerbose: Stage = {
         "granted"
     ) {
       throw new StageSkipped(
-        `not permitted to run curl here; try it yourself: curl ${
-          args.join(" ")
-        }`,
+        `not permitted to run curl here; try it yourself: curl ${args.join(" ")}`,
       );
     }
     let output: Deno.CommandOutput;
@@ -289,9 +267,7 @@ export const curlVerbose: Stage = {
       throw new StageFailure(
         `$ curl ${args.join(" ")} failed with exit status ${output.code}`,
         {
-          details: verbose.trim().split("\n").slice(-8).map((line) =>
-            `    | ${line}`
-          ).join("\n"),
+          details: verbose.trim().split("\n").slice(-8).map((line) => `    | ${line}`).join("\n"),
         },
       );
     }
@@ -310,8 +286,7 @@ export const curlVerbose: Stage = {
 
 /** GET / in one write: 200, strictly framed, connection closed. */
 export const okInOneWrite: Stage = {
-  name:
-    "GET / sent in one write: 200 with a strictly well-formed response, then close",
+  name: "GET / sent in one write: 200 with a strictly well-formed response, then close",
   timeoutMs: 10_000,
   async run(ctx) {
     const response = strictResponse(
@@ -343,20 +318,14 @@ function splitStage(name: string, cuts: (text: string) => number[]): Stage {
     async run(ctx) {
       const text = request("/");
       const at = cuts(text);
-      const pieces = [0, ...at].map((start, i) =>
-        text.slice(start, at[i] ?? text.length)
-      );
-      const described = pieces.map((piece) =>
-        `"${quoteBytes(encoder.encode(piece))}"`
-      ).join(" + ");
+      const pieces = [0, ...at].map((start, i) => text.slice(start, at[i] ?? text.length));
+      const described = pieces.map((piece) => `"${quoteBytes(encoder.encode(piece))}"`).join(" + ");
       const result = await exchange(ctx, pieces);
       if (result.piecesBeforeAnswer < result.piecesTotal) {
         throw new StageFailure(
           `The server answered (or hung up) after ${result.piecesBeforeAnswer} of ${result.piecesTotal} pieces, before the request was complete`,
           {
-            details: `sent: ${described} (${SPLIT_GAP_MS} ms apart)\n${
-              shown(result.bytes)
-            }`,
+            details: `sent: ${described} (${SPLIT_GAP_MS} ms apart)\n${shown(result.bytes)}`,
             hint: HINT_READ_UNTIL_BLANK,
           },
         );
@@ -444,8 +413,7 @@ export const malformed: Stage = {
 export const hundredClients: Stage = {
   name: "100 concurrent clients all get 200",
   timeoutMs: 20_000,
-  timeoutHint:
-    "Handle each connection in its own task; do not await one client before accepting the next.",
+  timeoutHint: "Handle each connection in its own task; do not await one client before accepting the next.",
   async run(ctx) {
     await Promise.all(Array.from({ length: 100 }, async (_, i) => {
       const response = strictResponse(
@@ -478,9 +446,7 @@ export const halfSentRequests: Stage = {
       DAWDLE_DEADLINE_MS,
       () =>
         new StageFailure(
-          `A normal client waited over ${
-            DAWDLE_DEADLINE_MS / 1000
-          } s behind 200 half-sent requests`,
+          `A normal client waited over ${DAWDLE_DEADLINE_MS / 1000} s behind 200 half-sent requests`,
           {
             hint:
               "Serve each connection in its own task (or event), so that a client that has not finished its request holds up nobody else.",

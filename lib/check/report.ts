@@ -41,14 +41,10 @@ export function formatHeading(
  * ```
  */
 export function formatStage(result: StageResult): string {
-  const time = result.status === "skip"
-    ? ""
-    : `  (${formatDuration(result.durationMs)})`;
+  const time = result.status === "skip" ? "" : `  (${formatDuration(result.durationMs)})`;
   const lines = [`  ${LABELS[result.status]}  ${result.name}${time}`];
   if (result.message) {
-    const message = result.status === "pass"
-      ? paint(Color.gray, result.message)
-      : result.message;
+    const message = result.status === "pass" ? paint(Color.gray, result.message) : result.message;
     lines.push(...indentLines(message));
   }
   if (result.details) lines.push(...indentLines(result.details));
@@ -61,8 +57,7 @@ export function formatStage(result: StageResult): string {
 /** The closing line: how many stages passed (and why any were skipped). */
 export function formatSummary(report: CheckReport): string {
   const passed = report.stages.filter((s) => s.status === "pass").length;
-  const skipped =
-    report.stages.filter((s) => s.status === "skip" && s.message).length;
+  const skipped = report.stages.filter((s) => s.status === "skip" && s.message).length;
   const total = report.stages.length;
   if (!report.passed) {
     return paint(
@@ -70,12 +65,10 @@ export function formatSummary(report: CheckReport): string {
       `\n${passed} of ${total} stages passed. Fix the first failure and check again.`,
     );
   }
-  return skipped === 0
-    ? paint(Color.green, `\nAll ${total} stages passed.`)
-    : paint(
-      Color.green,
-      `\n${passed} of ${total} stages passed; ${skipped} could not run here (see above).`,
-    );
+  return skipped === 0 ? paint(Color.green, `\nAll ${total} stages passed.`) : paint(
+    Color.green,
+    `\n${passed} of ${total} stages passed; ${skipped} could not run here (see above).`,
+  );
 }
 
 /** The whole report as text. */

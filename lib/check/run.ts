@@ -11,12 +11,7 @@ import { type ClientSpec, clientUnderTest } from "./client.ts";
 import type { ClientContext } from "./http_client.ts";
 import { startHttpFixture } from "./http_fixture.ts";
 import type { CheckReport } from "./report.ts";
-import {
-  runStages,
-  serverContexts,
-  type Stage,
-  type StageResult,
-} from "./stage.ts";
+import { runStages, serverContexts, type Stage, type StageResult } from "./stage.ts";
 import { startTarget, type TargetSpec } from "./target.ts";
 
 /** What a checker needs to know about the kata it grades. */

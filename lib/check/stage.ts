@@ -238,8 +238,7 @@ function failureResult(
       durationMs,
       message: `The server reset the connection (${error.message})` +
         (diagnosis ? `; ${diagnosis}` : ""),
-      hint:
-        "A reset usually means the server closed the socket with unread data, or its process crashed.",
+      hint: "A reset usually means the server closed the socket with unread data, or its process crashed.",
     };
   }
   // Anything else is a bug in the checker itself, not in the learner's code:
@@ -250,8 +249,7 @@ function failureResult(
     status: "fail",
     durationMs,
     message: `The checker hit an unexpected error: ${message}`,
-    hint:
-      "This is likely a netkata bug; please report it with the command you ran.",
+    hint: "This is likely a netkata bug; please report it with the command you ran.",
   };
 }
 

@@ -143,9 +143,7 @@ async function connectToAddress(
       );
     }
     throw new TargetError(
-      `Cannot connect to ${hostname}:${port}: ${
-        error instanceof Error ? error.message : error
-      }`,
+      `Cannot connect to ${hostname}:${port}: ${error instanceof Error ? error.message : error}`,
     );
   }
   const nothing = () => Promise.resolve();
@@ -196,16 +194,12 @@ async function startProcess(
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new TargetError(
-        `Cannot run ${
-          argv[0]
-        }: no such program. Check the command, or give the program's full path`,
+        `Cannot run ${argv[0]}: no such program. Check the command, or give the program's full path`,
       );
     }
     if (error instanceof Deno.errors.PermissionDenied) {
       throw new TargetError(
-        `Cannot run ${
-          argv[0]
-        }: permission denied. Is it executable (chmod +x)?`,
+        `Cannot run ${argv[0]}: permission denied. Is it executable (chmod +x)?`,
       );
     }
     throw error;
@@ -231,9 +225,7 @@ async function startProcess(
       clearTimeout(timer);
     }
     if (!exitStatus) return undefined;
-    const how = exitStatus.signal
-      ? `was killed by ${exitStatus.signal}`
-      : `exited with status ${exitStatus.code}`;
+    const how = exitStatus.signal ? `was killed by ${exitStatus.signal}` : `exited with status ${exitStatus.code}`;
     const tail = output.text();
     return `the server process ${how}` +
       (tail ? `; its last output:\n${indent(tail)}` : "");
@@ -251,9 +243,7 @@ async function startProcess(
       }
       // A server that ignores SIGTERM gets two seconds, then SIGKILL.
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const patience = new Promise((resolve) =>
-        timer = setTimeout(resolve, 2_000)
-      );
+      const patience = new Promise((resolve) => timer = setTimeout(resolve, 2_000));
       await Promise.race([exited, patience]);
       clearTimeout(timer);
       if (!exitStatus) {
@@ -281,9 +271,7 @@ async function startProcess(
         ? `\nThe checker lets an attempt use ${LOOPBACK}:${port} and nothing else: listen on the --host and --port it passes.`
         : "";
       throw new TargetError(
-        `${label} ${
-          describeExitShort(exitStatus)
-        } before listening on ${LOOPBACK}:${port}${shown}${permissionHint}`,
+        `${label} ${describeExitShort(exitStatus)} before listening on ${LOOPBACK}:${port}${shown}${permissionHint}`,
       );
     }
     throw new TargetError(
@@ -304,9 +292,7 @@ async function startProcess(
 
 function describeExitShort(status: Deno.CommandStatus | undefined): string {
   if (!status) return "stopped";
-  return status.signal
-    ? `was killed by ${status.signal}`
-    : `exited with status ${status.code}`;
+  return status.signal ? `was killed by ${status.signal}` : `exited with status ${status.code}`;
 }
 
 function indent(text: string): string {

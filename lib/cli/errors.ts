@@ -4,6 +4,8 @@
  * @module
  */
 
+import { interrupted } from "../tools/runner.ts";
+
 /** Wrong flags or arguments. Exit status 2, with a pointer to --help. */
 export class UsageError extends Error {
   constructor(message: string) {
@@ -25,6 +27,13 @@ export async function runMain(
   try {
     status = await main();
   } catch (error) {
+    const pending = interrupted();
+    if (pending) {
+      // Ctrl-C: the cleanup under way exits 130; the errors of the tools it
+      // stopped are not worth a word.
+      await pending;
+      Deno.exit(130);
+    }
     const message = error instanceof Error ? error.message : String(error);
     if (error instanceof UsageError) {
       console.error(`${message}\nRun \`${helpCommand}\` for the options.`);
@@ -39,6 +48,11 @@ export async function runMain(
       console.error(`${message}`);
       status = 1;
     }
+  }
+  const pending = interrupted();
+  if (pending) {
+    await pending;
+    Deno.exit(130);
   }
   Deno.exit(status);
 }

@@ -68,9 +68,7 @@ export function parseHead(
 ): MessageHead | undefined {
   const end = findHeadEnd(bytes.subarray(0, maxBytes + 4));
   if (end === -1) {
-    const bareLf = bytes.subarray(0, maxBytes).findIndex((byte, i) =>
-      byte === 10 && bytes[i - 1] !== 13
-    );
+    const bareLf = bytes.subarray(0, maxBytes).findIndex((byte, i) => byte === 10 && bytes[i - 1] !== 13);
     if (bareLf !== -1) {
       throw new MalformedHeadError(
         `Line ends in LF without CR at byte ${bareLf}: HTTP lines end in CRLF (\\r\\n)`,

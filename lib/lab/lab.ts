@@ -128,9 +128,7 @@ export class Lab implements AsyncDisposable {
       // Already gone is fine; anything else is worth a line, not a crash.
       if (!(error instanceof ToolError && /No such file/.test(error.message))) {
         console.error(
-          `Could not remove network namespace ${this.namespace}: ${
-            (error as Error).message
-          }`,
+          `Could not remove network namespace ${this.namespace}: ${(error as Error).message}`,
         );
       }
     }

@@ -8,12 +8,7 @@
  */
 
 import type { CaptureRecord } from "./reader.ts";
-import {
-  type DecodedPacket,
-  DecodeError,
-  decodePacket,
-  type TcpHeader,
-} from "./decode.ts";
+import { type DecodedPacket, DecodeError, decodePacket, type TcpHeader } from "./decode.ts";
 
 /** What a packet is, in the words of the kata's checklist. */
 export type PacketLabel =
@@ -198,9 +193,7 @@ export class Annotator {
     me.isn ??= tcp.seq;
     const has = (flag: string) => tcp.flags.includes(flag);
     const relativeSeq = relative(tcp.seq, me.isn);
-    const relativeAck = has("ACK") && peer.isn !== undefined
-      ? relative(tcp.ack, peer.isn)
-      : 0;
+    const relativeAck = has("ACK") && peer.isn !== undefined ? relative(tcp.ack, peer.isn) : 0;
     if (has("FIN")) me.finEnd = relativeSeq + tcp.payloadLength + 1;
 
     let label: PacketLabel;
@@ -209,12 +202,10 @@ export class Annotator {
     const other = peer.name;
     if (has("RST")) {
       label = "RST";
-      meaning =
-        `RST: the ${who} aborts the connection at once; unsent and unread data are discarded`;
+      meaning = `RST: the ${who} aborts the connection at once; unsent and unread data are discarded`;
     } else if (has("SYN") && !has("ACK")) {
       label = "SYN";
-      meaning =
-        `SYN: the ${who} opens the connection and proposes its initial sequence number (${tcp.seq})`;
+      meaning = `SYN: the ${who} opens the connection and proposes its initial sequence number (${tcp.seq})`;
     } else if (has("SYN")) {
       label = "SYN-ACK";
       meaning =
@@ -223,24 +214,19 @@ export class Annotator {
       label = "FIN";
       const acksFin = peer.finEnd !== undefined && relativeAck >= peer.finEnd;
       if (acksFin) peer.finAcked = true;
-      meaning =
-        `FIN: the ${who} has nothing more to send (it closes its half)` +
-        (tcp.payloadLength > 0
-          ? `, with ${tcp.payloadLength} last bytes of data`
-          : "") +
+      meaning = `FIN: the ${who} has nothing more to send (it closes its half)` +
+        (tcp.payloadLength > 0 ? `, with ${tcp.payloadLength} last bytes of data` : "") +
         (acksFin ? `, and acknowledges the ${other}'s FIN` : "");
     } else if (tcp.payloadLength > 0) {
       label = "DATA";
-      meaning =
-        `Data: ${tcp.payloadLength} bytes from the ${who} (relative seq ${relativeSeq} to ${
-          relativeSeq + tcp.payloadLength
-        })`;
+      meaning = `Data: ${tcp.payloadLength} bytes from the ${who} (relative seq ${relativeSeq} to ${
+        relativeSeq + tcp.payloadLength
+      })`;
     } else {
       label = "ACK";
       if (!conversation.established && fromClient) {
         conversation.established = true;
-        meaning =
-          `ACK: the ${who} acknowledges the ${other}'s SYN; the handshake is complete`;
+        meaning = `ACK: the ${who} acknowledges the ${other}'s SYN; the handshake is complete`;
       } else if (
         peer.finEnd !== undefined && relativeAck >= peer.finEnd &&
         !peer.finAcked
@@ -250,8 +236,7 @@ export class Annotator {
           ? `Last ACK: the ${who} acknowledges the ${other}'s FIN; both halves are closed`
           : `ACK: the ${who} acknowledges the ${other}'s FIN (a FIN counts as one sequence number)`;
       } else {
-        meaning =
-          `ACK: the ${who} has received everything up to relative ${relativeAck}`;
+        meaning = `ACK: the ${who} has received everything up to relative ${relativeAck}`;
       }
     }
     // Closed on both sides, or reset: forget it. A later packet of the same
@@ -315,9 +300,7 @@ export function missingSteps(packets: readonly AnnotatedPacket[]): string[] {
   const present: Record<typeof CONVERSATION_STEPS[number], boolean> = {
     "SYN": mine.some((p) => p.label === "SYN"),
     "SYN-ACK": mine.some((p) => p.label === "SYN-ACK"),
-    "ACK completing the handshake": mine.some((p) =>
-      p.meaning.includes("handshake is complete")
-    ),
+    "ACK completing the handshake": mine.some((p) => p.meaning.includes("handshake is complete")),
     "data": mine.some((p) => p.length > 0),
     "FIN from one side": firstFin !== undefined,
     "ACK of that FIN": acks(firstFin),

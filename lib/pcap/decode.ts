@@ -115,9 +115,7 @@ function linkLayer(
       // network order for LOOP. 2 is AF_INET everywhere; AF_INET6 is 10, 24, 28 or 30.
       need(view, 4, "a loopback header");
       const big = view.getUint32(0, false);
-      const family = linkType === LinkType.LOOP
-        ? big
-        : (big > 0xffff ? view.getUint32(0, true) : big);
+      const family = linkType === LinkType.LOOP ? big : (big > 0xffff ? view.getUint32(0, true) : big);
       return { ethertype: family === 2 ? 0x0800 : 0x86dd, offset: 4 };
     }
     case LinkType.RAW:
@@ -137,9 +135,7 @@ function linkLayer(
 }
 
 function ipv4Address(view: DataView, at: number): string {
-  return `${view.getUint8(at)}.${view.getUint8(at + 1)}.${
-    view.getUint8(at + 2)
-  }.${view.getUint8(at + 3)}`;
+  return `${view.getUint8(at)}.${view.getUint8(at + 1)}.${view.getUint8(at + 2)}.${view.getUint8(at + 3)}`;
 }
 
 function ipv6Address(view: DataView, at: number): string {
@@ -160,9 +156,7 @@ function ipv6Address(view: DataView, at: number): string {
     i = j;
   }
   if (best.start === -1) return groups.join(":");
-  return `${groups.slice(0, best.start).join(":")}::${
-    groups.slice(best.start + best.length).join(":")
-  }`;
+  return `${groups.slice(0, best.start).join(":")}::${groups.slice(best.start + best.length).join(":")}`;
 }
 
 function decodeIp(
@@ -188,9 +182,7 @@ function decodeIp(
     dst = ipv4Address(view, offset + 16);
     payloadOffset = offset + headerLength;
     // TSO captures (tcpdump on the sender) may show total length 0: fall back to what was captured.
-    payloadLength = totalLength === 0
-      ? view.byteLength - payloadOffset
-      : totalLength - headerLength;
+    payloadLength = totalLength === 0 ? view.byteLength - payloadOffset : totalLength - headerLength;
   } else {
     need(view, offset + 40, "an IPv6 header");
     protocol = view.getUint8(offset + 6);
@@ -202,9 +194,7 @@ function decodeIp(
     while ([0, 43, 60].includes(protocol) || protocol === 44) {
       need(view, payloadOffset + 8, "an IPv6 extension header");
       const next = view.getUint8(payloadOffset);
-      const length = protocol === 44
-        ? 8
-        : (view.getUint8(payloadOffset + 1) + 1) * 8;
+      const length = protocol === 44 ? 8 : (view.getUint8(payloadOffset + 1) + 1) * 8;
       payloadOffset += length;
       payloadLength -= length;
       protocol = next;

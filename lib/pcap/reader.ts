@@ -184,9 +184,7 @@ export async function* readCaptureBatches(
       yield* readPcap(source);
     } else {
       throw new PcapError(
-        `Not a pcap or pcapng file: it starts with 0x${
-          magicBE.toString(16).padStart(8, "0")
-        }`,
+        `Not a pcap or pcapng file: it starts with 0x${magicBE.toString(16).padStart(8, "0")}`,
         0,
       );
     }

@@ -31,9 +31,7 @@ export function formatAnnotated(
     p.time.toFixed(6),
     // The client stays on the left: the arrow shows which way the packet goes.
     p.direction === "→" ? `${p.src} → ${p.dst}` : `${p.dst} ← ${p.src}`,
-    p.protocol === "TCP"
-      ? `[${p.flags.map((f) => LETTERS[f] ?? f).join("")}] ${p.flags.join(",")}`
-      : p.protocol,
+    p.protocol === "TCP" ? `[${p.flags.map((f) => LETTERS[f] ?? f).join("")}] ${p.flags.join(",")}` : p.protocol,
     p.relativeSeq === undefined ? "" : `${p.relativeSeq} (${p.seq})`,
     p.relativeAck === undefined ? "" : `${p.relativeAck} (${p.ack})`,
     String(p.length),
@@ -64,16 +62,10 @@ export function formatAnnotated(
  * (a table would need every row before it could print the first).
  */
 export function formatPacketLine(p: AnnotatedPacket): string {
-  const route = p.direction === "→"
-    ? `${p.src} → ${p.dst}`
-    : `${p.dst} ← ${p.src}`;
-  const flags = p.protocol === "TCP"
-    ? `[${p.flags.map((f) => LETTERS[f] ?? f).join("")}]`
-    : p.protocol;
-  const numbers = p.relativeSeq === undefined
-    ? ""
-    : `seq ${p.relativeSeq} ack ${p.relativeAck} len ${p.length}`;
-  return `${String(p.number).padStart(7)} ${p.time.toFixed(6).padStart(12)}  ${
-    route.padEnd(47)
-  } ${flags.padEnd(6)} ${numbers.padEnd(34)} ${p.meaning}`;
+  const route = p.direction === "→" ? `${p.src} → ${p.dst}` : `${p.dst} ← ${p.src}`;
+  const flags = p.protocol === "TCP" ? `[${p.flags.map((f) => LETTERS[f] ?? f).join("")}]` : p.protocol;
+  const numbers = p.relativeSeq === undefined ? "" : `seq ${p.relativeSeq} ack ${p.relativeAck} len ${p.length}`;
+  return `${String(p.number).padStart(7)} ${p.time.toFixed(6).padStart(12)}  ${route.padEnd(47)} ${flags.padEnd(6)} ${
+    numbers.padEnd(34)
+  } ${p.meaning}`;
 }

@@ -70,9 +70,7 @@ export async function compareWithTshark(
     for (const key of Object.keys(mine) as (keyof typeof mine)[]) {
       if (mine[key] !== theirs[key]) {
         problems.push(
-          `frame ${frame}: ${key} is ${mine[key]} here, ${
-            theirs[key]
-          } in tshark`,
+          `frame ${frame}: ${key} is ${mine[key]} here, ${theirs[key]} in tshark`,
         );
       }
     }

@@ -18,9 +18,7 @@ export function formatClock(ms: number): string {
   const hours = Math.floor(total / 3600);
   const minutes = Math.floor((total % 3600) / 60);
   const seconds = String(total % 60).padStart(2, "0");
-  return hours > 0
-    ? `${hours}:${String(minutes).padStart(2, "0")}:${seconds}`
-    : `${minutes}:${seconds}`;
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, "0")}:${seconds}` : `${minutes}:${seconds}`;
 }
 
 /**
@@ -35,7 +33,5 @@ export function formatClock(ms: number): string {
  */
 export function formatCountdown(elapsedMs: number, limitMs: number): string {
   const left = limitMs - elapsedMs;
-  return left >= 0
-    ? `${formatClock(left)} left`
-    : `${formatClock(-left)} over the limit`;
+  return left >= 0 ? `${formatClock(left)} left` : `${formatClock(-left)} over the limit`;
 }

@@ -56,9 +56,8 @@ export async function labelSession(
     return;
   }
   const started = Date.now();
-  const answer =
-    prompt("\nPath of your capture (Enter: let the kit make one):")?.trim() ??
-      "";
+  const answer = prompt("\nPath of your capture (Enter: let the kit make one):")?.trim() ??
+    "";
   let path = answer;
   if (path === "") {
     console.log("Capturing…");
@@ -78,9 +77,7 @@ export async function labelSession(
     let label: PacketLabel | undefined;
     while (!label) {
       const reply = prompt(
-        `#${packet.number} ${packet.direction} [${
-          packet.flags.join(",")
-        }] len ${packet.length}:`,
+        `#${packet.number} ${packet.direction} [${packet.flags.join(",")}] len ${packet.length}:`,
       );
       if (reply === null) return; // Ctrl-D: stop without recording
       label = normalizeLabel(reply);
@@ -94,17 +91,16 @@ export async function labelSession(
   }
   const durationMs = Date.now() - started;
   const passed = wrong.length === 0 && !error;
-  const target =
-    (options.kata.repeatUntil.withinMinutes ?? options.kata.timeLimitMinutes) *
+  const target = (options.kata.repeatUntil.withinMinutes ?? options.kata.timeLimitMinutes) *
     60_000;
   console.log(
     passed
-      ? `\nEvery label right, in ${formatClock(durationMs)} (${
-        durationMs <= target ? "within" : "over"
-      } the ${formatClock(target)} target).`
-      : `\n${tcp.length - wrong.length} of ${tcp.length} right, in ${
-        formatClock(durationMs)
-      }:\n  ${wrong.join("\n  ")}`,
+      ? `\nEvery label right, in ${formatClock(durationMs)} (${durationMs <= target ? "within" : "over"} the ${
+        formatClock(target)
+      } target).`
+      : `\n${tcp.length - wrong.length} of ${tcp.length} right, in ${formatClock(durationMs)}:\n  ${
+        wrong.join("\n  ")
+      }`,
   );
   await appendAttempt(options.logs.history, {
     kata: options.kata.number,

@@ -78,9 +78,7 @@ class Session {
   #lastFailures: string[] = ["never checked"];
   #over = false;
   #resolveDone: (result: "pass" | "fail") => void = () => {};
-  readonly #done = new Promise<"pass" | "fail">((resolve) =>
-    this.#resolveDone = resolve
-  );
+  readonly #done = new Promise<"pass" | "fail">((resolve) => this.#resolveDone = resolve);
 
   constructor(readonly options: PracticeOptions, readonly file: string) {
     this.#limitMs = options.kata.timeLimitMinutes * 60_000;
@@ -123,13 +121,9 @@ class Session {
   }
 
   #drawStatus() {
-    const state = this.#checking
-      ? "checking…"
-      : "save to check · Enter: check now · q: stop";
+    const state = this.#checking ? "checking…" : "save to check · Enter: check now · q: stop";
     write(
-      `\r\x1b[2K⏱  ${
-        formatCountdown(this.#elapsed(), this.#limitMs)
-      } · ${state}`,
+      `\r\x1b[2K⏱  ${formatCountdown(this.#elapsed(), this.#limitMs)} · ${state}`,
     );
   }
 
@@ -200,9 +194,7 @@ class Session {
   /** The key reader and the final prompt share one iterator; never two reads at once. */
   #nextKey(iterator: AsyncIterator<number>): Promise<IteratorResult<number>> {
     if (!this.#pendingKey) {
-      this.#pendingKey = iterator.next().finally(() =>
-        this.#pendingKey = undefined
-      );
+      this.#pendingKey = iterator.next().finally(() => this.#pendingKey = undefined);
     }
     return this.#pendingKey;
   }
@@ -232,9 +224,7 @@ class Session {
         ? `Passed in ${
           formatClock(durationMs)
         }, ${within} the ${this.options.kata.timeLimitMinutes}-minute limit. Recorded.`
-        : `Stopped after ${
-          formatClock(durationMs)
-        }. Recorded as not passed; your attempt stays in ${this.file}.`,
+        : `Stopped after ${formatClock(durationMs)}. Recorded as not passed; your attempt stays in ${this.file}.`,
     );
   }
 

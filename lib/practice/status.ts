@@ -46,9 +46,7 @@ export function standingOf(
     kata,
     attempts: mine.length,
     passes: passes.length,
-    bestMs: passes.length
-      ? Math.min(...passes.map((attempt) => attempt.durationMs))
-      : undefined,
+    bestMs: passes.length ? Math.min(...passes.map((attempt) => attempt.durationMs)) : undefined,
     last: mine.at(-1),
     mistakes,
     streak,
@@ -72,8 +70,7 @@ export function completionStandard(
   standings: readonly KataStanding[],
   gradable: (kata: number) => boolean,
 ): StandardItem[] {
-  const byNumber = (n: number) =>
-    standings.find((standing) => standing.kata.number === n);
+  const byNumber = (n: number) => standings.find((standing) => standing.kata.number === n);
   const withinLimit = (n: number) => {
     const standing = byNumber(n);
     if (!standing) return false;
@@ -81,15 +78,12 @@ export function completionStandard(
       standing.bestMs <= standing.kata.timeLimitMinutes * 60_000;
   };
   const logged = standings.filter((standing) => standing.mistakes > 0).length;
-  const pending = (n: number) =>
-    gradable(n) ? undefined : `Kata ${n}'s checker is not built yet`;
+  const pending = (n: number) => gradable(n) ? undefined : `Kata ${n}'s checker is not built yet`;
   return [
     {
       text: "Katas 1 and 2 each implemented in one sitting",
       met: withinLimit(1) && withinLimit(2),
-      detail: [1, 2].map((n) =>
-        `Kata ${n}: ${withinLimit(n) ? "passed within the limit" : "not yet"}`
-      ).join(", "),
+      detail: [1, 2].map((n) => `Kata ${n}: ${withinLimit(n) ? "passed within the limit" : "not yet"}`).join(", "),
     },
     {
       text: "Kata 5 run and every packet labelled without reference",
@@ -97,8 +91,7 @@ export function completionStandard(
       detail: pending(5) ?? `${byNumber(5)?.passes ?? 0} passing runs`,
     },
     {
-      text:
-        "The TCP-vs-UDP trade-off measured in Kata 6 explained in one paragraph",
+      text: "The TCP-vs-UDP trade-off measured in Kata 6 explained in one paragraph",
       met: gradable(6) ? (byNumber(6)?.passes ?? 0) > 0 : undefined,
       detail: pending(6) ?? `${byNumber(6)?.passes ?? 0} explained runs`,
     },
@@ -111,11 +104,7 @@ export function completionStandard(
 }
 
 const mark = (met: boolean | undefined) =>
-  met === undefined
-    ? paint(Color.gray, "–")
-    : met
-    ? paint(Color.green, "✓")
-    : paint(Color.red, "✗");
+  met === undefined ? paint(Color.gray, "–") : met ? paint(Color.green, "✓") : paint(Color.red, "✗");
 
 /** The status board as text. */
 export function formatStatus(
@@ -125,9 +114,7 @@ export function formatStatus(
   const rows = standings.map((s) => {
     const limit = s.kata.timeLimitMinutes * 60_000;
     const last = s.last
-      ? `${s.last.result} ${formatClock(s.last.durationMs)}${
-        s.last.durationMs > limit ? " (over)" : ""
-      }`
+      ? `${s.last.result} ${formatClock(s.last.durationMs)}${s.last.durationMs > limit ? " (over)" : ""}`
       : "–";
     return [
       String(s.kata.number),
@@ -157,9 +144,7 @@ export function formatStatus(
     ],
     rows,
   );
-  const items = standard.map((item) =>
-    `  ${mark(item.met)} ${item.text}\n      ${item.detail}`
-  );
+  const items = standard.map((item) => `  ${mark(item.met)} ${item.text}\n      ${item.detail}`);
   return [
     table,
     "",

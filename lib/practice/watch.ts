@@ -38,9 +38,7 @@ export function watchFile(
       for await (const event of watcher) {
         if (event.kind === "access") continue;
         if (
-          !event.paths.some((changed) =>
-            changed.endsWith(`/${name}`) || changed === name
-          )
+          !event.paths.some((changed) => changed.endsWith(`/${name}`) || changed === name)
         ) continue;
         clearTimeout(timer);
         timer = setTimeout(onSave, debounceMs);

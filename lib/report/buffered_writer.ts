@@ -30,8 +30,7 @@ export class BufferedTextWriter {
   }
 
   #append(text: string): void {
-    this.#used +=
-      this.#encoder.encodeInto(text, this.#buffer.subarray(this.#used)).written;
+    this.#used += this.#encoder.encodeInto(text, this.#buffer.subarray(this.#used)).written;
   }
 
   async #writeLarge(text: string): Promise<void> {

@@ -28,9 +28,7 @@ export function formatTable(
   );
   const line = (row: readonly string[]) =>
     row.map((cell, column) =>
-      column === row.length - 1
-        ? cell
-        : cell + " ".repeat(widths[column] - visibleLength(cell))
+      column === row.length - 1 ? cell : cell + " ".repeat(widths[column] - visibleLength(cell))
     ).join("  ");
   return [line(header), ...rows.map(line)].join("\n");
 }

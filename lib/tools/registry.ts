@@ -90,6 +90,16 @@ export const TOOLS = {
       macos: "not available (labs need Linux)",
     },
   },
+  deno: {
+    binary: "deno", // the running Deno itself (Deno.execPath()), see binaryOf()
+    purpose: "run the kit's own probes inside a lab",
+    privileged: false,
+    install: {
+      debian: "npm install -g deno",
+      fedora: "npm install -g deno",
+      macos: "brew install deno",
+    },
+  },
   tc: {
     binary: "tc",
     purpose: "shape traffic: loss, delay, rate",
@@ -104,6 +114,11 @@ export const TOOLS = {
 
 /** A tool the runner may start. */
 export type ToolName = keyof typeof TOOLS;
+
+/** The program to start for `name`: the kit's own Deno for "deno", else the registry's binary. */
+export function binaryOf(name: ToolName): string {
+  return name === "deno" ? Deno.execPath() : TOOLS[name].binary;
+}
 
 /** Whether `name` is in the registry. */
 export function isTool(name: string): name is ToolName {

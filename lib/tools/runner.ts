@@ -8,7 +8,7 @@
  * @module
  */
 
-import { installHint, isTool, type ToolName, TOOLS } from "./registry.ts";
+import { binaryOf, installHint, isTool, type ToolName, TOOLS } from "./registry.ts";
 
 /** Why a tool could not do its job. The message is one actionable sentence. */
 export class ToolError extends Error {
@@ -32,9 +32,7 @@ export class ToolError extends Error {
  * can be pasted into a terminal as it is.
  */
 export function shellQuote(argv: readonly string[]): string {
-  return argv.map((arg) =>
-    /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'"'"'`)}'`
-  ).join(" ");
+  return argv.map((arg) => /^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", `'"'"'`)}'`).join(" ");
 }
 
 /** The commands a run started, as the learner would type them. */
@@ -71,6 +69,16 @@ export interface ToolResult {
 const live = new Set<ToolProcess>();
 const cleanups = new Set<() => Promise<void>>();
 let interruptHandlerInstalled = false;
+let interruption: Promise<void> | undefined;
+
+/**
+ * Resolves once Ctrl-C's cleanup is done, when one is under way: a task's
+ * main flow sees its tools die under it and should exit 130 quietly then,
+ * not report the tools' deaths as failures.
+ */
+export function interrupted(): Promise<void> | undefined {
+  return interruption;
+}
 
 /**
  * Registers `cleanup` to run on SIGINT/SIGTERM (before the process exits
@@ -87,11 +95,13 @@ function installInterruptHandler(): void {
   if (interruptHandlerInstalled) return;
   interruptHandlerInstalled = true;
   const handler = async () => {
-    console.error("\nInterrupted: stopping tools and removing labs…");
-    await Promise.allSettled([...live].map((tool) => tool.stop("SIGTERM")));
-    for (const cleanup of [...cleanups].reverse()) {
-      await cleanup().catch(() => {});
-    }
+    // Set at once, so that the main flow, seeing its tools die, knows why.
+    interruption ??= (async () => {
+      console.error("\nInterrupted: stopping tools and removing labs…");
+      await Promise.allSettled([...live].map((tool) => tool.stop("SIGTERM")));
+      for (const cleanup of [...cleanups].reverse()) await cleanup().catch(() => {});
+    })();
+    await interruption;
     Deno.exit(130);
   };
   for (const signal of ["SIGINT", "SIGTERM"] as const) {
@@ -112,25 +122,23 @@ function argvFor(
     throw new ToolError(
       name,
       "not-allowed",
-      `${name} is not one of the tools netkata runs (${
-        Object.keys(TOOLS).join(", ")
-      }); refusing to start it`,
+      `${name} is not one of the tools netkata runs (${Object.keys(TOOLS).join(", ")}); refusing to start it`,
     );
   }
-  const argv = [TOOLS[name].binary, ...args];
+  const argv = [binaryOf(name), ...args];
   return netns ? [TOOLS.ip.binary, "netns", "exec", netns, ...argv] : argv;
 }
 
 /** Turns a failure to start into the sentence that says what to do. */
 function startError(name: ToolName, argv: string[], error: unknown): ToolError {
   if (error instanceof Deno.errors.NotFound) {
-    const missing = argv[0] === TOOLS[name].binary ? name : "ip";
+    const missing = argv[0] === binaryOf(name) ? name : "ip";
     return new ToolError(
       missing,
       "missing",
-      `${TOOLS[missing as ToolName].binary} is not installed (needed to ${
-        TOOLS[missing as ToolName].purpose
-      }): ${installHint(missing as ToolName)}`,
+      `${TOOLS[missing as ToolName].binary} is not installed (needed to ${TOOLS[missing as ToolName].purpose}): ${
+        installHint(missing as ToolName)
+      }`,
     );
   }
   if (
@@ -189,9 +197,7 @@ export async function runTool(
   const tool = spawnTool(name, args, options);
   const timeoutMs = options.timeoutMs ?? 30_000;
   let timer: ReturnType<typeof setTimeout> | undefined;
-  const timedOut = new Promise<"timeout">((resolve) =>
-    timer = setTimeout(() => resolve("timeout"), timeoutMs)
-  );
+  const timedOut = new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeoutMs));
   try {
     const outcome = await Promise.race([tool.finished, timedOut]);
     if (outcome === "timeout") {
@@ -199,9 +205,7 @@ export async function runTool(
       throw new ToolError(
         name,
         "timeout",
-        `$ ${shellQuote(tool.argv)} did not finish within ${
-          timeoutMs / 1000
-        } s`,
+        `$ ${shellQuote(tool.argv)} did not finish within ${timeoutMs / 1000} s`,
       );
     }
     const result = {
@@ -246,9 +250,7 @@ export class ToolProcess implements AsyncDisposable {
     installInterruptHandler();
     if (options.stdin !== undefined) {
       const writer = this.#child.stdin.getWriter();
-      writer.write(new TextEncoder().encode(options.stdin)).then(() =>
-        writer.close()
-      ).catch(() => {});
+      writer.write(new TextEncoder().encode(options.stdin)).then(() => writer.close()).catch(() => {});
     }
     this.#drained = Promise.all([
       this.#collect(this.#child.stdout, (text) => this.#stdout += text),
@@ -303,9 +305,7 @@ export class ToolProcess implements AsyncDisposable {
         throw new ToolError(
           this.name,
           "timeout",
-          `$ ${shellQuote(this.argv)} did not get ready within ${
-            timeoutMs / 1000
-          } s`,
+          `$ ${shellQuote(this.argv)} did not get ready within ${timeoutMs / 1000} s`,
         );
       }
       let timer: ReturnType<typeof setTimeout> | undefined;
@@ -332,9 +332,7 @@ export class ToolProcess implements AsyncDisposable {
         // It exited in between.
       }
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const patience = new Promise((resolve) =>
-        timer = setTimeout(resolve, graceMs)
-      );
+      const patience = new Promise((resolve) => timer = setTimeout(resolve, graceMs));
       await Promise.race([this.finished, patience]);
       clearTimeout(timer);
       if (!this.#exited) {

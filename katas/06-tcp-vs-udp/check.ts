@@ -1,0 +1,16 @@
+/**
+ * Kata 6's checker: the experiment's data must be sound before it is
+ * explained — the loss applied is the loss asked for, TCP slows down as
+ * loss rises, UDP delivers its rate less the loss.
+ *
+ * @module
+ */
+
+import { type ExperimentContext, lossApplied, tcpSlowsDown, udpDelivers } from "../../lib/check/experiment.ts";
+import type { Stage } from "../../lib/check/stage.ts";
+
+export const stages: readonly Stage<ExperimentContext>[] = [
+  lossApplied,
+  tcpSlowsDown,
+  udpDelivers,
+];

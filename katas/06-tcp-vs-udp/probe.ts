@@ -1,0 +1,391 @@
+/**
+ * Kata 6's own measuring tool, a single file on Deno's sockets: what iperf3
+ * does for bulk goodput, plus the real-time workload that shows what
+ * "better" means for a voice call.
+ *
+ *   deno run --allow-net --unstable-net probe.ts serve    [--host H] [--port P]
+ *   deno run --allow-net --unstable-net probe.ts tcp      --host H [--port P] [--seconds S]
+ *   deno run --allow-net --unstable-net probe.ts udp      --host H [--port P] [--seconds S] [--rate 100M]
+ *   deno run --allow-net --unstable-net probe.ts realtime --host H --proto tcp|udp [--rate 50] [--deadline 150]
+ *
+ * Every client mode prints one JSON object. The server listens on TCP and
+ * UDP on the same port. One-way latency needs one clock: sender and
+ * receiver here run on the same machine (two namespaces share its clock).
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+const DEFAULT_PORT = 5202;
+/** UDP datagram size: under a 1500-byte MTU with IP and UDP headers. */
+const DATAGRAM_BYTES = 1400;
+/** A real-time message: about one 20 ms voice frame. */
+const MESSAGE_BYTES = 160;
+
+/** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
+const now = () => performance.timeOrigin + performance.now();
+const encoder = new TextEncoder();
+
+// ---------------------------------------------------------------- server
+
+/** What the server knows about one UDP session (one client run). */
+interface UdpSession {
+  received: number;
+  bytes: number;
+  highestSeq: number;
+  reordered: number;
+  /** RFC 3550 interarrival jitter, ms. */
+  jitter: number;
+  lastTransit?: number;
+  latencies: number[];
+  first?: number;
+  last?: number;
+}
+
+function serve(hostname: string, port: number): void {
+  const sessions = new Map<number, UdpSession>();
+  const datagrams = Deno.listenDatagram({ hostname, port, transport: "udp" });
+  (async () => {
+    for await (const [data] of datagrams) {
+      if (data.length < 16) continue;
+      const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      const id = view.getUint32(0);
+      const seq = view.getUint32(4);
+      const sent = view.getFloat64(8);
+      const arrived = now();
+      let session = sessions.get(id);
+      if (!session) {
+        sessions.set(
+          id,
+          session = {
+            received: 0,
+            bytes: 0,
+            highestSeq: -1,
+            reordered: 0,
+            jitter: 0,
+            latencies: [],
+          },
+        );
+      }
+      session.received++;
+      session.bytes += data.length;
+      session.first ??= arrived;
+      session.last = arrived;
+      if (seq < session.highestSeq) session.reordered++;
+      else session.highestSeq = seq;
+      const transit = arrived - sent;
+      if (session.lastTransit !== undefined) {
+        session.jitter += (Math.abs(transit - session.lastTransit) - session.jitter) / 16;
+      }
+      session.lastTransit = transit;
+      session.latencies.push(transit);
+    }
+  })();
+  const listener = Deno.listen({ hostname, port });
+  (async () => {
+    for await (const conn of listener) {
+      handleTcp(conn, sessions).catch(() => conn.close());
+    }
+  })();
+  console.log(`probe listening on ${hostname}:${port} (TCP and UDP)`);
+}
+
+/** Reads the first line of a TCP connection: the client says what it wants. */
+async function handleTcp(
+  conn: Deno.TcpConn,
+  sessions: Map<number, UdpSession>,
+): Promise<void> {
+  conn.setNoDelay(true);
+  const buffer = new Uint8Array(256 * 1024);
+  let head: Uint8Array = new Uint8Array(0);
+  let newline = -1;
+  while (newline === -1) {
+    const n = await conn.read(buffer);
+    if (n === null) return conn.close();
+    head = concat(head, buffer.subarray(0, n));
+    newline = head.indexOf(10);
+  }
+  const [command, argument] = new TextDecoder().decode(
+    head.subarray(0, newline),
+  ).split(" ");
+  let rest: Uint8Array = head.subarray(newline + 1);
+  if (command === "BULK") {
+    // Count everything until the client shuts down its side.
+    let bytes = rest.length;
+    const started = now();
+    for (let n; (n = await conn.read(buffer)) !== null;) bytes += n;
+    await writeAll(
+      conn,
+      encoder.encode(
+        JSON.stringify({ bytes, seconds: (now() - started) / 1000 }) + "\n",
+      ),
+    );
+  } else if (command === "RT") {
+    // Length-free framing: every message is MESSAGE_BYTES, seq then send time.
+    const latencies: number[] = [];
+    const take = () => {
+      while (rest.length >= MESSAGE_BYTES) {
+        const view = new DataView(rest.buffer, rest.byteOffset, MESSAGE_BYTES);
+        latencies.push(now() - view.getFloat64(4));
+        rest = rest.subarray(MESSAGE_BYTES);
+      }
+    };
+    take();
+    for (let n; (n = await conn.read(buffer)) !== null;) {
+      rest = concat(rest, buffer.subarray(0, n));
+      take();
+    }
+    await writeAll(conn, encoder.encode(JSON.stringify({ latencies }) + "\n"));
+  } else if (command === "UDPSTATS") {
+    const session = sessions.get(Number(argument));
+    sessions.delete(Number(argument));
+    await writeAll(
+      conn,
+      encoder.encode(JSON.stringify(session ?? null) + "\n"),
+    );
+  }
+  conn.close();
+}
+
+// ---------------------------------------------------------------- clients
+
+async function request(
+  hostname: string,
+  port: number,
+  line: string,
+  send?: (conn: Deno.TcpConn) => Promise<void>,
+) {
+  const conn = await Deno.connect({ hostname, port });
+  conn.setNoDelay(true);
+  try {
+    await writeAll(conn, encoder.encode(line + "\n"));
+    await send?.(conn);
+    await conn.closeWrite();
+    const chunks: Uint8Array[] = [];
+    const buffer = new Uint8Array(64 * 1024);
+    for (let n; (n = await conn.read(buffer)) !== null;) {
+      chunks.push(buffer.slice(0, n));
+    }
+    return JSON.parse(
+      new TextDecoder().decode(chunks.reduce(concat, new Uint8Array(0))),
+    );
+  } finally {
+    conn.close();
+  }
+}
+
+async function tcpBulk(hostname: string, port: number, seconds: number) {
+  const block = new Uint8Array(256 * 1024);
+  const report = await request(hostname, port, "BULK", async (conn) => {
+    const until = now() + seconds * 1000;
+    while (now() < until) await writeAll(conn, block);
+  });
+  return {
+    protocol: "tcp",
+    goodput: (report.bytes * 8) / report.seconds,
+    bytes: report.bytes,
+  };
+}
+
+/**
+ * Paced UDP: every millisecond, send the datagrams that are due at `rate`.
+ * Pacing matters: a sender that blasts overflows its own socket buffer and
+ * measures that instead of the network.
+ */
+async function udpPaced(
+  hostname: string,
+  port: number,
+  seconds: number,
+  rate: number,
+) {
+  const socket = Deno.listenDatagram({
+    hostname: "0.0.0.0",
+    port: 0,
+    transport: "udp",
+  });
+  const session = Math.floor(Math.random() * 2 ** 32);
+  const datagram = new Uint8Array(DATAGRAM_BYTES);
+  const view = new DataView(datagram.buffer);
+  view.setUint32(0, session);
+  const started = now();
+  const perMs = rate / 8 / DATAGRAM_BYTES / 1000;
+  let sent = 0;
+  try {
+    while (now() - started < seconds * 1000) {
+      const due = Math.floor((now() - started) * perMs);
+      for (; sent < due; sent++) {
+        view.setUint32(4, sent);
+        view.setFloat64(8, now());
+        await socket.send(datagram, { transport: "udp", hostname, port });
+      }
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  } finally {
+    socket.close();
+  }
+  // Late datagrams still in flight: give them a moment, then ask.
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  const stats = await request(hostname, port, `UDPSTATS ${session}`);
+  const received = stats?.received ?? 0;
+  return {
+    protocol: "udp",
+    sent,
+    received,
+    goodput: (received * DATAGRAM_BYTES * 8) / seconds,
+    lossPercent: sent ? (100 * (sent - received)) / sent : 0,
+    reordered: stats?.reordered ?? 0,
+    jitterMs: stats?.jitter ?? 0,
+  };
+}
+
+/**
+ * The real-time workload: small timestamped messages at a fixed rate, as a
+ * voice call sends them. What matters is not how much arrives but how much
+ * arrives in time.
+ */
+async function realtime(
+  hostname: string,
+  port: number,
+  proto: "tcp" | "udp",
+  seconds: number,
+  rate: number,
+  deadlineMs: number,
+) {
+  const count = Math.round(seconds * rate);
+  const message = new Uint8Array(MESSAGE_BYTES);
+  const view = new DataView(message.buffer);
+  let latencies: number[];
+  const pace = async (send: (seq: number) => Promise<void>) => {
+    const started = now();
+    for (let seq = 0; seq < count; seq++) {
+      const due = started + (seq * 1000) / rate;
+      if (due > now()) {
+        await new Promise((resolve) => setTimeout(resolve, due - now()));
+      }
+      await send(seq);
+    }
+  };
+  if (proto === "tcp") {
+    const report = await request(
+      hostname,
+      port,
+      "RT",
+      (conn) =>
+        pace(async (seq) => {
+          view.setUint32(0, seq);
+          view.setFloat64(4, now());
+          await writeAll(conn, message);
+        }),
+    );
+    latencies = report.latencies;
+  } else {
+    const socket = Deno.listenDatagram({
+      hostname: "0.0.0.0",
+      port: 0,
+      transport: "udp",
+    });
+    const session = Math.floor(Math.random() * 2 ** 32);
+    const datagram = new Uint8Array(MESSAGE_BYTES);
+    const dv = new DataView(datagram.buffer);
+    dv.setUint32(0, session);
+    try {
+      await pace(async (seq) => {
+        dv.setUint32(4, seq);
+        dv.setFloat64(8, now());
+        await socket.send(datagram, { transport: "udp", hostname, port });
+      });
+    } finally {
+      socket.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, deadlineMs + 100));
+    latencies = (await request(hostname, port, `UDPSTATS ${session}`))?.latencies ?? [];
+  }
+  const sorted = [...latencies].sort((a, b) => a - b);
+  return {
+    protocol: proto,
+    sent: count,
+    delivered: latencies.length / count,
+    onTime: latencies.filter((latency) => latency <= deadlineMs).length / count,
+    p99Ms: sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))] : null,
+    deadlineMs,
+  };
+}
+
+// ---------------------------------------------------------------- helpers
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const joined = new Uint8Array(a.length + b.length);
+  joined.set(a);
+  joined.set(b, a.length);
+  return joined;
+}
+
+async function writeAll(conn: Deno.Conn, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.length;) {
+    written += await conn.write(bytes.subarray(written));
+  }
+}
+
+/** "100M" → 100 000 000 bits/s. */
+function parseRate(text: string): number {
+  const match = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(text);
+  if (!match) throw new Error(`Not a rate: ${text} (e.g. 100M)`);
+  return Number(match[1]) *
+    ({ "": 1, k: 1e3, m: 1e6, g: 1e9 } as Record<string, number>)[
+      match[2].toLowerCase()
+    ];
+}
+
+if (import.meta.main) {
+  const { values, positionals } = parseArgs({
+    args: Deno.args,
+    allowPositionals: true,
+    options: {
+      host: { type: "string", default: "127.0.0.1" },
+      port: { type: "string", default: String(DEFAULT_PORT) },
+      seconds: { type: "string", default: "3" },
+      rate: { type: "string" },
+      proto: { type: "string", default: "udp" },
+      deadline: { type: "string", default: "150" },
+    },
+  });
+  const [mode] = positionals;
+  const host = values.host;
+  const port = Number(values.port);
+  const seconds = Number(values.seconds);
+  try {
+    if (mode === "serve") serve(host, port);
+    else if (mode === "tcp") {
+      console.log(JSON.stringify(await tcpBulk(host, port, seconds)));
+    } else if (mode === "udp") {
+      console.log(
+        JSON.stringify(
+          await udpPaced(host, port, seconds, parseRate(values.rate ?? "100M")),
+        ),
+      );
+    } else if (mode === "realtime") {
+      const proto = values.proto === "tcp" ? "tcp" : "udp";
+      console.log(
+        JSON.stringify(
+          await realtime(
+            host,
+            port,
+            proto,
+            seconds,
+            Number(values.rate ?? 50),
+            Number(values.deadline),
+          ),
+        ),
+      );
+    } else {
+      console.error(
+        "Usage: probe.ts serve|tcp|udp|realtime [--host H] [--port P] … (see the top of the file)",
+      );
+      Deno.exit(2);
+    }
+  } catch (error) {
+    console.error(`probe: ${error instanceof Error ? error.message : error}`);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Stages for the loss experiment (Kata 6): sanity checks that make the data
+ * worth explaining. The loss applied must be the loss asked for, TCP must
+ * slow down as loss rises, and UDP must deliver its rate less the loss.
+ *
+ * @module
+ */
+
+import type { SweepResult } from "../loss/sweep.ts";
+import { type Stage, StageFailure, StageSkipped } from "./stage.ts";
+
+/** What an experiment stage works with. */
+export interface ExperimentContext {
+  result: SweepResult;
+  /** The UDP sending rate in bits/s. */
+  udpRate: number;
+}
+
+/** Loss measured may stray from loss asked by this many points, or this fraction of it. */
+const LOSS_TOLERANCE_POINTS = 1;
+const LOSS_TOLERANCE_FRACTION = 0.25;
+
+export const lossApplied: Stage<ExperimentContext> = {
+  name: "the loss UDP saw matches the loss asked for",
+  run({ result }) {
+    if (result.method === "remote") {
+      throw new StageSkipped(
+        "the server is remote: its loss is not the kit's to check",
+      );
+    }
+    const off = result.levels.filter((level) => {
+      const tolerance = Math.max(
+        LOSS_TOLERANCE_POINTS,
+        level.loss * LOSS_TOLERANCE_FRACTION,
+      );
+      return Math.abs(level.udp.lossPercent.median - level.loss) > tolerance;
+    });
+    if (off.length > 0) {
+      throw new StageFailure(
+        off.map((level) => `asked ${level.loss}%, UDP lost ${level.udp.lossPercent.median.toFixed(2)}%`).join("; "),
+        {
+          hint: "Loss must apply to packets entering each namespace (the input hook), on the link the traffic uses.",
+        },
+      );
+    }
+    return Promise.resolve(
+      result.levels.map((l) => `${l.loss}% → ${l.udp.lossPercent.median.toFixed(2)}%`).join(", "),
+    );
+  },
+};
+
+export const tcpSlowsDown: Stage<ExperimentContext> = {
+  name: "TCP goodput at the highest loss is below TCP goodput at the lowest",
+  run({ result }) {
+    const first = result.levels[0];
+    const last = result.levels.at(-1)!;
+    if (result.levels.length < 2 || first.loss === last.loss) {
+      throw new StageSkipped("needs at least two loss levels");
+    }
+    if (!(last.tcp.goodput.median < first.tcp.goodput.median)) {
+      throw new StageFailure(
+        `TCP: ${first.loss}% → ${first.tcp.goodput.median.toFixed(0)} bit/s, ${last.loss}% → ${
+          last.tcp.goodput.median.toFixed(0)
+        } bit/s`,
+      );
+    }
+    return Promise.resolve(
+      `${(first.tcp.goodput.median / last.tcp.goodput.median).toFixed(0)}× slower at ${last.loss}%`,
+    );
+  },
+};
+
+export const udpDelivers: Stage<ExperimentContext> = {
+  name: "UDP delivers its sending rate less the loss (within 10%)",
+  run({ result, udpRate }) {
+    const off = result.levels.filter((level) => {
+      const expected = udpRate * (1 - level.udp.lossPercent.median / 100);
+      return Math.abs(level.udp.goodput.median - expected) > expected * 0.1;
+    });
+    if (off.length > 0) {
+      throw new StageFailure(
+        `UDP goodput is off the sending rate at ${off.map((l) => `${l.loss}%`).join(", ")}`,
+        {
+          hint: "Read the receiver's figure (end.sum_received), not the sender's.",
+        },
+      );
+    }
+    return Promise.resolve();
+  },
+};
+
+/** Parses an iperf3-style rate: "100M", "1.5G", "800k", "1000". */
+export function parseRate(text: string): number | undefined {
+  const match = /^(\d+(?:\.\d+)?)([kKmMgG]?)$/.exec(text.trim());
+  if (!match) return undefined;
+  const scale = {
+    "": 1,
+    k: 1e3,
+    m: 1e6,
+    g: 1e9,
+  }[match[2].toLowerCase() as "" | "k" | "m" | "g"];
+  return Number(match[1]) * scale;
+}

@@ -280,15 +280,7 @@ async function check(
     return report.passed ? 0 : 1;
   } catch (error) {
     if (!(error instanceof TargetError)) throw error;
-    if (json) {
-      console.log(
-        JSON.stringify(
-          { kata: kata.number, passed: false, error: error.message },
-          null,
-          2,
-        ),
-      );
-    } else console.error(error.message);
+    reportCannotStart(kata, error.message, json);
     return 1;
   }
 }
@@ -481,15 +473,7 @@ async function captureKata(
           if (
             !(error instanceof ToolError || error instanceof LabUnavailable) || interrupted()
           ) throw error;
-          if (json) {
-            console.log(
-              JSON.stringify(
-                { kata: kata.number, passed: false, error: error.message },
-                null,
-                2,
-              ),
-            );
-          } else console.error(error.message);
+          reportCannotStart(kata, error.message, json);
           return 1;
         }
       }
@@ -631,15 +615,7 @@ async function experimentKata(
     if (!(error instanceof ToolError || error instanceof LabUnavailable) || interrupted()) {
       throw error;
     }
-    if (json) {
-      console.log(
-        JSON.stringify(
-          { kata: kata.number, passed: false, error: error.message },
-          null,
-          2,
-        ),
-      );
-    } else console.error(error.message);
+    reportCannotStart(kata, error.message, json);
     return 1;
   }
   const { result, files } = measured;
@@ -693,6 +669,12 @@ async function runStages(
   };
   if (!json) console.log(formatSummary(report));
   return report;
+}
+
+/** Says why a check could not even start: one sentence, or a JSON report saying so. */
+function reportCannotStart(kata: Kata, message: string, json: boolean): void {
+  if (json) console.log(JSON.stringify({ kata: kata.number, passed: false, error: message }, null, 2));
+  else console.error(message);
 }
 
 /** The card's commands, for a learner who captures by hand. */

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { Annotator, missingSteps } from "../lib/pcap/annotate.ts";
-import { decodePacket, LinkType } from "../lib/pcap/decode.ts";
+import { decodePacket, flagBits, LinkType } from "../lib/pcap/decode.ts";
 import { type CaptureRecord, PcapError, readCapture } from "../lib/pcap/reader.ts";
 import bigEndianPcap from "./fixtures/pcap/handshake-big-endian.pcap" with {
   type: "bytes",
@@ -89,17 +89,6 @@ async function records(
   return await Array.fromAsync(readCapture(streamOf(bytes, chunk)));
 }
 
-const FLAG_BITS: Record<string, number> = {
-  FIN: 1,
-  SYN: 2,
-  RST: 4,
-  PSH: 8,
-  ACK: 16,
-  URG: 32,
-  ECE: 64,
-  CWR: 128,
-};
-
 for (const [name, { bytes, linkTypes }] of Object.entries(FIXTURES)) {
   Deno.test(`readCapture() and Annotator agree with tshark on ${name}`, async () => {
     const expected = (tshark as Record<
@@ -126,10 +115,7 @@ for (const [name, { bytes, linkTypes }] of Object.entries(FIXTURES)) {
     for (const [i, record] of all.entries()) {
       const packet = annotator.annotate(record);
       const want = expected[i];
-      const flags = packet.flags.reduce(
-        (sum, flag) => sum + FLAG_BITS[flag],
-        0,
-      );
+      const flags = flagBits(packet.flags);
       assert.deepEqual(
         {
           frame: packet.number,

@@ -232,6 +232,11 @@ const FLAG_NAMES: [number, string][] = [
   [0x80, "CWR"],
 ];
 
+/** The flag byte for flag names: the inverse of {@linkcode TcpHeader.flags}, as tshark's tcp.flags shows it. */
+export function flagBits(flags: readonly string[]): number {
+  return FLAG_NAMES.reduce((bits, [bit, name]) => flags.includes(name) ? bits | bit : bits, 0);
+}
+
 /** Flag names for each of the 256 flag bytes, made once: decoding a million packets asks often. */
 const FLAG_NAME_TABLE: string[][] = Array.from(
   { length: 256 },

@@ -8,17 +8,7 @@
 
 import { runTool } from "../tools/runner.ts";
 import type { AnnotatedPacket } from "./annotate.ts";
-
-const FLAG_BITS: Record<string, number> = {
-  FIN: 1,
-  SYN: 2,
-  RST: 4,
-  PSH: 8,
-  ACK: 16,
-  URG: 32,
-  ECE: 64,
-  CWR: 128,
-};
+import { flagBits } from "./decode.ts";
 
 /**
  * Runs `tshark -T fields` on `path` and lists every disagreement with
@@ -53,10 +43,7 @@ export async function compareWithTshark(
       continue;
     }
     const mine = {
-      flags: packet.flags.reduce(
-        (sum, flag) => sum + (FLAG_BITS[flag] ?? 0),
-        0,
-      ),
+      flags: flagBits(packet.flags),
       seq: packet.relativeSeq,
       ack: packet.relativeAck,
       length: packet.length,

@@ -21,6 +21,11 @@ const LETTERS: Record<string, string> = {
   CWR: "W",
 };
 
+/** tcpdump's way of showing flags: "[S.]" for SYN+ACK. */
+export function flagLetters(flags: readonly string[]): string {
+  return `[${flags.map((f) => LETTERS[f] ?? f).join("")}]`;
+}
+
 /** The packets as a table, meanings on their own indented lines. */
 export function formatAnnotated(
   packets: readonly AnnotatedPacket[],
@@ -31,7 +36,9 @@ export function formatAnnotated(
     p.time.toFixed(6),
     // The client stays on the left: the arrow shows which way the packet goes.
     p.direction === "→" ? `${p.src} → ${p.dst}` : `${p.dst} ← ${p.src}`,
-    p.protocol === "TCP" ? `[${p.flags.map((f) => LETTERS[f] ?? f).join("")}] ${p.flags.join(",")}` : p.protocol,
+    // Without meanings (the labelling quiz), only tcpdump's letters: naming
+    // the flags is part of the answer.
+    p.protocol === "TCP" ? `${flagLetters(p.flags)}${meanings ? ` ${p.flags.join(",")}` : ""}` : p.protocol,
     p.relativeSeq === undefined ? "" : `${p.relativeSeq} (${p.seq})`,
     p.relativeAck === undefined ? "" : `${p.relativeAck} (${p.ack})`,
     String(p.length),
@@ -63,7 +70,7 @@ export function formatAnnotated(
  */
 export function formatPacketLine(p: AnnotatedPacket): string {
   const route = p.direction === "→" ? `${p.src} → ${p.dst}` : `${p.dst} ← ${p.src}`;
-  const flags = p.protocol === "TCP" ? `[${p.flags.map((f) => LETTERS[f] ?? f).join("")}]` : p.protocol;
+  const flags = p.protocol === "TCP" ? flagLetters(p.flags) : p.protocol;
   const numbers = p.relativeSeq === undefined ? "" : `seq ${p.relativeSeq} ack ${p.relativeAck} len ${p.length}`;
   return `${String(p.number).padStart(7)} ${p.time.toFixed(6).padStart(12)}  ${route.padEnd(47)} ${flags.padEnd(6)} ${
     numbers.padEnd(34)

@@ -7,7 +7,7 @@
  */
 
 import type { AnnotatedPacket, PacketLabel } from "../pcap/annotate.ts";
-import { formatAnnotated } from "../pcap/table.ts";
+import { flagLetters, formatAnnotated } from "../pcap/table.ts";
 import { formatClock } from "./clock.ts";
 import { appendAttempt } from "./history.ts";
 import type { PracticeKata } from "./kata.ts";
@@ -71,13 +71,13 @@ export async function labelSession(
     return;
   }
   console.log(`\n${formatAnnotated(tcp, { meanings: false })}\n`);
-  console.log(`Label each packet: ${LABELS.join(", ")}.`);
+  console.log(`Label each packet: ${LABELS.join(", ")}. (tcpdump's letters: S SYN, . ACK, P PSH, F FIN, R RST)`);
   const wrong: string[] = [];
   for (const packet of tcp) {
     let label: PacketLabel | undefined;
     while (!label) {
       const reply = prompt(
-        `#${packet.number} ${packet.direction} [${packet.flags.join(",")}] len ${packet.length}:`,
+        `#${packet.number} ${packet.direction} ${flagLetters(packet.flags)} len ${packet.length}:`,
       );
       if (reply === null) return; // Ctrl-D: stop without recording
       label = normalizeLabel(reply);

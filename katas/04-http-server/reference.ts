@@ -31,9 +31,10 @@ const MAX_HEAD_BYTES = 8 * 1024;
 /** The largest request body we are willing to read (and throw away). */
 const MAX_BODY_BYTES = 1024 * 1024;
 /**
- * A client gets this long to send its whole request. Without a deadline a
- * client that sends one byte a minute (slowloris) holds a connection for
- * ever; enough of them and nobody else is served.
+ * A client gets this long to send its whole request (checked once a
+ * second). Without a deadline a client that sends one byte a minute
+ * (slowloris) holds a connection for ever; enough of them and nobody else
+ * is served.
  */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -53,10 +54,12 @@ export function startServer(
   const listener = Deno.listen({ hostname, port });
   const open = new Set<Deno.TcpConn>();
   const handlers = new Set<Promise<void>>();
+  const waiting: Waiting = new Map();
+  const sweeper = setInterval(() => sweep(waiting), 1_000);
   const accepting = (async () => {
     for await (const conn of listener) {
       open.add(conn);
-      const handler = handle(conn).finally(() => {
+      const handler = handle(conn, waiting).finally(() => {
         open.delete(conn);
         handlers.delete(handler);
       });
@@ -66,6 +69,7 @@ export function startServer(
   return {
     addr: listener.addr as Deno.NetAddr,
     async close() {
+      clearInterval(sweeper);
       listener.close();
       for (const conn of open) closeQuietly(conn);
       await accepting;
@@ -92,16 +96,29 @@ interface Request {
   headers: Map<string, string[]>;
 }
 
-async function handle(conn: Deno.TcpConn): Promise<void> {
-  conn.setNoDelay(true);
-  const deadline = setTimeout(() => {
+/**
+ * Connections still sending their request, and when their time is up. One
+ * sweep a second times them out: cheaper than a timer per request, and a
+ * server must expect many connections.
+ */
+type Waiting = Map<Deno.TcpConn, number>;
+
+function sweep(waiting: Waiting): void {
+  const now = Date.now();
+  for (const [conn, deadline] of waiting) {
+    if (deadline > now) continue;
+    waiting.delete(conn);
     // Too slow: say so (408), then hang up. If even that write blocks,
     // closing the connection unblocks everything.
-    respond(conn, 408, "text/plain", "Request timeout\n", [], false).catch(
-      () => {},
-    )
-      .finally(() => closeQuietly(conn));
-  }, REQUEST_TIMEOUT_MS);
+    respond(conn, 408, "text/plain", "Request timeout\n", [], false).catch(() => {}).finally(() => closeQuietly(conn));
+  }
+}
+
+async function handle(conn: Deno.TcpConn, waiting: Waiting): Promise<void> {
+  // No setNoDelay here: each response is one write, then the connection
+  // closes. Nagle only holds back a small segment while an earlier one is
+  // unacknowledged, and there is no earlier one.
+  waiting.set(conn, Date.now() + REQUEST_TIMEOUT_MS);
   try {
     let request: Request;
     let rest: Uint8Array;
@@ -110,24 +127,17 @@ async function handle(conn: Deno.TcpConn): Promise<void> {
       await drainBody(conn, request, rest);
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
-      clearTimeout(deadline);
-      await respond(
-        conn,
-        error.status,
-        "text/plain",
-        `${error.message}\n`,
-        error.headers,
-        false,
-      );
+      waiting.delete(conn);
+      await respond(conn, error.status, "text/plain", `${error.message}\n`, error.headers, false);
       return;
     }
-    clearTimeout(deadline);
+    waiting.delete(conn);
     await route(conn, request);
   } catch (error) {
     // The client went away (reset, closed mid-request): nothing to answer.
     if (!isDisconnect(error)) console.error("http: connection failed:", error);
   } finally {
-    clearTimeout(deadline);
+    waiting.delete(conn);
     closeQuietly(conn);
   }
 }

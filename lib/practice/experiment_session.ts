@@ -5,7 +5,7 @@
  * @module
  */
 
-import { formatRate } from "../loss/report.ts";
+import { formatRate, formatRealtimeTable } from "../loss/report.ts";
 import type { SweepResult } from "../loss/sweep.ts";
 import { formatTable } from "../report/table.ts";
 import { formatClock } from "./clock.ts";
@@ -78,6 +78,8 @@ export async function experimentSession(
       ]),
     ),
   );
+  const realtime = formatRealtimeTable(result);
+  if (realtime) console.log(`\n${realtime}`);
   console.log(`\nChart and data: ${files.join(", ")}`);
   console.log(
     "\nIn one paragraph, from this data: where does TCP's goodput collapse, when is UDP the better choice, and what does “better” mean for a bulk transfer and for a real-time stream?",

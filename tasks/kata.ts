@@ -25,34 +25,57 @@ import { experimentKata } from "./kata/experiment.ts";
 
 function help(kata: Kata): string {
   const n = kata.number;
-  const client = kata.built && kata.kind === "client";
-  const run = client
-    ? `  deno task kata:${n} run URL            run the reference client on URL
-  deno task kata:${n} fixture [--port P] a server with every case the checker uses (default port 8080)`
-    : `  deno task kata:${n} run [--port P] [--host H]
+  const kind = kata.built ? kata.kind : "server";
+  const practise: Record<string, string> = {
+    server: "practice: card, fresh attempt, countdown, check on save",
+    client: "practice: card, fresh attempt, countdown, check on save",
+    capture: "practice: capture (yours or the kit's), label every packet, timed",
+    experiment: "practice: predict, measure, explain in one paragraph",
+  };
+  const run: Record<string, string> = {
+    server: `  deno task kata:${n} run [--port P] [--host H]
                                   run the reference server (default 127.0.0.1:${
       kata.built && kata.kind === "server" ? kata.defaultPort : "–"
-    })`;
-  const targets = client
-    ? `  --reference          the Deno reference solution, in-process
-  --file PATH          a Deno attempt, run with network access to loopback only
-  --cmd "COMMAND {url}"  any program in any language; {url} becomes each case's URL`
-    : `  --reference          the Deno reference solution, in-process
+    })`,
+    client: `  deno task kata:${n} run URL            run the reference client on URL
+  deno task kata:${n} fixture [--port P] a server with every case the checker uses (default port 8080)`,
+    capture: `  deno task kata:${n} run                capture a conversation in a private lab and annotate it`,
+    experiment: `  deno task kata:${n} run                run the loss sweep: table, JSON, CSV, SVG chart in logs/`,
+  };
+  const targets: Record<string, string> = {
+    server: `Check targets (exactly one):
+  --reference          the Deno reference solution, in-process
   --reference-c        the C reference, built with cc
   --file PATH          a Deno attempt, run with network access to one loopback port only
   --cmd "COMMAND {port}"  any program in any language; {port} becomes a free port
-  --port P [--host H]  a server that is already listening (host 127.0.0.1 by default)`;
+  --port P [--host H]  a server that is already listening (host 127.0.0.1 by default)`,
+    client: `Check targets (exactly one):
+  --reference          the Deno reference solution, in-process
+  --file PATH          a Deno attempt, run with network access to loopback only
+  --cmd "COMMAND {url}"  any program in any language; {url} becomes each case's URL`,
+    capture: `Check targets (exactly one):
+  --reference          the kit makes the capture in a private lab (needs root, tcpdump, nc)
+  --file CAPTURE       a pcap or pcapng file you made`,
+    experiment: `Experiment (check runs it and checks the data is sound):
+  --loss 0,1,5,10      loss levels in per cent
+  --repeats 3          runs per level and protocol (median, min–max)
+  --seconds 3          length of each run
+  --udp-rate 100M      UDP sending rate (iperf3 syntax)
+  --cc cubic           TCP congestion control (default: the system's)
+  --tool iperf3|deno   who measures: iperf3, or the kit's probe.ts
+  --server HOST        an iperf3 server you run elsewhere (no loss shaping here)
+  --delay MS, --rate R netem only: one-way delay and rate limit (100mbit)`,
+  };
   return `deno task kata:${n} — Kata ${n}: ${kata.title}
 
 Usage:
-  deno task kata:${n}                    practice: card, fresh attempt, countdown, check on save
+  deno task kata:${n}                    ${practise[kind]}
   deno task kata:${n} card               print the card only
-  deno task kata:${n} check TARGET       grade an implementation, stage by stage
-${run}
+  deno task kata:${n} check …            grade it, stage by stage
+${run[kind]}
   deno task kata:${n} log "MISTAKE"      add a mistake to logs/${kata.slug}.md
 
-Check targets (exactly one):
-${targets}
+${targets[kind]}
 
 Options:
   --json               check: print a machine-readable report instead
@@ -60,7 +83,7 @@ Options:
   -h, --help           this help
 
 Exit status: 0 all stages passed (or the command succeeded), 1 a stage failed
-or the target could not start, 2 wrong usage.`;
+or the target could not start, 2 wrong usage, 130 interrupted.`;
 }
 
 async function main(args: string[]): Promise<number> {
@@ -93,6 +116,8 @@ async function main(args: string[]): Promise<number> {
         cc: { type: "string" },
         server: { type: "string" },
         tool: { type: "string" },
+        delay: { type: "string" },
+        rate: { type: "string" },
       },
     });
   } catch (error) {

@@ -26,14 +26,14 @@ Deno.test({
   ignore: !ready,
   fn: async () => {
     const lab = await Lab.create("test");
-    assert.match(await namespaces(), new RegExp(`^${lab.namespace}\\b`, "m"));
+    assert.match(await namespaces(), new RegExp(`^${lab.namespace!}\\b`, "m"));
     const link = await lab.run("ip", ["-o", "link", "show", "lo"]);
     assert.match(link.stdout, /state UNKNOWN|UP/);
     const listener = lab.spawn("nc", ["-l", "-v", "127.0.0.1", "4000"]);
     await listener.waitForOutput(/Listening on/);
     await lab.dispose();
     await lab.dispose(); // twice is harmless
-    assert.doesNotMatch(await namespaces(), new RegExp(lab.namespace));
+    assert.doesNotMatch(await namespaces(), new RegExp(lab.namespace!));
     const status = await listener.finished;
     assert.notEqual(
       status.signal ?? status.code,

@@ -7,7 +7,7 @@
  */
 
 import { type Transcript } from "../tools/runner.ts";
-import { Lab } from "./lab.ts";
+import { Lab, LabUnavailable } from "./lab.ts";
 
 /** Options for {@linkcode captureHandshake}. */
 export interface HandshakeOptions {
@@ -18,19 +18,29 @@ export interface HandshakeOptions {
   /** The line the client sends. @default {"hello kata\n"} */
   message?: string;
   transcript?: Transcript;
+  /** Told when the capture cannot happen in a private lab and falls back to the host. */
+  onNotice?: (notice: string) => void;
 }
 
 /**
- * Captures one whole TCP conversation into `options.output`. Throws
- * LabUnavailable or ToolError with an actionable message when it cannot.
+ * Captures one whole TCP conversation into `options.output`, in a private
+ * lab where one can be made and on the host's loopback otherwise. Throws
+ * ToolError with an actionable message when it cannot.
  */
-export async function captureHandshake(
-  options: HandshakeOptions,
-): Promise<void> {
+export async function captureHandshake(options: HandshakeOptions): Promise<void> {
   const port = String(options.port ?? 12345);
-  await using lab = await Lab.create("kata5", {
-    transcript: options.transcript,
-  });
+  let lab: Lab;
+  try {
+    lab = await Lab.create("kata5", { transcript: options.transcript });
+  } catch (error) {
+    if (!(error instanceof LabUnavailable)) throw error;
+    // No private lab here: capture on the host's own loopback instead.
+    // tcpdump still needs its privileges; if it lacks them it says so.
+    options.onNotice?.(`${error.message}. Capturing on the host's loopback instead.`);
+    lab = Lab.host({ transcript: options.transcript });
+  }
+  await using _lab = lab;
+  const loopback = Deno.build.os === "darwin" ? "lo0" : "lo";
   // --immediate-mode: hand each packet over at once. Without it, packets
   // wait in the kernel's capture buffer, and stopping tcpdump soon after the
   // traffic loses them ("0 packets captured"). -U writes each one at once.
@@ -38,7 +48,7 @@ export async function captureHandshake(
     "--immediate-mode",
     "-U",
     "-i",
-    "lo",
+    loopback,
     "-w",
     options.output,
     `tcp port ${port}`,
@@ -48,10 +58,7 @@ export async function captureHandshake(
   const listener = lab.spawn("nc", ["-l", "-v", "127.0.0.1", port]);
   await listener.waitForOutput(/Listening on/);
   // -N: shut the connection down (FIN) once the input is sent.
-  await lab.run("nc", ["-N", "127.0.0.1", port], {
-    stdin: options.message ?? "hello kata\n",
-    timeoutMs: 10_000,
-  });
+  await lab.run("nc", ["-N", "127.0.0.1", port], { stdin: options.message ?? "hello kata\n", timeoutMs: 10_000 });
   await listener.finished;
   // SIGINT, not SIGKILL: tcpdump finishes writing the file on SIGINT.
   await capture.stop("SIGINT");

@@ -45,7 +45,11 @@ export class Lab implements AsyncDisposable {
   #unregister: () => void;
   readonly transcript: Transcript;
 
-  private constructor(readonly namespace: string, transcript: Transcript) {
+  /**
+   * @param namespace the lab's network namespace; undefined for the host
+   *   fallback ({@linkcode Lab.host}), where commands run as they are.
+   */
+  private constructor(readonly namespace: string | undefined, transcript: Transcript) {
     this.transcript = transcript;
     this.#unregister = onInterrupt(() => this.dispose());
   }
@@ -83,6 +87,15 @@ export class Lab implements AsyncDisposable {
     return lab;
   }
 
+  /**
+   * The fallback where namespaces cannot be made (not Linux, not root):
+   * commands run on the host itself. Its processes are still stopped on
+   * dispose; there is no namespace to remove.
+   */
+  static host(options: LabOptions = {}): Lab {
+    return new Lab(undefined, options.transcript ?? new Transcript());
+  }
+
   /** Runs a tool inside the lab and waits for it. */
   run(
     tool: string,
@@ -117,9 +130,8 @@ export class Lab implements AsyncDisposable {
     if (this.#disposed) return;
     this.#disposed = true;
     this.#unregister();
-    await Promise.allSettled(
-      [...this.#processes].map((process) => process.stop("SIGTERM")),
-    );
+    await Promise.allSettled([...this.#processes].map((process) => process.stop("SIGTERM")));
+    if (this.namespace === undefined) return;
     try {
       await runTool("ip", ["netns", "delete", this.namespace], {
         transcript: this.transcript,

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Lab } from "./lab.ts";
+import { type Lab, LabUnavailable } from "./lab.ts";
 
 /** Addresses for the two ends. Use 198.18.0.0/15 (RFC 2544, benchmarks). */
 export interface LinkOptions {
@@ -34,6 +34,9 @@ export async function linkLabs(
   second: Lab,
   options: LinkOptions = {},
 ): Promise<Link> {
+  if (first.namespace === undefined || second.namespace === undefined) {
+    throw new LabUnavailable("A link joins two private network namespaces; a host fallback has none");
+  }
   // Interface names are at most 15 characters; the pid keeps them unique.
   const suffix = String(Deno.pid % 100_000);
   const a = {

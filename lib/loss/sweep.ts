@@ -29,6 +29,9 @@ export interface SweepOptions {
   tool?: "iperf3" | "deno";
   /** Path of the Deno probe (katas/06-tcp-vs-udp/probe.ts): for --tool deno and the real-time workload. */
   probe?: string;
+  /** netem only: one-way delay in ms and a rate limit ("100mbit") on each side. */
+  delayMs?: number;
+  rate?: string;
   /** Real-time workload: messages per second and deadline. @default {{ rate: 50, deadlineMs: 150 }} */
   realtime?: { rate: number; deadlineMs: number };
   transcript?: Transcript;
@@ -114,7 +117,11 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   for (const loss of options.losses) {
     // Loss on packets entering each side: data one way, ACKs the other.
     for (const end of [link.first, link.second]) {
-      const shaping = await applyLoss(end.lab, end.device, { percent: loss });
+      const shaping = await applyLoss(end.lab, end.device, {
+        percent: loss,
+        delayMs: options.delayMs,
+        rate: options.rate,
+      });
       method = shaping.method;
       notice = shaping.notice;
     }

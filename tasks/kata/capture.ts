@@ -31,7 +31,7 @@ export async function captureKata(
     await Deno.mkdir(logs.attempts(kata), { recursive: true });
     const output = `${logs.attempts(kata)}/${new Date().toISOString().replaceAll(":", "-").slice(0, 19)}.pcap`;
     const transcript = new Transcript((line) => json || console.log(line));
-    await captureHandshake({ output, transcript });
+    await captureHandshake({ output, transcript, onNotice: (notice) => console.error(notice) });
     return output;
   };
   switch (command) {

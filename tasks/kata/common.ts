@@ -24,6 +24,8 @@ export interface KataFlags {
   cc?: string;
   server?: string;
   tool?: string;
+  delay?: string;
+  rate?: string;
 }
 
 /** Refuses positional arguments a command does not take. */

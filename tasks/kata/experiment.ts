@@ -50,6 +50,13 @@ export async function experimentKata(
       `--udp-rate takes an iperf3 rate such as 100M, not "${udpRateText}"`,
     );
   }
+  const delayMs = flags.delay === undefined ? undefined : Number(flags.delay);
+  if (delayMs !== undefined && !(delayMs >= 0 && delayMs <= 10_000)) {
+    throw new UsageError(`--delay takes milliseconds from 0 to 10000, not "${flags.delay}"`);
+  }
+  if (flags.rate !== undefined && !/^\d+(\.\d+)?[kmg]?bit$/i.test(flags.rate)) {
+    throw new UsageError(`--rate takes a tc rate such as 100mbit, not "${flags.rate}"`);
+  }
   const other = (["file", "cmd", "port", "reference-c"] as const).find((flag) => flags[flag] !== undefined);
   if (other) {
     throw new UsageError(
@@ -75,6 +82,8 @@ export async function experimentKata(
       seconds,
       udpRate: udpRateText,
       congestion: flags.cc,
+      delayMs,
+      rate: flags.rate,
       server: flags.server,
       tool,
       probe: decodeURIComponent(

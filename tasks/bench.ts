@@ -12,24 +12,36 @@ import { formatPcapBench, runPcapBench } from "../lib/bench/pcap.ts";
 import { writeSyntheticCapture } from "../lib/bench/synthetic_capture.ts";
 import { buildC } from "../lib/check/build_c.ts";
 import { runMain, UsageError, usageFromParseError } from "../lib/cli/errors.ts";
+import { fileTimestamp } from "../lib/practice/logs.ts";
 import { repoPath } from "./paths.ts";
 
-const HELP = `deno task bench echo — echo servers side by side under the same load
+const HELP = `deno task bench echo|http|pcap — side by side, in one run
 
 Usage:
   deno task bench echo [--seconds N] [--only TEXT] [--cmd "NAME=COMMAND {port}"]…
+  deno task bench http [--seconds N] [--connections N] [--cmd "NAME=COMMAND {port}"]…
+  deno task bench pcap [--packets N]
 
-The Kata 1 and Kata 2 Deno references, the two C references (built
-with cc), and every --cmd you add. Scenarios: request/response with 64 B and
-64 KiB messages at 1, 100 and 1000 connections, streaming at 100, and 10 000
-idle connections beside 100 active ones. Every echoed byte is verified.
+echo: the Kata 1 and Kata 2 Deno references, the two C references (built
+with cc), and every --cmd you add, under a C load generator. Scenarios:
+request/response with 64 B and 64 KiB messages at 1, 100 and 1000
+connections, streaming at 100, and 10 000 idle connections beside 100 active
+ones. Every echoed byte is verified.
+
+http: the Kata 4 reference, Deno.serve and nginx (where installed) answering
+the same page with Connection: close, driven by wrk where installed (or by a
+small Deno load generator, reported as such).
+
+pcap: a synthetic capture of N TCP packets (default 1 000 000) annotated by
+the kit, by tcpdump -nn -r and by tshark -T fields; packets/s and peak RSS.
 
 Options:
-  --seconds N    measured seconds per scenario or server (default 2; http: 5)
-  --only TEXT    echo: only scenarios whose name contains TEXT (e.g. "64 B")
+  --seconds N      measured seconds per scenario or server (default 2; http: 5)
+  --only TEXT      echo: only scenarios whose name contains TEXT (e.g. "64 B")
   --connections N  http: concurrent connections (default 50)
-  --cmd SPEC     another server: "name=./my-echo {port}"
-  --json         print the measurements as JSON
+  --packets N      pcap: packets in the synthetic capture (default 1000000)
+  --cmd SPEC       another server: "name=./my-server {port}"
+  --json           print the measurements as JSON
 
 Results are also written to logs/bench/<name>-<time>.json. Needs Linux (and
 cc for echo).`;
@@ -269,7 +281,7 @@ async function save(
 ): Promise<string> {
   await Deno.mkdir(repoPath("logs/bench"), { recursive: true });
   const file = repoPath(
-    `logs/bench/${name}-${new Date().toISOString().replaceAll(":", "-").slice(0, 19)}.json`,
+    `logs/bench/${name}-${fileTimestamp()}.json`,
   );
   await Deno.writeTextFile(
     file,

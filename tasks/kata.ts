@@ -20,7 +20,14 @@ import { practice, printCard } from "../lib/practice/session.ts";
 import { type ClientKata, findKata, type Kata, kataDirectory, type ServerKata } from "../katas/catalog.ts";
 import { repoPath } from "./paths.ts";
 import { captureKata } from "./kata/capture.ts";
-import { expectNoMore, type KataFlags, parsePort, reportCannotStart, untilInterrupted } from "./kata/common.ts";
+import {
+  expectNoMore,
+  type KataFlags,
+  listenOrExplain,
+  parsePort,
+  reportCannotStart,
+  untilInterrupted,
+} from "./kata/common.ts";
 import { experimentKata } from "./kata/experiment.ts";
 
 function help(kata: Kata): string {
@@ -338,18 +345,8 @@ async function runServer(
   const port = flags.port === undefined ? kata.defaultPort : parsePort(flags.port);
   const hostname = flags.host ?? "127.0.0.1";
   const start = await kata.loadReference();
-  let server;
-  try {
-    server = await start({ hostname, port });
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      console.error(
-        `Port ${port} is already in use: stop whatever listens there, or pass --port`,
-      );
-      return 1;
-    }
-    throw error;
-  }
+  const server = await listenOrExplain(port, () => start({ hostname, port }));
+  if (!server) return 1;
   console.log(
     `Kata ${kata.number} reference listening on ${server.addr.hostname}:${server.addr.port}`,
   );
@@ -373,18 +370,8 @@ async function runClient(kata: ClientKata, rest: string[]): Promise<number> {
 
 async function serveFixture(flags: KataFlags): Promise<number> {
   const port = flags.port === undefined ? 8080 : parsePort(flags.port);
-  let fixture;
-  try {
-    fixture = startHttpFixture(port);
-  } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) {
-      console.error(
-        `Port ${port} is already in use: stop whatever listens there, or pass --port`,
-      );
-      return 1;
-    }
-    throw error;
-  }
+  const fixture = await listenOrExplain(port, () => startHttpFixture(port));
+  if (!fixture) return 1;
   console.log(
     `The checker's fixture server is listening on 127.0.0.1:${fixture.port}. Its cases:`,
   );

@@ -10,6 +10,7 @@
 import { quoteBytes } from "../net/bytes.ts";
 import { writeAll } from "../net/io.ts";
 import { headerValue, headerValues, MalformedHeadError, parseHead } from "../http/head.ts";
+import { runTool, shellQuote, ToolError } from "../tools/runner.ts";
 import { type Stage, type StageContext, StageFailure, StageSkipped, withDeadline } from "./stage.ts";
 
 const encoder = new TextEncoder();
@@ -239,48 +240,24 @@ export const curlVerbose: Stage = {
   async run(ctx) {
     const url = `http://${ctx.hostname}:${ctx.port}/`;
     const args = ["-v", "-sS", "--max-time", "5", "-o", "-", url];
-    if (
-      Deno.permissions.querySync({ name: "run", command: "curl" }).state !==
-        "granted"
-    ) {
-      throw new StageSkipped(
-        `not permitted to run curl here; try it yourself: curl ${args.join(" ")}`,
-      );
-    }
-    let output: Deno.CommandOutput;
+    const command = `$ ${shellQuote(["curl", ...args])}`;
+    let verbose: string;
     try {
-      output = await new Deno.Command("curl", {
-        args,
-        stdout: "piped",
-        stderr: "piped",
-      }).output();
+      // Through the kit's tool runner, like every external tool.
+      verbose = (await runTool("curl", args, { timeoutMs: 10_000 })).stderr;
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new StageSkipped(
-          "curl is not installed (Debian/Ubuntu: apt-get install curl; macOS: brew install curl)",
-        );
+      if (error instanceof Deno.errors.NotCapable) {
+        throw new StageSkipped(`not permitted to run curl here; try it yourself: ${command}`);
       }
-      throw error;
-    }
-    const verbose = new TextDecoder().decode(output.stderr);
-    if (!output.success) {
-      throw new StageFailure(
-        `$ curl ${args.join(" ")} failed with exit status ${output.code}`,
-        {
-          details: verbose.trim().split("\n").slice(-8).map((line) => `    | ${line}`).join("\n"),
-        },
-      );
+      if (!(error instanceof ToolError)) throw error;
+      if (error.kind === "failed" || error.kind === "timeout") throw new StageFailure(error.message);
+      throw new StageSkipped(`${error.message}; try it yourself: ${command}`);
     }
     const status = /^< (HTTP\/1\.[01] \d{3}.*)$/m.exec(verbose)?.[1]?.trim();
     if (!status?.includes(" 200")) {
-      throw new StageFailure(
-        `$ curl ${args.join(" ")} got "${status ?? "no status line"}"`,
-        {
-          hint: "GET / answers 200 OK.",
-        },
-      );
+      throw new StageFailure(`${command} got "${status ?? "no status line"}"`, { hint: "GET / answers 200 OK." });
     }
-    return `$ curl ${args.join(" ")} → ${status}`;
+    return `${command} → ${status}`;
   },
 };
 

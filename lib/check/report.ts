@@ -71,15 +71,6 @@ export function formatSummary(report: CheckReport): string {
   );
 }
 
-/** The whole report as text. */
-export function formatReport(report: CheckReport): string {
-  return [
-    formatHeading(report.kata, report.title, report.target),
-    ...report.stages.map(formatStage),
-    formatSummary(report),
-  ].join("\n");
-}
-
 /** The machine-readable form printed by `--json`. */
 export function reportToJson(report: CheckReport): string {
   return JSON.stringify(

@@ -78,6 +78,36 @@ function endpoint(address: string, port: number): string {
   return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+type Endpoint = AnnotatedPacket["source"];
+
+/** A packet the annotator only names: not TCP, or not decodable. */
+function other(
+  number: number,
+  time: number,
+  protocol: "UDP" | "IP",
+  source: Endpoint,
+  destination: Endpoint,
+  length: number,
+  meaning: string,
+): AnnotatedPacket {
+  const show = (e: Endpoint) => e.port === undefined ? e.address : endpoint(e.address, e.port);
+  return {
+    number,
+    time,
+    src: show(source),
+    dst: show(destination),
+    source,
+    destination,
+    direction: "→",
+    protocol,
+    flags: [],
+    length,
+    options: "",
+    label: "OTHER",
+    meaning,
+  };
+}
+
 function formatOptions(tcp: TcpHeader): string {
   const o = tcp.options;
   const parts: string[] = [];
@@ -108,55 +138,25 @@ export class Annotator {
       packet = decodePacket(record.linkType, record.data);
     } catch (error) {
       if (!(error instanceof DecodeError)) throw error;
-      return {
-        number: record.index,
-        time,
-        src: "",
-        dst: "",
-        source: { address: "" },
-        destination: { address: "" },
-        direction: "→",
-        protocol: "IP",
-        flags: [],
-        length: 0,
-        options: "",
-        label: "OTHER",
-        meaning: error.message,
-      };
+      return other(record.index, time, "IP", { address: "" }, { address: "" }, 0, error.message);
     }
     if (packet.udp) {
-      return {
-        number: record.index,
+      const { srcPort, dstPort, payloadLength } = packet.udp;
+      const source = { address: packet.src, port: srcPort };
+      const destination = { address: packet.dst, port: dstPort };
+      return other(
+        record.index,
         time,
-        src: endpoint(packet.src, packet.udp.srcPort),
-        dst: endpoint(packet.dst, packet.udp.dstPort),
-        source: { address: packet.src, port: packet.udp.srcPort },
-        destination: { address: packet.dst, port: packet.udp.dstPort },
-        direction: "→",
-        protocol: "UDP",
-        flags: [],
-        length: packet.udp.payloadLength,
-        options: "",
-        label: "OTHER",
-        meaning: `UDP datagram, ${packet.udp.payloadLength} bytes`,
-      };
+        "UDP",
+        source,
+        destination,
+        payloadLength,
+        `UDP datagram, ${payloadLength} bytes`,
+      );
     }
     if (!packet.tcp) {
-      return {
-        number: record.index,
-        time,
-        src: packet.src,
-        dst: packet.dst,
-        source: { address: packet.src },
-        destination: { address: packet.dst },
-        direction: "→",
-        protocol: "IP",
-        flags: [],
-        length: 0,
-        options: "",
-        label: "OTHER",
-        meaning: `IP protocol ${packet.protocol}`,
-      };
+      const meaning = `IP protocol ${packet.protocol}`;
+      return other(record.index, time, "IP", { address: packet.src }, { address: packet.dst }, 0, meaning);
     }
     return this.#annotateTcp(record.index, time, packet, packet.tcp);
   }

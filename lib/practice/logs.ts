@@ -29,4 +29,15 @@ export class LogPaths {
   attempts(kata: Pick<PracticeKata, "slug">): string {
     return `${this.root}/${kata.slug}`;
   }
+
+  /** A new file in the kata's folder named by the time: `…/2026-11-27T01-18-46.pcap`. */
+  async timestamped(kata: Pick<PracticeKata, "slug">, extension = ""): Promise<string> {
+    await Deno.mkdir(this.attempts(kata), { recursive: true });
+    return `${this.attempts(kata)}/${fileTimestamp()}${extension}`;
+  }
+}
+
+/** The time, usable in a file name on every system (no colons): `2026-11-27T01-18-46`. */
+export function fileTimestamp(date: Date = new Date()): string {
+  return date.toISOString().replaceAll(":", "-").slice(0, 19);
 }

@@ -28,8 +28,7 @@ export async function captureKata(
   logs: LogPaths,
 ): Promise<number> {
   const capture = async (json = false) => {
-    await Deno.mkdir(logs.attempts(kata), { recursive: true });
-    const output = `${logs.attempts(kata)}/${new Date().toISOString().replaceAll(":", "-").slice(0, 19)}.pcap`;
+    const output = await logs.timestamped(kata, ".pcap");
     const transcript = new Transcript((line) => json || console.log(line));
     await captureHandshake({ output, transcript, onNotice: (notice) => console.error(notice) });
     return output;

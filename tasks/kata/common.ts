@@ -52,6 +52,20 @@ export function reportCannotStart(kata: Kata, message: string, json: boolean): v
   else console.error(message);
 }
 
+/**
+ * Starts a server on `port`; when the port is taken, says so in one
+ * sentence and returns undefined (the caller exits 1).
+ */
+export async function listenOrExplain<T>(port: number, start: () => T | Promise<T>): Promise<T | undefined> {
+  try {
+    return await start();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    console.error(`Port ${port} is already in use: stop whatever listens there, or pass --port`);
+    return undefined;
+  }
+}
+
 /** Resolves on Ctrl-C: how `run` commands wait before shutting down. */
 export function untilInterrupted(): Promise<void> {
   return new Promise((resolve) => Deno.addSignalListener("SIGINT", resolve));

@@ -8,7 +8,7 @@
 import { type ExperimentKata, kataDirectory } from "../../katas/catalog.ts";
 import { type ExperimentContext, parseRate } from "../../lib/check/experiment.ts";
 import { type CheckReport, formatHeading, formatStage, formatSummary } from "../../lib/check/report.ts";
-import { runStages as runStagesOf } from "../../lib/check/stage.ts";
+import { runStages } from "../../lib/check/stage.ts";
 import { UsageError } from "../../lib/cli/errors.ts";
 import { LabUnavailable } from "../../lib/lab/lab.ts";
 import { formatRealtimeTable, formatSweepTable, saveSweep } from "../../lib/loss/report.ts";
@@ -92,8 +92,7 @@ export async function experimentKata(
       transcript,
       onProgress: json ? undefined : drawProgress,
     });
-    await Deno.mkdir(logs.attempts(kata), { recursive: true });
-    const stem = `${logs.attempts(kata)}/${new Date().toISOString().replaceAll(":", "-").slice(0, 19)}`;
+    const stem = await logs.timestamped(kata);
     return { result, files: await saveSweep(result, stem) };
   };
 
@@ -146,13 +145,13 @@ export async function experimentKata(
     if (json) console.log(JSON.stringify(result, null, 2));
     return 0;
   }
-  const report = await runStages(kata, { result, udpRate }, json);
+  const report = await checkSweep(kata, { result, udpRate }, json);
   if (json) console.log(JSON.stringify({ ...report, result }, null, 2));
   return report.passed ? 0 : 1;
 }
 
-/** Runs an experiment's stages on its result and prints them. */
-async function runStages(
+/** Runs the experiment's stages on the sweep and prints them. */
+async function checkSweep(
   kata: ExperimentKata,
   context: ExperimentContext,
   json: boolean,
@@ -162,7 +161,7 @@ async function runStages(
       `\n${formatHeading(kata.number, kata.title, "the sweep above")}`,
     );
   }
-  const stages = await runStagesOf(
+  const stages = await runStages(
     await kata.loadStages(),
     () => ({ context, release() {} }),
     {

@@ -67,6 +67,11 @@ async function main(args: string[]): Promise<number> {
     }
     throw error;
   }
+  // Opening a folder succeeds on Linux: only reading it would fail, with the OS's words.
+  if ((await file.stat()).isDirectory) {
+    file.close();
+    throw new UsageError(`${path} is a folder, not a capture file`);
+  }
   const out = new BufferedTextWriter(Deno.stdout);
   const annotator = new Annotator();
   const kept: AnnotatedPacket[] = [];

@@ -241,7 +241,92 @@ Deno.test("readCapture() refuses impossible lengths instead of trusting them", a
   new DataView(badBlock.buffer).setUint32(4, 13, true); // section header length not a multiple of 4
   await assert.rejects(
     records(badBlock),
-    /Block at offset 0 has an impossible length: 13/,
+    /^PcapError: Cannot read record 1: the block at offset 0 has an impossible length \(13\)$/,
+  );
+});
+
+/** A little-endian pcapng block around `body` (a multiple of 4 bytes long). */
+function pcapngBlock(type: number, body: number[] | Uint8Array): Uint8Array {
+  const length = 12 + body.length;
+  const block = new Uint8Array(length);
+  const view = new DataView(block.buffer);
+  view.setUint32(0, type, true);
+  view.setUint32(4, length, true);
+  block.set(body, 8);
+  view.setUint32(length - 4, length, true);
+  return block;
+}
+
+function concat(...parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  parts.reduce((at, part) => (out.set(part, at), at + part.length), 0);
+  return out;
+}
+
+/** Section header (28 bytes): byte-order magic, version 1.0, section length unknown. */
+const SECTION = pcapngBlock(0x0a0d0d0a, [0x4d, 0x3c, 0x2b, 0x1a, 1, 0, 0, 0, ...new Array(8).fill(0xff)]);
+/** Interface description (20 bytes): Ethernet, no snap length. */
+const INTERFACE = pcapngBlock(1, [1, 0, 0, 0, 0, 0, 0, 0]);
+/** Enhanced packet block (36 bytes) on interface 0 with 4 bytes of data. */
+const PACKET = pcapngBlock(6, [...new Array(12).fill(0), 4, 0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4]);
+
+/** `bytes` with the 32-bit little- or big-endian number at `at` set to `value`. */
+function withNumber(bytes: Uint8Array, at: number, value: number, little = true): Uint8Array {
+  const out = bytes.slice();
+  new DataView(out.buffer).setUint32(at, value, little);
+  return out;
+}
+
+Deno.test("readCapture() names the record and the byte offset of every defect after the file header", async () => {
+  // handshake-two-sections.pcapng: record 1 (an enhanced packet block) at 252, 108 bytes long; the second,
+  // big-endian section header at 1188 (byte-order magic at 1196), its interface block at 1352.
+  const defects: [string, Uint8Array, number, number][] = [
+    ["pcap record header cut short", ethernet.slice(0, 24 + 5), 1, 24],
+    ["pcap record cut short", ethernet.slice(0, 24 + 20), 1, 24],
+    ["pcap record too long", withNumber(ethernet, 24 + 8, 0x7fffffff), 1, 24],
+    ["block header cut short", twoSections.slice(0, 252 + 5), 1, 252],
+    ["block length not a multiple of 4", withNumber(twoSections, 252 + 4, 13), 1, 252],
+    ["block cut short", twoSections.slice(0, 252 + 50), 1, 252],
+    ["trailing length differs", withNumber(twoSections, 252 + 104, 0), 1, 252],
+    ["second section without byte-order magic", withNumber(twoSections, 1196, 0), 9, 1188],
+    ["packet on an undefined interface", withNumber(twoSections, 252 + 8, 5), 1, 252],
+    ["packet longer than its block", withNumber(twoSections, 252 + 20, 1000), 1, 252],
+    ["packet block too short", concat(SECTION, INTERFACE, pcapngBlock(6, new Array(16).fill(0))), 1, 48],
+    ["simple packet before any interface", concat(SECTION, pcapngBlock(3, [4, 0, 0, 0, 1, 2, 3, 4])), 1, 28],
+    ["simple packet block too short", concat(SECTION, INTERFACE, pcapngBlock(3, [])), 1, 48],
+    ["interface block too short", concat(SECTION, INTERFACE, PACKET, pcapngBlock(1, [1, 0, 0, 0])), 2, 84],
+  ];
+  for (const [what, bytes, record, offset] of defects) {
+    const error = await records(bytes).then(() => undefined, (error) => error);
+    assert.ok(error instanceof PcapError, `${what}: ${error}`);
+    assert.equal(error.record, record, `${what}: ${error.message}`);
+    assert.equal(error.offset, offset, `${what}: ${error.message}`);
+    assert.match(error.message, new RegExp(`\\brecord ${record}\\b`, "i"), what);
+    assert.match(error.message, new RegExp(`\\boffset ${offset}\\b`), what);
+    assert.match(error.message, /^[A-Z][^\n]*[^.]$/, what);
+  }
+});
+
+Deno.test("readCapture() yields every record read before a defective interface block", async () => {
+  // The second section's interface block (at 1352, big-endian) cut to 16 bytes, its lengths kept consistent.
+  const shortInterface = concat(
+    withNumber(twoSections.slice(0, 1352 + 8), 1352 + 4, 16, false),
+    new Uint8Array(4),
+    withNumber(new Uint8Array(4), 0, 16, false),
+    twoSections.slice(1352 + 88),
+  );
+  const seen: number[] = [];
+  let stopped: unknown;
+  try {
+    // One chunk: the whole file is buffered, so nothing is handed over until the reader decides to.
+    for await (const record of readCapture(streamOf(shortInterface, shortInterface.length))) seen.push(record.index);
+  } catch (error) {
+    stopped = error;
+  }
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6, 7, 8]);
+  assert.match(
+    String(stopped),
+    /^PcapError: Cannot read record 9: the interface block at offset 1352 is too short \(16 bytes\)$/,
   );
 });
 

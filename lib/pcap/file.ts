@@ -34,6 +34,11 @@ export async function annotateFile(path: string): Promise<AnnotatedFile> {
     }
     throw error;
   }
+  // Opening a folder succeeds on Linux: only reading it would fail.
+  if ((await file.stat()).isDirectory) {
+    file.close();
+    return { packets, error: `${path} is a folder, not a capture file` };
+  }
   const annotator = new Annotator();
   try {
     for await (const record of readCapture(file.readable)) {

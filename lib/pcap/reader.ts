@@ -27,11 +27,17 @@ export interface CaptureRecord {
   originalLength: number;
 }
 
-/** A file that is not a capture, or breaks the format; names the record and offset. */
+/**
+ * A file that is not a capture, or breaks the format. The message is one
+ * sentence; past the file header it names the record and the byte offset,
+ * and every record before that one has been handed over already.
+ */
 export class PcapError extends SyntaxError {
   constructor(
     message: string,
+    /** Byte offset of the defective record or block (0 for the file header). */
     readonly offset: number,
+    /** The record that could not be read: one more than the records read. Undefined for the file header. */
     readonly record?: number,
   ) {
     super(message);
@@ -40,9 +46,9 @@ export class PcapError extends SyntaxError {
 }
 
 /** Largest packet we accept; real snap lengths are at most 256 KiB. */
-const MAX_PACKET_BYTES = 256 * 1024;
+export const MAX_PACKET_BYTES = 256 * 1024;
 /** Largest pcapng block we accept. */
-const MAX_BLOCK_BYTES = 16 * 1024 * 1024;
+export const MAX_BLOCK_BYTES = 16 * 1024 * 1024;
 
 const PCAP_MICRO = 0xa1b2c3d4;
 const PCAP_NANO = 0xa1b23c4d;
@@ -197,7 +203,7 @@ async function* readPcap(
   source: ChunkedSource,
 ): AsyncGenerator<CaptureRecord[]> {
   if (!await source.need(24)) {
-    throw new PcapError("Truncated pcap file header (24 bytes expected)", 0);
+    throw new PcapError(`Truncated pcap file header: 24 bytes expected, ${source.available} present`, 0);
   }
   const header = source.peek(24);
   const little = [PCAP_MICRO, PCAP_NANO].includes(header.getUint32(0, true));
@@ -205,50 +211,55 @@ async function* readPcap(
   const linkType = header.getUint32(20, little) & 0x0fffffff; // upper bits: FCS info
   source.skip(24);
   let batch: CaptureRecord[] = [];
-  for (let index = 1;; index++) {
-    const offset = source.offset;
-    if (!source.has(16)) {
-      if (batch.length > 0) yield batch;
-      batch = [];
-      if (!await source.need(16)) {
-        if (source.available === 0) return;
+  try {
+    for (let index = 1;; index++) {
+      const offset = source.offset;
+      if (!source.has(16)) {
+        if (batch.length > 0) yield batch;
+        batch = [];
+        if (!await source.need(16)) {
+          if (source.available === 0) return;
+          throw new PcapError(
+            `Truncated header of record ${index} at offset ${offset}: 16 bytes expected, ${source.available} present`,
+            offset,
+            index,
+          );
+        }
+      }
+      const seconds = source.uint32(0, little);
+      const fraction = source.uint32(4, little);
+      const capturedLength = source.uint32(8, little);
+      const originalLength = source.uint32(12, little);
+      if (capturedLength > MAX_PACKET_BYTES) {
         throw new PcapError(
-          `Truncated header of record ${index} at offset ${offset}`,
+          `Record ${index} at offset ${offset} claims ${capturedLength} captured bytes (limit ${MAX_PACKET_BYTES})`,
           offset,
           index,
         );
       }
-    }
-    const seconds = source.uint32(0, little);
-    const fraction = source.uint32(4, little);
-    const capturedLength = source.uint32(8, little);
-    const originalLength = source.uint32(12, little);
-    if (capturedLength > MAX_PACKET_BYTES) {
-      if (batch.length > 0) yield batch;
-      throw new PcapError(
-        `Record ${index} at offset ${offset} claims ${capturedLength} captured bytes (limit ${MAX_PACKET_BYTES})`,
-        offset,
-        index,
-      );
-    }
-    if (!source.has(16 + capturedLength)) {
-      if (batch.length > 0) yield batch;
-      batch = [];
-      if (!await source.need(16 + capturedLength)) {
-        throw new PcapError(
-          `Record ${index} at offset ${offset} is cut short: ${capturedLength} bytes announced, ${
-            source.available - 16
-          } present`,
-          offset,
-          index,
-        );
+      if (!source.has(16 + capturedLength)) {
+        if (batch.length > 0) yield batch;
+        batch = [];
+        if (!await source.need(16 + capturedLength)) {
+          throw new PcapError(
+            `Record ${index} at offset ${offset} is cut short: ${capturedLength} bytes announced, ${
+              source.available - 16
+            } present`,
+            offset,
+            index,
+          );
+        }
       }
+      source.skip(16);
+      const data = source.take(capturedLength);
+      const timestampNs = BigInt(seconds) * 1_000_000_000n +
+        BigInt(fraction) * (nano ? 1n : 1000n);
+      batch.push({ index, offset, linkType, timestampNs, data, originalLength });
     }
-    source.skip(16);
-    const data = source.take(capturedLength);
-    const timestampNs = BigInt(seconds) * 1_000_000_000n +
-      BigInt(fraction) * (nano ? 1n : 1000n);
-    batch.push({ index, offset, linkType, timestampNs, data, originalLength });
+  } catch (error) {
+    // Whatever was read before the defect is handed over before the defect is reported.
+    if (batch.length > 0) yield batch;
+    throw error;
   }
 }
 
@@ -267,95 +278,79 @@ async function* readPcapng(
   let interfaces: Interface[] = [];
   let index = 0;
   let batch: CaptureRecord[] = [];
-  // Hand over what is decoded before waiting for more bytes, or failing.
+  // Hand over what is decoded before waiting for more bytes.
   const ready = function* () {
     if (batch.length > 0) yield batch;
     batch = [];
   };
-  while (true) {
-    const offset = source.offset;
-    if (!source.has(12)) {
-      yield* ready();
-      if (!await source.need(12)) {
-        if (source.available === 0) return;
-        throw new PcapError(
-          `Truncated block header at offset ${offset}`,
-          offset,
+  try {
+    while (true) {
+      const offset = source.offset;
+      if (!source.has(12)) {
+        yield* ready();
+        if (!await source.need(12)) {
+          if (source.available === 0) return;
+          throw blockError(
+            index + 1,
+            offset,
+            `the block header at offset ${offset} is cut short (12 bytes expected, ${source.available} present)`,
+          );
+        }
+      }
+      const type = source.peek(4).getUint32(0, little);
+      if (type === PCAPNG_SHB) {
+        // A new section: its byte-order magic decides how to read everything in it.
+        const magic = source.peek(12).getUint32(8, true);
+        if (magic === PCAPNG_BYTE_ORDER) little = true;
+        else if (source.peek(12).getUint32(8, false) === PCAPNG_BYTE_ORDER) {
+          little = false;
+        } else {
+          throw blockError(index + 1, offset, `the section header at offset ${offset} has no valid byte-order magic`);
+        }
+        interfaces = [];
+      }
+      const length = source.peek(8).getUint32(4, little);
+      if (length < 12 || length % 4 !== 0 || length > MAX_BLOCK_BYTES) {
+        throw blockError(index + 1, offset, `the block at offset ${offset} has an impossible length (${length})`);
+      }
+      if (!source.has(length)) yield* ready();
+      if (!await source.need(length)) {
+        throw blockError(
           index + 1,
-        );
-      }
-    }
-    const type = source.peek(4).getUint32(0, little);
-    if (type === PCAPNG_SHB) {
-      // A new section: its byte-order magic decides how to read everything in it.
-      const magic = source.peek(12).getUint32(8, true);
-      if (magic === PCAPNG_BYTE_ORDER) little = true;
-      else if (source.peek(12).getUint32(8, false) === PCAPNG_BYTE_ORDER) {
-        little = false;
-      } else {
-        yield* ready();
-        throw new PcapError(
-          `Section header at offset ${offset} has no valid byte-order magic`,
           offset,
+          `the block at offset ${offset} is cut short (${length} bytes announced, ${source.available} present)`,
         );
       }
-      interfaces = [];
-    }
-    const length = source.peek(8).getUint32(4, little);
-    if (length < 12 || length % 4 !== 0 || length > MAX_BLOCK_BYTES) {
-      yield* ready();
-      throw new PcapError(
-        `Block at offset ${offset} has an impossible length: ${length}`,
-        offset,
-        index + 1,
-      );
-    }
-    if (!source.has(length)) yield* ready();
-    if (!await source.need(length)) {
-      throw new PcapError(
-        `Block at offset ${offset} is cut short: ${length} bytes announced, ${source.available} present`,
-        offset,
-        index + 1,
-      );
-    }
-    const block = source.take(length);
-    const view = new DataView(block.buffer, block.byteOffset, block.length);
-    if (view.getUint32(length - 4, little) !== length) {
-      yield* ready();
-      throw new PcapError(
-        `Block at offset ${offset}: its trailing length does not match ${length}`,
-        offset,
-        index + 1,
-      );
-    }
-    if (type === 1) {
-      interfaces.push(parseInterface(view, little, offset));
-    } else if (type === 6 || type === 3) {
-      index++;
-      try {
-        batch.push(
-          packetBlock(type, view, block, little, interfaces, index, offset),
+      const block = source.take(length);
+      const view = new DataView(block.buffer, block.byteOffset, block.length);
+      const trailing = view.getUint32(length - 4, little);
+      if (trailing !== length) {
+        throw blockError(
+          index + 1,
+          offset,
+          `the block at offset ${offset} ends with length ${trailing}, not ${length}`,
         );
-      } catch (error) {
-        yield* ready();
-        throw error;
       }
+      if (type === 1) {
+        if (length < 20) {
+          throw blockError(index + 1, offset, `the interface block at offset ${offset} is too short (${length} bytes)`);
+        }
+        interfaces.push(parseInterface(view, little));
+      } else if (type === 6 || type === 3) {
+        index++;
+        batch.push(packetBlock(type, view, block, little, interfaces, index, offset));
+      }
+      // Any other block (statistics, name resolution, custom…) is skipped by its length.
     }
-    // Any other block (statistics, name resolution, custom…) is skipped by its length.
+  } catch (error) {
+    // Whatever was read before the defect is handed over before the defect is reported.
+    yield* ready();
+    throw error;
   }
 }
 
-function parseInterface(
-  view: DataView,
-  little: boolean,
-  offset: number,
-): Interface {
-  if (view.byteLength < 20) {
-    throw new PcapError(
-      `Interface block at offset ${offset} is too short`,
-      offset,
-    );
-  }
+/** An interface description block, at least 20 bytes long (checked by the caller). */
+function parseInterface(view: DataView, little: boolean): Interface {
   const iface: Interface = {
     linkType: view.getUint16(8, little),
     snapLength: view.getUint32(12, little),
@@ -385,6 +380,16 @@ function parseInterface(
   return iface;
 }
 
+/** A defect in a pcapng block: the reading stops at the record it would have been, or came before. */
+function blockError(record: number, offset: number, problem: string): PcapError {
+  return new PcapError(`Cannot read record ${record}: ${problem}`, offset, record);
+}
+
+/** A defect inside a packet block (or a pcap record). */
+function recordError(record: number, offset: number, problem: string): PcapError {
+  return new PcapError(`Record ${record} at offset ${offset} ${problem}`, offset, record);
+}
+
 function packetBlock(
   type: number,
   view: DataView,
@@ -396,14 +401,15 @@ function packetBlock(
 ): CaptureRecord {
   if (type === 3) {
     // Simple packet block: interface 0, no timestamp, length cut to the snap length.
-    const iface = interfaces[0];
-    if (!iface) {
-      throw new PcapError(
-        `Packet ${index} at offset ${offset} comes before any interface`,
-        offset,
+    if (block.length < 16) {
+      throw recordError(
         index,
+        offset,
+        `is too short for a simple packet block (${block.length} bytes, at least 16 needed)`,
       );
     }
+    const iface = interfaces[0];
+    if (!iface) throw recordError(index, offset, "comes before any interface block");
     const originalLength = view.getUint32(8, little);
     const captured = Math.min(
       originalLength,
@@ -420,31 +426,24 @@ function packetBlock(
     };
   }
   if (block.length < 32) {
-    throw new PcapError(
-      `Packet block ${index} at offset ${offset} is too short`,
-      offset,
+    throw recordError(
       index,
+      offset,
+      `is too short for an enhanced packet block (${block.length} bytes, at least 32 needed)`,
     );
   }
   const interfaceId = view.getUint32(8, little);
   const iface = interfaces[interfaceId];
-  if (!iface) {
-    throw new PcapError(
-      `Packet ${index} at offset ${offset} names interface ${interfaceId}, which is not defined`,
-      offset,
-      index,
-    );
-  }
+  if (!iface) throw recordError(index, offset, `names interface ${interfaceId}, which is not defined`);
   const units = (BigInt(view.getUint32(12, little)) << 32n) |
     BigInt(view.getUint32(16, little));
   const captured = view.getUint32(20, little);
   const originalLength = view.getUint32(24, little);
-  if (captured > MAX_PACKET_BYTES || 28 + captured > block.length - 4) {
-    throw new PcapError(
-      `Packet ${index} at offset ${offset} claims ${captured} captured bytes in a ${block.length}-byte block`,
-      offset,
-      index,
-    );
+  if (captured > MAX_PACKET_BYTES) {
+    throw recordError(index, offset, `claims ${captured} captured bytes (limit ${MAX_PACKET_BYTES})`);
+  }
+  if (28 + captured > block.length - 4) {
+    throw recordError(index, offset, `claims ${captured} captured bytes in a ${block.length}-byte block`);
   }
   return {
     index,

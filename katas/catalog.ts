@@ -6,9 +6,9 @@
  */
 
 import type { RunClient } from "../lib/check/client.ts";
-import type { CaptureContext } from "../lib/check/capture.ts";
-import type { ExperimentContext } from "../lib/check/experiment.ts";
-import type { ClientContext } from "../lib/check/http_client.ts";
+import type { CaptureContext } from "../lib/stages/capture.ts";
+import type { ExperimentContext } from "../lib/stages/experiment.ts";
+import type { ClientContext } from "../lib/stages/http_client.ts";
 import type { Stage } from "../lib/check/stage.ts";
 import type { StartServer } from "../lib/check/target.ts";
 import type { PracticeKata } from "../lib/practice/kata.ts";

@@ -10,10 +10,10 @@ import { type BenchServer, formatBench, runEchoBench, SCENARIOS } from "../lib/b
 import { formatHttpBench, runHttpBench } from "../lib/bench/http.ts";
 import { formatPcapBench, runPcapBench } from "../lib/bench/pcap.ts";
 import { writeSyntheticCapture } from "../lib/bench/synthetic_capture.ts";
-import { buildC } from "../lib/check/build_c.ts";
+import { buildC } from "../lib/tools/build_c.ts";
 import { runMain, UsageError, usageFromParseError } from "../lib/cli/errors.ts";
 import { fileTimestamp } from "../lib/practice/logs.ts";
-import { repoPath } from "./paths.ts";
+import { repoPath } from "../lib/cli/paths.ts";
 
 const HELP = `deno task bench echo|http|pcap — side by side, in one run
 

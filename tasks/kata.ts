@@ -6,10 +6,10 @@
  */
 
 import { parseArgs } from "node:util";
-import { buildC } from "../lib/check/build_c.ts";
+import { buildC } from "../lib/tools/build_c.ts";
 import { formatHeading, formatStage, formatSummary, reportToJson } from "../lib/check/report.ts";
 import type { ClientSpec } from "../lib/check/client.ts";
-import { FIXTURE_CASES, startHttpFixture } from "../lib/check/http_fixture.ts";
+import { FIXTURE_CASES, startHttpFixture } from "../lib/http/fixture.ts";
 import type { CheckReport } from "../lib/check/report.ts";
 import { runCheck, type RunCheckOptions, runClientCheck } from "../lib/check/run.ts";
 import { TargetError, type TargetSpec } from "../lib/check/target.ts";
@@ -18,8 +18,8 @@ import { LogPaths } from "../lib/practice/logs.ts";
 import { appendMistake } from "../lib/practice/mistakes.ts";
 import { practice, printCard } from "../lib/practice/session.ts";
 import { type ClientKata, findKata, type Kata, kataDirectory, type ServerKata } from "../katas/catalog.ts";
-import { repoPath } from "./paths.ts";
-import { captureKata } from "./kata/capture.ts";
+import { repoPath } from "../lib/cli/paths.ts";
+import { captureKata } from "../lib/kinds/capture.ts";
 import {
   expectNoMore,
   type KataFlags,
@@ -27,8 +27,8 @@ import {
   parsePort,
   reportCannotStart,
   untilInterrupted,
-} from "./kata/common.ts";
-import { experimentKata } from "./kata/experiment.ts";
+} from "../lib/kinds/common.ts";
+import { experimentKata } from "../lib/kinds/experiment.ts";
 
 function help(kata: Kata): string {
   const n = kata.number;

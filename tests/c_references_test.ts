@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { stages as concurrentStages } from "../katas/01-echo-threaded/check.ts";
 import { stages as eventLoopStages } from "../katas/02-echo-event-loop/check.ts";
-import { buildC } from "../lib/check/build_c.ts";
+import { buildC } from "../lib/tools/build_c.ts";
 import { runCheck } from "../lib/check/run.ts";
 import { hasProgram, requires, withTempDir } from "./_support.ts";
 

@@ -5,7 +5,7 @@
 
 import assert from "node:assert/strict";
 import { stages } from "../katas/05-tcp-handshake/check.ts";
-import { normalizeLabel } from "../lib/practice/label_session.ts";
+import { normalizeLabel } from "../lib/kinds/capture_practice.ts";
 import { runCaptureCheck } from "../lib/check/run.ts";
 import { requires, withTempDir } from "./_support.ts";
 

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ClientContext } from "../../lib/check/http_client.ts";
+import type { ClientContext } from "../../lib/stages/http_client.ts";
 import {
   chunked,
   dribbled,
@@ -22,7 +22,7 @@ import {
   refused,
   untilClose,
   wellFormedRequest,
-} from "../../lib/check/http_client.ts";
+} from "../../lib/stages/http_client.ts";
 import type { Stage } from "../../lib/check/stage.ts";
 
 export const stages: readonly Stage<ClientContext>[] = [

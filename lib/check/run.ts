@@ -6,10 +6,10 @@
  */
 
 import { annotateFile } from "../pcap/file.ts";
-import type { CaptureContext } from "./capture.ts";
+import type { CaptureContext } from "../stages/capture.ts";
 import { type ClientSpec, clientUnderTest } from "./client.ts";
-import type { ClientContext } from "./http_client.ts";
-import { startHttpFixture } from "./http_fixture.ts";
+import type { ClientContext } from "../stages/http_client.ts";
+import { startHttpFixture } from "../http/fixture.ts";
 import type { CheckReport } from "./report.ts";
 import { runStages, serverContexts, type Stage, type StageResult } from "./stage.ts";
 import { startTarget, type TargetSpec } from "./target.ts";

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { TargetError } from "./target.ts";
+import { TargetError } from "../check/target.ts";
 
 /**
  * Compiles `source` with `cc -O2 -pthread` into `outputDirectory` and

@@ -13,7 +13,7 @@ import { captureHandshake } from "../../lib/lab/handshake.ts";
 import { LabUnavailable } from "../../lib/lab/lab.ts";
 import { annotateFile } from "../../lib/pcap/file.ts";
 import { formatAnnotated } from "../../lib/pcap/table.ts";
-import { labelSession } from "../../lib/practice/label_session.ts";
+import { labelSession } from "./capture_practice.ts";
 import type { LogPaths } from "../../lib/practice/logs.ts";
 import { interrupted, ToolError, Transcript } from "../../lib/tools/runner.ts";
 import { expectNoMore, type KataFlags, reportCannotStart } from "./common.ts";

@@ -6,14 +6,14 @@
  */
 
 import { type ExperimentKata, kataDirectory } from "../../katas/catalog.ts";
-import { type ExperimentContext, parseRate } from "../../lib/check/experiment.ts";
+import { type ExperimentContext, parseRate } from "../stages/experiment.ts";
 import { type CheckReport, formatHeading, formatStage, formatSummary } from "../../lib/check/report.ts";
 import { runStages } from "../../lib/check/stage.ts";
 import { UsageError } from "../../lib/cli/errors.ts";
 import { LabUnavailable } from "../../lib/lab/lab.ts";
 import { formatRealtimeTable, formatSweepTable, saveSweep } from "../../lib/loss/report.ts";
 import { runSweep } from "../../lib/loss/sweep.ts";
-import { experimentSession } from "../../lib/practice/experiment_session.ts";
+import { experimentSession } from "./experiment_practice.ts";
 import type { LogPaths } from "../../lib/practice/logs.ts";
 import { drawProgress } from "../../lib/report/progress.ts";
 import { interrupted, ToolError, Transcript } from "../../lib/tools/runner.ts";

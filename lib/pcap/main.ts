@@ -7,13 +7,13 @@
  */
 
 import { parseArgs } from "node:util";
-import { runMain, UsageError, usageFromParseError } from "../lib/cli/errors.ts";
-import { type AnnotatedPacket, Annotator, missingSteps } from "../lib/pcap/annotate.ts";
-import { PcapError, readCaptureBatches } from "../lib/pcap/reader.ts";
-import { formatPacketLine } from "../lib/pcap/table.ts";
-import { compareWithTshark } from "../lib/pcap/tshark.ts";
-import { BufferedTextWriter } from "../lib/report/buffered_writer.ts";
-import { ToolError } from "../lib/tools/runner.ts";
+import { runMain, UsageError, usageFromParseError } from "../cli/errors.ts";
+import { type AnnotatedPacket, Annotator, missingSteps } from "./annotate.ts";
+import { PcapError, readCaptureBatches } from "./reader.ts";
+import { formatPacketLine } from "./table.ts";
+import { compareWithTshark } from "./tshark.ts";
+import { BufferedTextWriter } from "../report/buffered_writer.ts";
+import { ToolError } from "../tools/runner.ts";
 
 const HELP = `deno task pcap FILE — annotate a capture (pcap or pcapng)
 

@@ -6,14 +6,14 @@
  */
 
 import { parseArgs } from "node:util";
-import { type BenchServer, formatBench, runEchoBench, SCENARIOS } from "../lib/bench/echo.ts";
-import { formatHttpBench, runHttpBench } from "../lib/bench/http.ts";
-import { formatPcapBench, runPcapBench } from "../lib/bench/pcap.ts";
-import { writeSyntheticCapture } from "../lib/bench/synthetic_capture.ts";
-import { buildC } from "../lib/tools/build_c.ts";
-import { runMain, UsageError, usageFromParseError } from "../lib/cli/errors.ts";
-import { fileTimestamp } from "../lib/practice/logs.ts";
-import { repoPath } from "../lib/cli/paths.ts";
+import { type BenchServer, formatBench, runEchoBench, SCENARIOS } from "./echo.ts";
+import { formatHttpBench, runHttpBench } from "./http.ts";
+import { formatPcapBench, runPcapBench } from "./pcap.ts";
+import { writeSyntheticCapture } from "./synthetic_capture.ts";
+import { buildC } from "../tools/build_c.ts";
+import { runMain, UsageError, usageFromParseError } from "../cli/errors.ts";
+import { fileTimestamp } from "../practice/logs.ts";
+import { repoPath } from "../cli/paths.ts";
 
 const HELP = `deno task bench echo|http|pcap — side by side, in one run
 
@@ -229,7 +229,7 @@ async function nginxServer(): Promise<BenchServer | undefined> {
   }
   // nginx resolves -c against -p: both absolute.
   const dir = decodeURIComponent(
-    new URL("../logs/.build/nginx", import.meta.url).pathname,
+    new URL("../../logs/.build/nginx", import.meta.url).pathname,
   );
   await Deno.mkdir(dir, { recursive: true });
   const page = "<!doctype html>\\n<title>netkata</title>\\n<p>Hello from Kata 4.</p>\\n";
@@ -291,7 +291,7 @@ async function save(
 }
 
 function cSource(slug: string): URL {
-  return new URL(`../katas/${slug}/reference.c`, import.meta.url);
+  return new URL(`../../katas/${slug}/reference.c`, import.meta.url);
 }
 
 if (import.meta.main) {

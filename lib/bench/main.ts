@@ -1,6 +1,7 @@
 /**
- * `deno task bench echo` — the echo servers side by side under the same
- * load. A benchmark, never a test: figures depend on the machine.
+ * `deno task bench echo|http|pcap` — the echo servers, the HTTP servers
+ * and the capture readers, each side by side under the same load. A
+ * benchmark, never a test: figures depend on the machine.
  *
  * @module
  */
@@ -11,7 +12,7 @@ import { formatHttpBench, runHttpBench } from "./http.ts";
 import { formatPcapBench, runPcapBench } from "./pcap.ts";
 import { writeSyntheticCapture } from "./synthetic_capture.ts";
 import { buildC } from "../tools/build_c.ts";
-import { runMain, UsageError, usageFromParseError } from "../cli/errors.ts";
+import { UsageError, usageFromParseError } from "../cli/errors.ts";
 import { fileTimestamp } from "../practice/logs.ts";
 import { repoPath } from "../cli/paths.ts";
 
@@ -46,7 +47,16 @@ Options:
 Results are also written to logs/bench/<name>-<time>.json. Needs Linux (and
 cc for echo).`;
 
-async function main(args: string[]): Promise<number> {
+/**
+ * Runs `deno task bench` with `args`; returns the exit status.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./main.ts";
+ * Deno.exit(await main(["echo", "--seconds", "1"]));
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -292,8 +302,4 @@ async function save(
 
 function cSource(slug: string): URL {
   return new URL(`../../katas/${slug}/reference.c`, import.meta.url);
-}
-
-if (import.meta.main) {
-  await runMain(() => main(Deno.args), "deno task bench --help");
 }

@@ -7,7 +7,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { runMain, UsageError, usageFromParseError } from "../cli/errors.ts";
+import { UsageError, usageFromParseError } from "../cli/errors.ts";
 import { type AnnotatedPacket, Annotator, missingSteps } from "./annotate.ts";
 import { PcapError, readCaptureBatches } from "./reader.ts";
 import { formatPacketLine } from "./table.ts";
@@ -32,7 +32,16 @@ Options:
 /** How many packets are kept for the conversation and tshark checks (the first ones). */
 const KEPT_FOR_CHECKS = 10_000;
 
-async function main(args: string[]): Promise<number> {
+/**
+ * Runs `deno task pcap` with `args`; returns the exit status.
+ *
+ * @example
+ * ```ts ignore
+ * import { main } from "./main.ts";
+ * Deno.exit(await main(["handshake.pcap", "--json"]));
+ * ```
+ */
+export async function main(args: string[]): Promise<number> {
   let parsed;
   try {
     parsed = parseArgs({
@@ -58,6 +67,42 @@ async function main(args: string[]): Promise<number> {
     );
   }
   const path = positionals[0];
+  const printed = await printPackets(path, values.json ?? false);
+  if (printed === "stopped") return 0;
+  const { count, kept, defect } = printed;
+  if (defect) {
+    console.error(
+      `${count > 0 ? `Stopped after ${count} packets: ` : ""}${defect}`,
+    );
+  }
+  if (values.json || (defect && count === 0)) return defect ? 1 : 0;
+
+  const missing = missingSteps(kept);
+  console.log(
+    missing.length === 0
+      ? `\n${count} packets. The first TCP conversation is whole: handshake, data, and both FINs acknowledged.`
+      : `\n${count} packets. The first TCP conversation is missing: ${missing.join(", ")}.`,
+  );
+  if (!values["no-tshark"] && !defect && count <= KEPT_FOR_CHECKS) {
+    await printTsharkComparison(path, kept);
+  }
+  return defect ? 1 : 0;
+}
+
+/** What printing the packets saw. */
+interface Printed {
+  count: number;
+  /** The first packets, for the conversation and tshark checks. */
+  kept: AnnotatedPacket[];
+  /** Why reading stopped early, for a damaged file. */
+  defect?: string;
+}
+
+/**
+ * Prints one line (or JSON object) per packet as the file is read;
+ * "stopped" when the reader of our output went away (`| head`).
+ */
+async function printPackets(path: string, json: boolean): Promise<Printed | "stopped"> {
   let file: Deno.FsFile;
   try {
     file = await Deno.open(path);
@@ -79,7 +124,7 @@ async function main(args: string[]): Promise<number> {
         count++;
         if (kept.length < KEPT_FOR_CHECKS) kept.push(packet);
         const writing = out.write(
-          (values.json ? JSON.stringify(packet) : formatPacketLine(packet)) +
+          (json ? JSON.stringify(packet) : formatPacketLine(packet)) +
             "\n",
         );
         if (writing) await writing; // only when a piece is full: no await per line
@@ -87,47 +132,32 @@ async function main(args: string[]): Promise<number> {
     }
   } catch (error) {
     // A reader that stopped early (| head) is not an error: stop quietly.
-    if (error instanceof Deno.errors.BrokenPipe) return 0;
+    if (error instanceof Deno.errors.BrokenPipe) return "stopped";
     if (!(error instanceof PcapError)) throw error;
     defect = error.message;
   }
   try {
     await out.flush();
   } catch (error) {
-    if (error instanceof Deno.errors.BrokenPipe) return 0;
+    if (error instanceof Deno.errors.BrokenPipe) return "stopped";
     throw error;
   }
-  if (defect) {
-    console.error(
-      `${count > 0 ? `Stopped after ${count} packets: ` : ""}${defect}`,
-    );
-  }
-  if (values.json || (defect && count === 0)) return defect ? 1 : 0;
-
-  const missing = missingSteps(kept);
-  console.log(
-    missing.length === 0
-      ? `\n${count} packets. The first TCP conversation is whole: handshake, data, and both FINs acknowledged.`
-      : `\n${count} packets. The first TCP conversation is missing: ${missing.join(", ")}.`,
-  );
-  if (!values["no-tshark"] && !defect && count <= KEPT_FOR_CHECKS) {
-    try {
-      const problems = await compareWithTshark(path, kept);
-      console.log(
-        problems.length === 0
-          ? "tshark decodes it the same way."
-          : `tshark disagrees:\n  ${problems.slice(0, 20).join("\n  ")}`,
-      );
-    } catch (error) {
-      if (
-        !(error instanceof ToolError || error instanceof Deno.errors.NotCapable)
-      ) throw error;
-      console.log(`(No comparison with tshark: ${error.message})`);
-    }
-  }
-  return defect ? 1 : 0;
+  return { count, kept, defect };
 }
 
-if (import.meta.main) {
-  await runMain(() => main(Deno.args), "deno task pcap --help");
+/** Compares the kit's decoding with tshark's, where tshark can run. */
+async function printTsharkComparison(path: string, kept: AnnotatedPacket[]): Promise<void> {
+  try {
+    const problems = await compareWithTshark(path, kept);
+    console.log(
+      problems.length === 0
+        ? "tshark decodes it the same way."
+        : `tshark disagrees:\n  ${problems.slice(0, 20).join("\n  ")}`,
+    );
+  } catch (error) {
+    if (
+      !(error instanceof ToolError || error instanceof Deno.errors.NotCapable)
+    ) throw error;
+    console.log(`(No comparison with tshark: ${error.message})`);
+  }
 }

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { stages as concurrentStages } from "../katas/01-echo-threaded/check.ts";
 import { stages as eventLoopStages } from "../katas/02-echo-event-loop/check.ts";
 import { buildC } from "../lib/tools/build_c.ts";
+import { ToolError, Transcript } from "../lib/tools/runner.ts";
 import { runCheck } from "../lib/check/run.ts";
 import { hasProgram, requires, withTempDir } from "./_support.ts";
 
@@ -36,10 +37,14 @@ for (const kata of CASES) {
     ignore: needs.ignore || !haveCc || Deno.build.os !== "linux",
     fn: () =>
       withTempDir("netkata-c-", async (out) => {
+        const transcript = new Transcript();
         const binary = await buildC(
           new URL(`../katas/${kata.slug}/reference.c`, import.meta.url),
           out,
+          { transcript },
         );
+        // cc is a registry tool: it ran through the runner, which wrote it down.
+        assert.match(transcript.lines[0], new RegExp(`^\\$ cc -O2 .*${kata.slug}/reference\\.c$`));
         const report = await runCheck(kata, {
           kind: "command",
           command: `${binary} {port}`,
@@ -49,3 +54,24 @@ for (const kata of CASES) {
       }),
   });
 }
+
+Deno.test({
+  name: `buildC() reports a source that does not compile with the compiler's own message${
+    needs.suffix || (haveCc ? "" : " [ignored: no cc on PATH]")
+  }`,
+  ignore: needs.ignore || !haveCc,
+  fn: () =>
+    withTempDir("netkata-c-", async (out) => {
+      const source = `${out}/broken.c`;
+      await Deno.writeTextFile(source, "int main(void) { return missing; }\n");
+      await assert.rejects(
+        buildC(new URL(`file://${source}`), out),
+        (error: ToolError) => {
+          assert.equal(error.kind, "failed");
+          assert.match(error.message, /^\$ cc -O2 .*broken\.c failed:\n/);
+          assert.match(error.message, /missing/);
+          return true;
+        },
+      );
+    }),
+});

@@ -1,50 +1,55 @@
 /**
  * Building a C reference with the system's compiler, so that the same
- * checker grades it through a command target.
+ * checker grades it through a command target. The compiler is a registry
+ * tool like any other: it runs through the tool runner, which says how to
+ * install it when it is missing.
  *
  * @module
  */
 
-import { TargetError } from "../check/target.ts";
+import { shellQuote, spawnTool, ToolError, type Transcript } from "./runner.ts";
+
+/** Options for {@linkcode buildC}. */
+export interface BuildOptions {
+  /** Gets the compiler's command line. */
+  transcript?: Transcript;
+}
 
 /**
  * Compiles `source` with `cc -O2 -pthread` into `outputDirectory` and
- * returns the binary's path. Throws {@linkcode TargetError} when there is no
+ * returns the binary's path. Throws {@linkcode ToolError} when there is no
  * compiler or the build fails, with the compiler's own message.
+ *
+ * @example
+ * ```ts ignore
+ * import { buildC } from "./build_c.ts";
+ * const binary = await buildC(new URL("../../katas/01-echo-threaded/reference.c", import.meta.url), "logs/.build");
+ * ```
  */
 export async function buildC(
   source: URL,
   outputDirectory: string,
+  options: BuildOptions = {},
 ): Promise<string> {
   await Deno.mkdir(outputDirectory, { recursive: true });
-  const binary = `${outputDirectory}/${decodeURIComponent(source.pathname).split("/").at(-1)!.replace(/\.c$/, "")}`;
-  const args = [
+  const path = decodeURIComponent(source.pathname);
+  const binary = `${outputDirectory}/${path.split("/").at(-1)!.replace(/\.c$/, "")}`;
+  await using compiler = spawnTool("cc", [
     "-O2",
     "-Wall",
     "-Wextra",
     "-pthread",
     "-o",
     binary,
-    decodeURIComponent(source.pathname),
-  ];
-  let output: Deno.CommandOutput;
-  try {
-    output = await new Deno.Command("cc", {
-      args,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new TargetError(
-        "No C compiler (cc) found: install one (Debian/Ubuntu: apt-get install gcc; macOS: xcode-select --install), or check the Deno reference with --reference",
-      );
-    }
-    throw error;
-  }
-  if (!output.success) {
-    throw new TargetError(
-      `cc ${args.join(" ")} failed:\n${new TextDecoder().decode(output.stderr)}`,
+    path,
+  ], options);
+  const status = await compiler.finished;
+  if (!status.success) {
+    // All of it: the first error is what the learner needs, not the last line.
+    throw new ToolError(
+      "cc",
+      "failed",
+      `$ ${shellQuote(compiler.argv)} failed:\n${compiler.stderr()}`,
     );
   }
   return binary;

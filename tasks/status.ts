@@ -58,10 +58,7 @@ async function main(args: string[]): Promise<number> {
       )
     ),
   );
-  const standard = completionStandard(
-    standings,
-    (n) => KATAS.find((kata) => kata.number === n)?.built ?? false,
-  );
+  const standard = completionStandard(standings);
   if (values.json) {
     console.log(
       JSON.stringify(

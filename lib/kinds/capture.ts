@@ -1,113 +1,108 @@
 /**
- * `deno task kata:5 …`: check a capture (the kit's or the learner's), make
- * one in a private lab, or practise labelling its packets.
+ * The capture kind (kata 5): check a capture (the kit's or the learner's),
+ * make one in a private lab, or practise labelling its packets. A capture
+ * is graded like any other implementation: its file is decoded once, and
+ * every stage reads the same decoding.
  *
  * @module
  */
 
-import type { CaptureKata } from "../../katas/catalog.ts";
-import { formatHeading, formatStage, formatSummary } from "../../lib/check/report.ts";
-import { runCaptureCheck } from "../../lib/check/run.ts";
-import { UsageError } from "../../lib/cli/errors.ts";
-import { captureHandshake } from "../../lib/lab/handshake.ts";
-import { LabUnavailable } from "../../lib/lab/lab.ts";
-import { annotateFile } from "../../lib/pcap/file.ts";
-import { formatAnnotated } from "../../lib/pcap/table.ts";
+import { fixedSubject, type Subject } from "../check/run.ts";
+import { captureHandshake } from "../lab/handshake.ts";
+import { type AnnotatedFile, annotateFile } from "../pcap/file.ts";
+import { formatAnnotated } from "../pcap/table.ts";
+import type { LogPaths } from "../practice/logs.ts";
+import type { CaptureContext } from "../stages/capture.ts";
+import { Transcript } from "../tools/runner.ts";
 import { labelSession } from "./capture_practice.ts";
-import type { LogPaths } from "../../lib/practice/logs.ts";
-import { interrupted, ToolError, Transcript } from "../../lib/tools/runner.ts";
-import { expectNoMore, type KataFlags, reportCannotStart } from "./common.ts";
+import { chooseTarget, expectNoMore, printCheck } from "./common.ts";
+import type { KataEntry, Kind } from "./kind.ts";
 
-/** Kata 5: check a capture (the kit's or the learner's), make one, or practise labelling. */
-export async function captureKata(
-  kata: CaptureKata,
-  command: string,
-  rest: string[],
-  flags: KataFlags,
-  card: string,
-  logs: LogPaths,
-): Promise<number> {
-  const capture = async (json = false) => {
-    const output = await logs.timestamped(kata, ".pcap");
-    const transcript = new Transcript((line) => json || console.log(line));
-    await captureHandshake({ output, transcript, onNotice: (notice) => console.error(notice) });
-    return output;
-  };
-  switch (command) {
-    case "practice":
-      expectNoMore(rest, command);
-      await labelSession({
-        kata,
-        card,
-        logs,
-        capture: () => capture(),
-        annotate: annotateFile,
-        commands: HANDSHAKE_COMMANDS,
-      });
-      return 0;
-    case "run": {
-      expectNoMore(rest, command);
-      const path = await capture();
-      const { packets, error } = await annotateFile(path);
-      console.log(`\n${formatAnnotated(packets)}\n\nSaved to ${path}`);
-      if (error) console.error(error);
-      return error ? 1 : 0;
-    }
-    case "check": {
-      expectNoMore(rest, command);
-      const json = flags.json ?? false;
-      const given = (["reference", "file"] as const).filter((flag) => flags[flag] !== undefined);
-      const other = (["reference-c", "cmd", "port", "host"] as const).find((
-        flag,
-      ) => flags[flag] !== undefined);
-      if (other || given.length !== 1) {
-        throw new UsageError(
-          `Kata ${kata.number} grades a capture: use --reference (the kit makes one) or --file CAPTURE.pcap${
-            other ? `, not --${other}` : ""
-          }`,
-        );
-      }
-      let path = flags.file;
-      if (path === undefined) {
-        try {
-          path = await capture(json);
-        } catch (error) {
-          if (
-            !(error instanceof ToolError || error instanceof LabUnavailable) || interrupted()
-          ) throw error;
-          reportCannotStart(kata, error.message, json);
-          return 1;
-        }
-      }
-      const report = await runCaptureCheck(
-        { ...kata, stages: await kata.loadStages() },
-        path,
-        {
-          onStart: (label) => {
-            if (json) return;
-            console.log(`\n${formatHeading(kata.number, kata.title, label)}`);
-          },
-          onResult: (result) => json || console.log(formatStage(result)),
-        },
-      );
-      if (json) {
-        const { packets } = await annotateFile(path);
-        console.log(JSON.stringify({ ...report, packets }, null, 2));
-      } else {
-        const { packets } = await annotateFile(path);
-        if (packets.length > 0) console.log(`\n${formatAnnotated(packets)}`);
-        console.log(formatSummary(report));
-      }
-      return report.passed ? 0 : 1;
-    }
-    default:
-      throw new UsageError(`Unknown command: ${command}`);
-  }
+/** A capture kata's catalog entry. */
+export interface CaptureKata extends KataEntry<"capture", CaptureContext> {
+  /** The card's commands, for a learner who captures by hand. */
+  byHand: readonly string[];
+  /** The conversation the kit captures: the listener's port and the line the client sends. */
+  conversation: { port: number; message: string };
 }
 
-/** The card's commands, for a learner who captures by hand. */
-const HANDSHAKE_COMMANDS = [
-  `sudo tcpdump --immediate-mode -i lo -w handshake.pcap "tcp port 12345"   # terminal 1; wait for "listening on"`,
-  `nc -l 127.0.0.1 12345                                                  # terminal 2`,
-  `printf 'hello kata\\n' | nc -N 127.0.0.1 12345                          # terminal 3; then Ctrl-C in terminal 1`,
-];
+/** Captures the kata's conversation into a new file under the logs; returns its path. */
+async function capture(kata: CaptureKata, logs: LogPaths, json = false): Promise<string> {
+  const output = await logs.timestamped(kata, ".pcap");
+  const transcript = new Transcript((line) => json || console.log(line));
+  await captureHandshake({ output, transcript, ...kata.conversation, onNotice: (notice) => console.error(notice) });
+  if (!json) console.log();
+  return output;
+}
+
+/**
+ * The subject for the capture at `path`: decoded once, here, for every
+ * stage (and for the table printed after them).
+ *
+ * @example
+ * ```ts ignore
+ * import { captureSubject } from "./capture.ts";
+ * const subject = await captureSubject("handshake.pcap");
+ * ```
+ */
+export async function captureSubject(path: string): Promise<Subject<CaptureContext>> {
+  return fixedSubject(path, { path, file: await annotateFile(path) });
+}
+
+function wrongFlag(kata: CaptureKata, flag?: string): string {
+  return `Kata ${kata.number} grades a capture: use --reference (the kit makes one) or --file CAPTURE.pcap${
+    flag ? `, not --${flag}` : ""
+  }`;
+}
+
+/** The capture kind. */
+export const captureKind: Kind<CaptureKata> = {
+  flags: { reference: { type: "boolean" }, file: { type: "string" } },
+  wrongFlag,
+  help: (kata) => ({
+    practice: "practice: capture (yours or the kit's), label every packet, timed",
+    commands:
+      `  deno task kata:${kata.number} run                capture a conversation in a private lab and annotate it`,
+    targets: `Check targets (exactly one):
+  --reference          the kit makes the capture in a private lab (needs root, tcpdump, nc)
+  --file CAPTURE       a pcap or pcapng file you made`,
+  }),
+  practice: async (kata, { rest, card, logs }) => {
+    expectNoMore(rest, "practice");
+    await labelSession({
+      kata,
+      card,
+      logs,
+      capture: () => capture(kata, logs),
+      annotate: annotateFile,
+      commands: [...kata.byHand],
+    });
+    return 0;
+  },
+  run: async (kata, { rest, logs }) => {
+    expectNoMore(rest, "run");
+    const path = await capture(kata, logs);
+    const { packets, error } = await annotateFile(path);
+    console.log(`${formatAnnotated(packets)}\n\nSaved to ${path}`);
+    if (error) console.error(error);
+    return error ? 1 : 0;
+  },
+  check: async (kata, { flags, rest, logs }) => {
+    expectNoMore(rest, "check");
+    const json = flags.json ?? false;
+    const flag = chooseTarget(flags, ["reference", "file"], "--reference (the kit makes one) or --file CAPTURE.pcap");
+    let file: AnnotatedFile | undefined;
+    const start = async () => {
+      const path = flag === "file" ? flags.file! : await capture(kata, logs, json);
+      file = await annotateFile(path);
+      return fixedSubject(path, { path, file });
+    };
+    return await printCheck(kata, start, {
+      json,
+      extras: () => ({
+        json: { packets: file!.packets },
+        text: file!.packets.length > 0 ? `\n${formatAnnotated(file!.packets)}` : undefined,
+      }),
+    });
+  },
+};

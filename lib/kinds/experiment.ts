@@ -1,34 +1,42 @@
 /**
- * `deno task kata:6 …`: run the loss experiment (check, run), or a
- * practice session around it: predict, measure, explain.
+ * The experiment kind (kata 6): run the loss experiment (check, run), or a
+ * practice session around it: predict, measure, explain. What is graded is
+ * the sweep itself: its data must be sound before it is explained.
  *
  * @module
  */
 
-import { type ExperimentKata, kataDirectory } from "../../katas/catalog.ts";
+import { fixedSubject, type Subject } from "../check/run.ts";
+import { UsageError } from "../cli/errors.ts";
+import { formatRealtimeTable, formatSweepTable, saveSweep } from "../loss/report.ts";
+import { runSweep, type SweepResult } from "../loss/sweep.ts";
+import { drawProgress } from "../report/progress.ts";
 import { type ExperimentContext, parseRate } from "../stages/experiment.ts";
-import { type CheckReport, formatHeading, formatStage, formatSummary } from "../../lib/check/report.ts";
-import { runStages } from "../../lib/check/stage.ts";
-import { UsageError } from "../../lib/cli/errors.ts";
-import { LabUnavailable } from "../../lib/lab/lab.ts";
-import { formatRealtimeTable, formatSweepTable, saveSweep } from "../../lib/loss/report.ts";
-import { runSweep } from "../../lib/loss/sweep.ts";
+import { Transcript } from "../tools/runner.ts";
+import { cannotStart, expectNoMore, type KataFlags, printCheck, reportCannotStart } from "./common.ts";
 import { experimentSession } from "./experiment_practice.ts";
-import type { LogPaths } from "../../lib/practice/logs.ts";
-import { drawProgress } from "../../lib/report/progress.ts";
-import { interrupted, ToolError, Transcript } from "../../lib/tools/runner.ts";
-import { expectNoMore, type KataFlags, reportCannotStart } from "./common.ts";
+import type { KataCommand, KataEntry, Kind } from "./kind.ts";
 
-/** Kata 6: run the sweep (check/run) or a practice session around it. */
-export async function experimentKata(
-  kata: ExperimentKata,
-  command: string,
-  rest: string[],
-  flags: KataFlags,
-  card: string,
-  logs: LogPaths,
-): Promise<number> {
-  expectNoMore(rest, command);
+/** An experiment kata's catalog entry. */
+export interface ExperimentKata extends KataEntry<"experiment", ExperimentContext> {
+  /** The kit's own measuring probe (`--tool deno`), a file in the kata's folder. */
+  probe: string;
+}
+
+/** The sweep the flags ask for, checked. */
+interface Sweep {
+  losses: number[];
+  repeats: number;
+  seconds: number;
+  udpRateText: string;
+  /** The UDP rate in bits/s. */
+  udpRate: number;
+  delayMs?: number;
+  tool: "iperf3" | "deno";
+}
+
+/** Reads and checks the experiment's flags; a usage error names the first bad one. */
+function sweepFromFlags(flags: KataFlags): Sweep {
   const losses = (flags.loss ?? "0,1,5,10").split(",").map((text) => Number(text.trim()));
   if (losses.some((loss) => !Number.isFinite(loss) || loss < 0 || loss > 100)) {
     throw new UsageError(
@@ -57,13 +65,6 @@ export async function experimentKata(
   if (flags.rate !== undefined && !/^\d+(\.\d+)?[kmg]?bit$/i.test(flags.rate)) {
     throw new UsageError(`--rate takes a tc rate such as 100mbit, not "${flags.rate}"`);
   }
-  const other = (["file", "cmd", "port", "reference-c"] as const).find((flag) => flags[flag] !== undefined);
-  if (other) {
-    throw new UsageError(
-      `Kata 6 runs an experiment; --${other} does not apply (see --help)`,
-    );
-  }
-  const json = flags.json ?? false;
   const tool = flags.tool ?? "iperf3";
   if (tool !== "iperf3" && tool !== "deno") {
     throw new UsageError(`--tool is iperf3 or deno, not "${tool}"`);
@@ -73,36 +74,128 @@ export async function experimentKata(
       "--tool deno runs inside the kit's own lab; --server is for iperf3",
     );
   }
+  return { losses, repeats, seconds, udpRateText, udpRate, delayMs, tool };
+}
 
-  const measure = async () => {
-    const transcript = new Transcript((line) => json || Deno.stderr.isTerminal() || console.error(line));
-    const result = await runSweep({
-      losses,
-      repeats,
-      seconds,
-      udpRate: udpRateText,
-      congestion: flags.cc,
-      delayMs,
-      rate: flags.rate,
-      server: flags.server,
-      tool,
-      probe: decodeURIComponent(
-        new URL("probe.ts", kataDirectory(kata)).pathname,
-      ),
-      transcript,
-      onProgress: json ? undefined : drawProgress,
-    });
-    const stem = await logs.timestamped(kata);
-    return { result, files: await saveSweep(result, stem) };
-  };
+/** Runs the sweep and saves it under the logs; returns the result and the files written. */
+async function measure(
+  kata: ExperimentKata,
+  { flags, logs }: KataCommand,
+  sweep: Sweep,
+): Promise<{ result: SweepResult; files: string[] }> {
+  const json = flags.json ?? false;
+  const transcript = new Transcript((line) => json || Deno.stderr.isTerminal() || console.error(line));
+  const result = await runSweep({
+    losses: sweep.losses,
+    repeats: sweep.repeats,
+    seconds: sweep.seconds,
+    udpRate: sweep.udpRateText,
+    congestion: flags.cc,
+    delayMs: sweep.delayMs,
+    rate: flags.rate,
+    server: flags.server,
+    tool: sweep.tool,
+    probe: decodeURIComponent(new URL(kata.probe, kata.directory).pathname),
+    transcript,
+    onProgress: json ? undefined : drawProgress,
+  });
+  const stem = await logs.timestamped(kata);
+  return { result, files: await saveSweep(result, stem) };
+}
 
-  if (command === "practice") {
+/** The sweep's tables, for people. */
+function printSweep(result: SweepResult, files: string[]): void {
+  if (result.notice) console.log(result.notice);
+  console.log(`\n${formatSweepTable(result)}\n`);
+  const realtime = formatRealtimeTable(result);
+  if (realtime) console.log(`${realtime}\n`);
+  console.log(
+    result.rttUs && result.mss
+      ? `TCP congestion control: ${
+        result.congestion ?? "unknown"
+      }; path RTT ${result.rttUs} µs; MSS ${result.mss} bytes (for the Mathis estimate).`
+      : "Path RTT and MSS come from iperf3's TCP report: no Mathis estimate without them.",
+  );
+  console.log(`Saved: ${files.join(", ")}`);
+}
+
+/**
+ * The subject for a finished sweep, sent at `udpRate` bits/s: the same data
+ * for every stage.
+ *
+ * @example
+ * ```ts ignore
+ * import { sweepSubject } from "./experiment.ts";
+ * const subject = sweepSubject("logs/06-tcp-vs-udp/2026-11-27T01-18-46.json", result, 100e6);
+ * ```
+ */
+export function sweepSubject(label: string, result: SweepResult, udpRate: number): Subject<ExperimentContext> {
+  return fixedSubject(label, { result, udpRate });
+}
+
+/** Measures and prints the sweep (`run`), then grades it (`check`). */
+async function measureAndGrade(kata: ExperimentKata, command: KataCommand, grade: boolean): Promise<number> {
+  expectNoMore(command.rest, grade ? "check" : "run");
+  const sweep = sweepFromFlags(command.flags);
+  const json = command.flags.json ?? false;
+  let measured;
+  try {
+    measured = await measure(kata, command, sweep);
+  } catch (error) {
+    if (!cannotStart(error)) throw error;
+    reportCannotStart(kata, error.message, json);
+    return 1;
+  }
+  const { result, files } = measured;
+  if (!json) printSweep(result, files);
+  if (!grade) {
+    if (json) console.log(JSON.stringify(result, null, 2));
+    return 0;
+  }
+  if (!json) console.log();
+  return await printCheck(kata, () => Promise.resolve(sweepSubject(files[0], result, sweep.udpRate)), {
+    json,
+    extras: () => ({ json: { result } }),
+  });
+}
+
+/** The experiment kind. */
+export const experimentKind: Kind<ExperimentKata> = {
+  flags: {
+    loss: { type: "string" },
+    repeats: { type: "string" },
+    seconds: { type: "string" },
+    "udp-rate": { type: "string" },
+    cc: { type: "string" },
+    server: { type: "string" },
+    tool: { type: "string" },
+    delay: { type: "string" },
+    rate: { type: "string" },
+  },
+  wrongFlag: (kata, flag) => `Kata ${kata.number} runs an experiment; --${flag} does not apply (see --help)`,
+  help: (kata) => ({
+    practice: "practice: predict, measure, explain in one paragraph",
+    commands:
+      `  deno task kata:${kata.number} run                run the loss sweep: table, JSON, CSV, SVG chart in logs/`,
+    targets: `Experiment (check runs it and checks the data is sound):
+  --loss 0,1,5,10      loss levels in per cent
+  --repeats 3          runs per level and protocol (median, min–max)
+  --seconds 3          length of each run
+  --udp-rate 100M      UDP sending rate (iperf3 syntax)
+  --cc cubic           TCP congestion control (default: the system's)
+  --tool iperf3|deno   who measures: iperf3, or the kit's ${kata.probe}
+  --server HOST        an iperf3 server you run elsewhere (no loss shaping here)
+  --delay MS, --rate R netem only: one-way delay and rate limit (100mbit)`,
+  }),
+  practice: async (kata, command) => {
+    expectNoMore(command.rest, "practice");
+    const sweep = sweepFromFlags(command.flags);
     await experimentSession({
       kata,
-      card,
-      logs,
-      losses,
-      measure,
+      card: command.card,
+      logs: command.logs,
+      losses: sweep.losses,
+      measure: () => measure(kata, command, sweep),
       annotate: async (file, extra) => {
         const saved = JSON.parse(await Deno.readTextFile(file));
         await Deno.writeTextFile(
@@ -112,69 +205,7 @@ export async function experimentKata(
       },
     });
     return 0;
-  }
-  if (command !== "check" && command !== "run") {
-    throw new UsageError(`Unknown command: ${command}`);
-  }
-  let measured;
-  try {
-    measured = await measure();
-  } catch (error) {
-    if (!(error instanceof ToolError || error instanceof LabUnavailable) || interrupted()) {
-      throw error;
-    }
-    reportCannotStart(kata, error.message, json);
-    return 1;
-  }
-  const { result, files } = measured;
-  if (!json) {
-    if (result.notice) console.log(result.notice);
-    console.log(`\n${formatSweepTable(result)}\n`);
-    const realtime = formatRealtimeTable(result);
-    if (realtime) console.log(`${realtime}\n`);
-    console.log(
-      result.rttUs && result.mss
-        ? `TCP congestion control: ${
-          result.congestion ?? "unknown"
-        }; path RTT ${result.rttUs} µs; MSS ${result.mss} bytes (for the Mathis estimate).`
-        : "Path RTT and MSS come from iperf3's TCP report: no Mathis estimate without them.",
-    );
-    console.log(`Saved: ${files.join(", ")}`);
-  }
-  if (command === "run") {
-    if (json) console.log(JSON.stringify(result, null, 2));
-    return 0;
-  }
-  const report = await checkSweep(kata, { result, udpRate }, json);
-  if (json) console.log(JSON.stringify({ ...report, result }, null, 2));
-  return report.passed ? 0 : 1;
-}
-
-/** Runs the experiment's stages on the sweep and prints them. */
-async function checkSweep(
-  kata: ExperimentKata,
-  context: ExperimentContext,
-  json: boolean,
-): Promise<CheckReport> {
-  if (!json) {
-    console.log(
-      `\n${formatHeading(kata.number, kata.title, "the sweep above")}`,
-    );
-  }
-  const stages = await runStages(
-    await kata.loadStages(),
-    () => ({ context, release() {} }),
-    {
-      onResult: (result) => json || console.log(formatStage(result)),
-    },
-  );
-  const report = {
-    kata: kata.number,
-    title: kata.title,
-    target: "sweep",
-    passed: !stages.some((s) => s.status === "fail"),
-    stages,
-  };
-  if (!json) console.log(formatSummary(report));
-  return report;
-}
+  },
+  run: (kata, command) => measureAndGrade(kata, command, false),
+  check: (kata, command) => measureAndGrade(kata, command, true),
+};

@@ -1,119 +1,94 @@
 /**
- * The six katas: what the practice loop, the checker and the status board
- * need to know about each. Cards are in each folder's KATA.md.
+ * The katas: each one's entry is all the kit needs to know about it — the
+ * practice loop, the checker, the status board and the course's self-test
+ * (`tests/catalog_test.ts`) all read it from here. A new kata of an existing
+ * kind is its folder, one entry below, a `deno.json` task and a README row.
+ * Cards are in each folder's KATA.md.
  *
  * @module
  */
 
-import type { RunClient } from "../lib/check/client.ts";
-import type { CaptureContext } from "../lib/check/capture.ts";
-import type { ExperimentContext } from "../lib/check/experiment.ts";
-import type { ClientContext } from "../lib/check/http_client.ts";
-import type { Stage } from "../lib/check/stage.ts";
-import type { StartServer } from "../lib/check/target.ts";
-import type { PracticeKata } from "../lib/practice/kata.ts";
-
-/** A server kata whose checker, reference and starter exist. */
-export interface ServerKata extends PracticeKata {
-  built: true;
-  kind: "server";
-  /** Port `deno task kata:N run` listens on. */
-  defaultPort: number;
-  loadStages(): Promise<readonly Stage[]>;
-  loadReference(): Promise<StartServer>;
-  /** File name of the C reference in the kata's folder, if there is one. */
-  referenceC?: string;
-}
-
-/** A client kata: graded by running it against the kit's fixture server. */
-export interface ClientKata extends PracticeKata {
-  built: true;
-  kind: "client";
-  loadStages(): Promise<readonly Stage<ClientContext>[]>;
-  loadReference(): Promise<RunClient>;
-}
-
-/** A capture kata: graded on a capture file, practised by labelling packets. */
-export interface CaptureKata extends PracticeKata {
-  built: true;
-  kind: "capture";
-  loadStages(): Promise<readonly Stage<CaptureContext>[]>;
-}
-
-/** An experiment kata: the kit runs it; the learner predicts and explains. */
-export interface ExperimentKata extends PracticeKata {
-  built: true;
-  kind: "experiment";
-  loadStages(): Promise<readonly Stage<ExperimentContext>[]>;
-}
-
-export type BuiltKata = ServerKata | ClientKata | CaptureKata | ExperimentKata;
-
-/** A kata whose card exists but whose tooling is still to come. */
-export interface PlannedKata extends PracticeKata {
-  built: false;
-}
-
-export type Kata = BuiltKata | PlannedKata;
+import type { CatalogKata } from "../lib/kinds/mod.ts";
+import type { CompletionItem } from "../lib/practice/kata.ts";
 
 const threePassesInARow = {
   text: "3 passing attempts in a row, each within the time limit",
   passesInARow: 3,
 };
 
-export const KATAS: readonly Kata[] = [
+const oneSitting: CompletionItem = {
+  text: "Katas 1 and 2 each implemented in one sitting",
+  needs: "pass within the limit",
+};
+
+/** A kata's folder, next to this file. */
+const folder = (slug: string) => new URL(`./${slug}/`, import.meta.url);
+
+export const KATAS: readonly CatalogKata[] = [
   {
     number: 1,
     slug: "01-echo-threaded",
+    directory: folder("01-echo-threaded"),
     title: "Concurrent echo server (one worker per connection)",
     timeLimitMinutes: 30,
     repeatUntil: threePassesInARow,
-    built: true,
+    completion: [oneSitting],
     kind: "server",
     defaultPort: 9000,
+    tryIt: "nc {host} {port}",
     loadStages: async () => (await import("./01-echo-threaded/check.ts")).stages,
     loadReference: async () => (await import("./01-echo-threaded/reference.ts")).startServer,
+    loadStarter: async () => (await import("./01-echo-threaded/starter.ts")).startServer,
     referenceC: "reference.c",
   },
   {
     number: 2,
     slug: "02-echo-event-loop",
+    directory: folder("02-echo-event-loop"),
     title: "Event-driven echo server",
     timeLimitMinutes: 45,
     repeatUntil: threePassesInARow,
-    built: true,
+    completion: [oneSitting],
     kind: "server",
     defaultPort: 9000,
+    tryIt: "nc {host} {port}",
     loadStages: async () => (await import("./02-echo-event-loop/check.ts")).stages,
     loadReference: async () => (await import("./02-echo-event-loop/reference.ts")).startServer,
+    loadStarter: async () => (await import("./02-echo-event-loop/starter.ts")).startServer,
     referenceC: "reference.c",
   },
   {
     number: 3,
     slug: "03-http-client",
+    directory: folder("03-http-client"),
     title: "Minimal HTTP/1.1 client",
     timeLimitMinutes: 30,
     repeatUntil: threePassesInARow,
-    built: true,
     kind: "client",
+    fixturePort: 8080,
     loadStages: async () => (await import("./03-http-client/check.ts")).stages,
+    loadFixture: async () => (await import("./03-http-client/check.ts")).fixture,
     loadReference: async () => (await import("./03-http-client/reference.ts")).run,
+    loadStarter: async () => (await import("./03-http-client/starter.ts")).run,
   },
   {
     number: 4,
     slug: "04-http-server",
+    directory: folder("04-http-server"),
     title: "Minimal HTTP/1.1 server",
     timeLimitMinutes: 45,
     repeatUntil: threePassesInARow,
-    built: true,
     kind: "server",
     defaultPort: 8080,
+    tryIt: "curl -v http://{host}:{port}/",
     loadStages: async () => (await import("./04-http-server/check.ts")).stages,
     loadReference: async () => (await import("./04-http-server/reference.ts")).startServer,
+    loadStarter: async () => (await import("./04-http-server/starter.ts")).startServer,
   },
   {
     number: 5,
     slug: "05-tcp-handshake",
+    directory: folder("05-tcp-handshake"),
     title: "Capture and annotate a TCP handshake",
     timeLimitMinutes: 20,
     repeatUntil: {
@@ -121,31 +96,37 @@ export const KATAS: readonly Kata[] = [
       passesInARow: 3,
       withinMinutes: 2,
     },
-    built: true,
+    completion: [{ text: "Kata 5 run and every packet labelled without reference", needs: "pass" }],
     kind: "capture",
+    byHand: [
+      `sudo tcpdump --immediate-mode -i lo -w handshake.pcap "tcp port 12345"   # terminal 1; wait for "listening on"`,
+      `nc -l 127.0.0.1 12345                                                  # terminal 2`,
+      `printf 'hello kata\\n' | nc -N 127.0.0.1 12345                          # terminal 3; then Ctrl-C in terminal 1`,
+    ],
+    conversation: { port: 12345, message: "hello kata\n" },
     loadStages: async () => (await import("./05-tcp-handshake/check.ts")).stages,
   },
   {
     number: 6,
     slug: "06-tcp-vs-udp",
+    directory: folder("06-tcp-vs-udp"),
     title: "TCP vs UDP under packet loss",
     timeLimitMinutes: 60,
     repeatUntil: {
       text: "3 sessions in a row with predictions, a sound sweep and a one-paragraph explanation",
       passesInARow: 3,
     },
-    built: true,
+    completion: [{
+      text: "The TCP-vs-UDP trade-off measured in Kata 6 explained in one paragraph",
+      needs: "pass",
+    }],
     kind: "experiment",
+    probe: "probe.ts",
     loadStages: async () => (await import("./06-tcp-vs-udp/check.ts")).stages,
   },
 ];
 
 /** The kata numbered `number`, or undefined. */
-export function findKata(number: number): Kata | undefined {
+export function findKata(number: number): CatalogKata | undefined {
   return KATAS.find((kata) => kata.number === number);
-}
-
-/** The folder holding a kata's card, reference and starter. */
-export function kataDirectory(kata: Kata): URL {
-  return new URL(`./${kata.slug}/`, import.meta.url);
 }

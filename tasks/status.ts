@@ -12,7 +12,7 @@ import { readAttempts } from "../lib/practice/history.ts";
 import { LogPaths } from "../lib/practice/logs.ts";
 import { readMistakes } from "../lib/practice/mistakes.ts";
 import { completionStandard, formatStatus, standingOf } from "../lib/practice/status.ts";
-import { repoPath } from "./paths.ts";
+import { repoPath } from "../lib/cli/paths.ts";
 
 const HELP = `deno task status — where you stand on every kata
 
@@ -58,10 +58,7 @@ async function main(args: string[]): Promise<number> {
       )
     ),
   );
-  const standard = completionStandard(
-    standings,
-    (n) => KATAS.find((kata) => kata.number === n)?.built ?? false,
-  );
+  const standard = completionStandard(standings);
   if (values.json) {
     console.log(
       JSON.stringify(

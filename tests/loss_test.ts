@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { parseRate } from "../lib/check/experiment.ts";
+import { parseRate } from "../lib/stages/experiment.ts";
 import { parseIperf } from "../lib/loss/iperf.ts";
 import { formatRate, sweepChart, sweepCsv } from "../lib/loss/report.ts";
 import { mathisEstimate, spread } from "../lib/loss/stats.ts";

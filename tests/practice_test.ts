@@ -64,19 +64,26 @@ Deno.test("standingOf() counts the streak of passes within the limit from the la
   );
 });
 
-Deno.test("completionStandard() leaves items it cannot judge yet undecided", () => {
+Deno.test("completionStandard() reads its items from the katas, one line per item however many katas share it", () => {
+  const oneSitting = { text: "Katas 1 and 2 each in one sitting", needs: "pass within the limit" } as const;
   const standings = [
-    standingOf(KATA, [attempt(1, "pass", 10)], 1),
-    standingOf({ ...KATA, number: 2 }, [], 0),
+    standingOf({ ...KATA, completion: [oneSitting] }, [attempt(1, "pass", 10)], 1),
+    standingOf({ ...KATA, number: 2, completion: [oneSitting] }, [], 0),
+    standingOf(
+      { ...KATA, number: 5, completion: [{ text: "Kata 5 labelled", needs: "pass" }] },
+      [attempt(2, "pass", 45, 5)], // over the limit: a pass is all this item needs
+      0,
+    ),
   ];
-  const items = completionStandard(standings, (n) => n <= 2);
-  assert.equal(items[0].met, false);
-  assert.match(
-    items[0].detail,
-    /Kata 1: passed within the limit, Kata 2: not yet/,
-  );
-  assert.equal(items[1].met, undefined);
-  assert.equal(items[3].detail, "1 of 2 katas have one");
+  const items = completionStandard(standings);
+  assert.deepEqual(items.map((item) => [item.text, item.met]), [
+    ["Katas 1 and 2 each in one sitting", false],
+    ["Kata 5 labelled", true],
+    ["At least one mistake logged per kata", false],
+  ]);
+  assert.equal(items[0].detail, "Kata 1: passed within the limit, Kata 2: not yet");
+  assert.equal(items[1].detail, "Kata 5: 1 passing attempt");
+  assert.equal(items[2].detail, "1 of 3 katas have one");
 });
 
 Deno.test({

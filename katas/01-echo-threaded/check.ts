@@ -14,7 +14,7 @@ import {
   singleByte,
   stillAnswers,
   survivesReset,
-} from "../../lib/check/echo.ts";
+} from "../../lib/stages/echo.ts";
 import type { Stage } from "../../lib/check/stage.ts";
 
 export const stages: readonly Stage[] = [

@@ -17,7 +17,7 @@ import {
   slowReader,
   stillAnswers,
   survivesReset,
-} from "../../lib/check/echo.ts";
+} from "../../lib/stages/echo.ts";
 import type { Stage } from "../../lib/check/stage.ts";
 
 export const stages: readonly Stage[] = [

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { ClientContext } from "../../lib/check/http_client.ts";
+import type { ClientContext } from "../../lib/stages/http_client.ts";
 import {
   chunked,
   dribbled,
@@ -22,8 +22,9 @@ import {
   refused,
   untilClose,
   wellFormedRequest,
-} from "../../lib/check/http_client.ts";
+} from "../../lib/stages/http_client.ts";
 import type { Stage } from "../../lib/check/stage.ts";
+import { FIXTURE_CASES, startHttpFixture } from "../../lib/http/fixture.ts";
 
 export const stages: readonly Stage<ClientContext>[] = [
   ok200,
@@ -42,3 +43,6 @@ export const stages: readonly Stage<ClientContext>[] = [
   chunked,
   refused,
 ];
+
+/** The server the client runs against: every case a stage uses, and more to try by hand. */
+export const fixture = { start: startHttpFixture, cases: FIXTURE_CASES };

@@ -15,7 +15,7 @@ import {
   okInOneWrite,
   splitInThree,
   splitInTwo,
-} from "../../lib/check/http_server.ts";
+} from "../../lib/stages/http_server.ts";
 import type { Stage } from "../../lib/check/stage.ts";
 
 export const stages: readonly Stage[] = [

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { type CaptureContext, close, data, handshake, readable, tsharkAgrees } from "../../lib/check/capture.ts";
+import { type CaptureContext, close, data, handshake, readable, tsharkAgrees } from "../../lib/stages/capture.ts";
 import type { Stage } from "../../lib/check/stage.ts";
 
 export const stages: readonly Stage<CaptureContext>[] = [

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type ExperimentContext, lossApplied, tcpSlowsDown, udpDelivers } from "../../lib/check/experiment.ts";
+import { type ExperimentContext, lossApplied, tcpSlowsDown, udpDelivers } from "../../lib/stages/experiment.ts";
 import type { Stage } from "../../lib/check/stage.ts";
 
 export const stages: readonly Stage<ExperimentContext>[] = [

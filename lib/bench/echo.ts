@@ -7,7 +7,7 @@
  * @module
  */
 
-import { buildC } from "../check/build_c.ts";
+import { buildC } from "../tools/build_c.ts";
 import { formatTable } from "../report/table.ts";
 import { cpuSeconds, memory } from "./process_stats.ts";
 import { type Pin, pinner, startBenchServer } from "./server_process.ts";

@@ -71,11 +71,15 @@ export function formatSummary(report: CheckReport): string {
   );
 }
 
-/** The machine-readable form printed by `--json`. */
-export function reportToJson(report: CheckReport): string {
+/**
+ * The machine-readable form printed by `--json`; `extra` adds what the kind
+ * of kata has beside the stages (a capture's packets, a sweep's data).
+ */
+export function reportToJson(report: CheckReport, extra: Record<string, unknown> = {}): string {
   return JSON.stringify(
     {
       ...report,
+      ...extra,
       stages: report.stages.map((stage) => ({
         ...stage,
         durationMs: Math.round(stage.durationMs * 10) / 10,

@@ -1,135 +1,156 @@
 /**
- * One check run: start the target, run the kata's stages against it, stop
- * the target, return the report.
+ * The one runner. A check is a *subject* — what is graded: a started
+ * server, a client and the fixture it runs against, a capture file, a sweep —
+ * times the kata's stages, and it ends in one report type whatever the kind
+ * of kata.
  *
  * @module
  */
 
-import { annotateFile } from "../pcap/file.ts";
-import type { CaptureContext } from "./capture.ts";
-import { type ClientSpec, clientUnderTest } from "./client.ts";
-import type { ClientContext } from "./http_client.ts";
-import { startHttpFixture } from "./http_fixture.ts";
+import { type ClientSpec, type ClientUnderTest, clientUnderTest } from "./client.ts";
 import type { CheckReport } from "./report.ts";
-import { runStages, serverContexts, type Stage, type StageResult } from "./stage.ts";
-import { startTarget, type TargetSpec } from "./target.ts";
+import {
+  type ContextLease,
+  runStages,
+  serverContexts,
+  type Stage,
+  type StageContext,
+  type StageResult,
+} from "./stage.ts";
+import { startTarget, type StartTargetOptions, type TargetSpec } from "./target.ts";
 
-/** What a checker needs to know about the kata it grades. */
-export interface CheckedKata {
+/**
+ * What is graded, ready to be probed: a fresh context for each stage, and
+ * whatever was started to get there, stopped on dispose.
+ */
+export interface Subject<C> extends AsyncDisposable {
+  /** How the report names it: "Deno reference (in-process)", a command, a file. */
+  readonly label: string;
+  /** A fresh context for one stage; released when the stage ends, however it ends. */
+  lease(signal: AbortSignal): ContextLease<C>;
+  /** Explains a failure further, e.g. "the server process exited with status 1". */
+  diagnose?(): Promise<string | undefined>;
+}
+
+/** What the runner needs to know about the kata it grades. */
+export interface CheckedKata<C> {
   number: number;
   title: string;
-  stages: readonly Stage[];
+  stages: readonly Stage<C>[];
 }
 
 /** Options for {@linkcode runCheck}. */
 export interface RunCheckOptions {
-  /** Called once the target is up, before the first stage. */
+  /** Called once the subject is ready, before the first stage. */
   onStart?: (targetLabel: string) => void;
   /** Called as each stage finishes. */
   onResult?: (result: StageResult) => void;
 }
 
 /**
- * Grades `spec` against `kata`'s stages. Throws `TargetError` when the
- * target cannot be started; every other problem is a failed stage.
+ * Runs `kata`'s stages against `subject`, in order, and disposes the subject
+ * at the end, whatever happens. Every problem of the implementation under
+ * test is a failed stage, never an exception.
  *
  * @example
  * ```ts ignore
- * import { runCheck } from "./run.ts";
+ * import { runCheck, serverSubject } from "./run.ts";
  * import { stages } from "../../katas/01-echo-threaded/check.ts";
  * const report = await runCheck(
  *   { number: 1, title: "Concurrent echo server", stages },
- *   { kind: "address", hostname: "127.0.0.1", port: 9000 },
+ *   await serverSubject({ kind: "address", hostname: "127.0.0.1", port: 9000 }),
  * );
  * console.log(report.passed);
  * ```
  */
-export async function runCheck(
-  kata: CheckedKata,
-  spec: TargetSpec,
+export async function runCheck<C>(
+  kata: CheckedKata<C>,
+  subject: Subject<C>,
   options: RunCheckOptions = {},
 ): Promise<CheckReport> {
-  await using target = await startTarget(spec);
-  options.onStart?.(target.label);
-  const stages = await runStages(
-    kata.stages,
-    serverContexts(target.hostname, target.port),
-    {
-      onResult: options.onResult,
-      diagnose: () => target.diagnose(),
-    },
-  );
+  await using owned = subject;
+  options.onStart?.(owned.label);
+  const stages = await runStages(kata.stages, (signal) => owned.lease(signal), {
+    onResult: options.onResult,
+    diagnose: owned.diagnose ? () => owned.diagnose!() : undefined,
+  });
   return {
     kata: kata.number,
     title: kata.title,
-    target: target.label,
+    target: owned.label,
     passed: !stages.some((stage) => stage.status === "fail"),
     stages,
   };
-}
-
-/** What a client checker needs to know about the kata it grades. */
-export interface CheckedClientKata {
-  number: number;
-  title: string;
-  stages: readonly Stage<ClientContext>[];
 }
 
 /**
- * Grades a client: starts the fixture server, runs the client once per
- * stage against it, stops the fixture.
+ * A server subject: starts `spec` (in-process, a command, a Deno file, or an
+ * address already listening) and hands each stage fresh connections to it.
+ * Throws `TargetError` when it cannot start.
+ *
+ * @example
+ * ```ts ignore
+ * import { serverSubject } from "./run.ts";
+ * await using subject = await serverSubject({ kind: "command", command: "./echo {port}" });
+ * ```
  */
-export async function runClientCheck(
-  kata: CheckedClientKata,
-  spec: ClientSpec,
-  options: RunCheckOptions = {},
-): Promise<CheckReport> {
-  const client = clientUnderTest(spec);
-  await using fixture = startHttpFixture();
-  options.onStart?.(client.label);
-  const stages = await runStages(
-    kata.stages,
-    () => ({ context: { client, fixture }, release() {} }),
-    {
-      onResult: options.onResult,
-    },
-  );
+export async function serverSubject(
+  spec: TargetSpec,
+  options: StartTargetOptions = {},
+): Promise<Subject<StageContext>> {
+  const target = await startTarget(spec, options);
   return {
-    kata: kata.number,
-    title: kata.title,
-    target: client.label,
-    passed: !stages.some((stage) => stage.status === "fail"),
-    stages,
+    label: target.label,
+    lease: serverContexts(target.hostname, target.port),
+    diagnose: () => target.diagnose(),
+    [Symbol.asyncDispose]: () => target.close(),
   };
 }
 
-/** What a capture checker needs to know about the kata it grades. */
-export interface CheckedCaptureKata {
-  number: number;
-  title: string;
-  stages: readonly Stage<CaptureContext>[];
+/** What a client stage works with: the client, and the fixture server it runs against. */
+export interface ClientRun<F> {
+  client: ClientUnderTest;
+  fixture: F;
 }
 
-/** Grades the capture file at `path`. */
-export async function runCaptureCheck(
-  kata: CheckedCaptureKata,
-  path: string,
-  options: RunCheckOptions = {},
-): Promise<CheckReport> {
-  const file = await annotateFile(path);
-  options.onStart?.(path);
-  const stages = await runStages(
-    kata.stages,
-    () => ({ context: { path, file }, release() {} }),
-    {
-      onResult: options.onResult,
-    },
-  );
+/**
+ * A client subject: the client described by `spec`, run by each stage
+ * against the fixture `startFixture` starts (stopped on dispose). Throws
+ * `TargetError` for a command without `{url}`, before any fixture starts.
+ *
+ * @example
+ * ```ts ignore
+ * import { clientSubject } from "./run.ts";
+ * import { startHttpFixture } from "../http/fixture.ts";
+ * await using subject = clientSubject({ kind: "command", command: "./client {url}" }, () => startHttpFixture());
+ * ```
+ */
+export function clientSubject<F extends AsyncDisposable>(
+  spec: ClientSpec,
+  startFixture: () => F,
+): Subject<ClientRun<F>> {
+  const client = clientUnderTest(spec);
+  const fixture = startFixture();
   return {
-    kata: kata.number,
-    title: kata.title,
-    target: path,
-    passed: !stages.some((stage) => stage.status === "fail"),
-    stages,
+    ...fixedSubject(client.label, { client, fixture }),
+    [Symbol.asyncDispose]: () => fixture[Symbol.asyncDispose](),
+  };
+}
+
+/**
+ * A subject that is already there, the same for every stage: a decoded
+ * capture file, a finished sweep. Nothing to stop.
+ *
+ * @example
+ * ```ts ignore
+ * import { fixedSubject } from "./run.ts";
+ * const subject = fixedSubject("handshake.pcap", { path: "handshake.pcap", file });
+ * ```
+ */
+export function fixedSubject<C>(label: string, context: C): Subject<C> {
+  return {
+    label,
+    lease: () => ({ context, release() {} }),
+    [Symbol.asyncDispose]: () => Promise.resolve(),
   };
 }

@@ -21,4 +21,17 @@ export interface PracticeKata {
     /** A stricter limit than the kata's for this criterion ("under two minutes"). */
     withinMinutes?: number;
   };
+  /** The lines of the completion standard this kata counts towards. */
+  completion?: readonly CompletionItem[];
+}
+
+/**
+ * One line of the completion standard. Katas that name the same `text`
+ * share the line: it is met when each of them meets what it `needs`.
+ */
+export interface CompletionItem {
+  /** How the status board words it: "Katas 1 and 2 each implemented in one sitting". */
+  text: string;
+  /** A passing attempt, or a passing attempt within the kata's time limit. */
+  needs: "pass" | "pass within the limit";
 }

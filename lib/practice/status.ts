@@ -9,7 +9,7 @@ import { Color, paint } from "../report/color.ts";
 import { formatTable } from "../report/table.ts";
 import { formatClock } from "./clock.ts";
 import type { AttemptRecord } from "./history.ts";
-import type { PracticeKata } from "./kata.ts";
+import type { CompletionItem, PracticeKata } from "./kata.ts";
 
 /** One kata's standing. */
 export interface KataStanding {
@@ -54,47 +54,41 @@ export function standingOf(
   };
 }
 
-/** One line of the completion standard. */
+/** One line of the completion standard, judged. */
 export interface StandardItem {
   text: string;
-  /** undefined: cannot be judged yet (the kata it needs is not built). */
-  met: boolean | undefined;
+  met: boolean;
   detail: string;
 }
 
 /**
- * The seed's completion standard, judged from the standings. Items that
- * depend on katas the kit cannot grade yet are reported as such.
+ * The completion standard, judged from the standings: one line per item the
+ * katas name (in catalog order; katas naming the same item share its line),
+ * then one for the mistake log, which every kata counts towards.
+ *
+ * @example
+ * ```ts ignore
+ * import { completionStandard } from "./status.ts";
+ * for (const item of completionStandard(standings)) console.log(item.met, item.text);
+ * ```
  */
 export function completionStandard(
   standings: readonly KataStanding[],
-  gradable: (kata: number) => boolean,
 ): StandardItem[] {
-  const byNumber = (n: number) => standings.find((standing) => standing.kata.number === n);
-  const withinLimit = (n: number) => {
-    const standing = byNumber(n);
-    if (!standing) return false;
-    return standing.bestMs !== undefined &&
-      standing.bestMs <= standing.kata.timeLimitMinutes * 60_000;
-  };
+  const items = new Map<string, { needs: CompletionItem["needs"]; standing: KataStanding }[]>();
+  for (const standing of standings) {
+    for (const { text, needs } of standing.kata.completion ?? []) {
+      items.set(text, [...(items.get(text) ?? []), { needs, standing }]);
+    }
+  }
+  const judged = [...items].map(([text, katas]) => ({
+    text,
+    met: katas.every(({ needs, standing }) => meets(needs, standing)),
+    detail: katas.map(({ needs, standing }) => `Kata ${standing.kata.number}: ${describe(needs, standing)}`).join(", "),
+  }));
   const logged = standings.filter((standing) => standing.mistakes > 0).length;
-  const pending = (n: number) => gradable(n) ? undefined : `Kata ${n}'s checker is not built yet`;
   return [
-    {
-      text: "Katas 1 and 2 each implemented in one sitting",
-      met: withinLimit(1) && withinLimit(2),
-      detail: [1, 2].map((n) => `Kata ${n}: ${withinLimit(n) ? "passed within the limit" : "not yet"}`).join(", "),
-    },
-    {
-      text: "Kata 5 run and every packet labelled without reference",
-      met: gradable(5) ? (byNumber(5)?.passes ?? 0) > 0 : undefined,
-      detail: pending(5) ?? `${byNumber(5)?.passes ?? 0} passing runs`,
-    },
-    {
-      text: "The TCP-vs-UDP trade-off measured in Kata 6 explained in one paragraph",
-      met: gradable(6) ? (byNumber(6)?.passes ?? 0) > 0 : undefined,
-      detail: pending(6) ?? `${byNumber(6)?.passes ?? 0} explained runs`,
-    },
+    ...judged,
     {
       text: "At least one mistake logged per kata",
       met: logged === standings.length,
@@ -103,8 +97,17 @@ export function completionStandard(
   ];
 }
 
-const mark = (met: boolean | undefined) =>
-  met === undefined ? paint(Color.gray, "–") : met ? paint(Color.green, "✓") : paint(Color.red, "✗");
+function meets(needs: CompletionItem["needs"], standing: KataStanding): boolean {
+  if (needs === "pass") return standing.passes > 0;
+  return standing.bestMs !== undefined && standing.bestMs <= standing.kata.timeLimitMinutes * 60_000;
+}
+
+function describe(needs: CompletionItem["needs"], standing: KataStanding): string {
+  if (needs === "pass") return `${standing.passes} passing attempt${standing.passes === 1 ? "" : "s"}`;
+  return meets(needs, standing) ? "passed within the limit" : "not yet";
+}
+
+const mark = (met: boolean) => met ? paint(Color.green, "✓") : paint(Color.red, "✗");
 
 /** The status board as text. */
 export function formatStatus(

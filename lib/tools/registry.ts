@@ -3,6 +3,16 @@
  * outside this list is ever started by the tool runner, whatever Deno's own
  * permissions would allow.
  *
+ * Every process the kit starts goes through the runner, with a short list
+ * of exceptions (`tests/layout_test.ts` holds it and fails on any other
+ * `Deno.Command`):
+ * - the learner's own programs, which are what is graded, not tools, and
+ *   may be anything: `lib/check/target.ts` (a server from `--cmd` or
+ *   `--file`) and `lib/check/client.ts` (a client from `--cmd` or `--file`);
+ * - the benchmarks in `lib/bench/` (the servers under test, the C load
+ *   generator, wrk, nginx, taskset, sh, cat /proc/…), until they move onto
+ *   the runner.
+ *
  * @module
  */
 
@@ -108,6 +118,16 @@ export const TOOLS = {
       debian: "apt-get install iproute2",
       fedora: "dnf install iproute-tc",
       macos: "not available (labs need Linux)",
+    },
+  },
+  cc: {
+    binary: "cc",
+    purpose: "build the C references and the echo load generator",
+    privileged: false,
+    install: {
+      debian: "apt-get install gcc libc6-dev",
+      fedora: "dnf install gcc",
+      macos: "xcode-select --install",
     },
   },
 } as const satisfies Record<string, ToolInfo>;

@@ -5,7 +5,7 @@
  * @module
  */
 
-const ROOT = new URL("../", import.meta.url);
+const ROOT = new URL("../../", import.meta.url);
 
 /** `relative` inside the repository, as a path relative to the current directory when it is inside it. */
 export function repoPath(relative: string): string {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { findHeadEnd, MAX_HEAD_BYTES } from "../http/head.ts";
+import { findHeadEnd, MAX_HEAD_BYTES } from "./head.ts";
 import { writeAll } from "../net/io.ts";
 
 /** One request as it arrived. */

@@ -7,7 +7,7 @@
  */
 
 import type { SweepResult } from "../loss/sweep.ts";
-import { type Stage, StageFailure, StageSkipped } from "./stage.ts";
+import { type Stage, StageFailure, StageSkipped } from "../check/stage.ts";
 
 /** What an experiment stage works with. */
 export interface ExperimentContext {

@@ -9,9 +9,9 @@
 import { describeMismatch, formatBytes, quoteBytes } from "../net/bytes.ts";
 import { freePort } from "../net/ports.ts";
 import { headerValues, MalformedHeadError, parseHead } from "../http/head.ts";
-import type { ClientResult, ClientUnderTest } from "./client.ts";
-import type { HttpFixture } from "./http_fixture.ts";
-import { type Stage, StageFailure } from "./stage.ts";
+import type { ClientResult, ClientUnderTest } from "../check/client.ts";
+import type { HttpFixture } from "../http/fixture.ts";
+import { type Stage, StageFailure } from "../check/stage.ts";
 
 /** What a client stage works with. */
 export interface ClientContext {

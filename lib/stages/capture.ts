@@ -10,7 +10,7 @@ import { type AnnotatedFile } from "../pcap/file.ts";
 import { CONVERSATION_STEPS, missingSteps } from "../pcap/annotate.ts";
 import { compareWithTshark } from "../pcap/tshark.ts";
 import { ToolError } from "../tools/runner.ts";
-import { type Stage, StageFailure, StageSkipped } from "./stage.ts";
+import { type Stage, StageFailure, StageSkipped } from "../check/stage.ts";
 
 /** What a capture stage works with. */
 export interface CaptureContext {

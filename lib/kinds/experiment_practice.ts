@@ -8,11 +8,11 @@
 import { formatRate, formatRealtimeTable } from "../loss/report.ts";
 import type { SweepResult } from "../loss/sweep.ts";
 import { formatTable } from "../report/table.ts";
-import { formatClock } from "./clock.ts";
-import { appendAttempt } from "./history.ts";
-import type { PracticeKata } from "./kata.ts";
-import type { LogPaths } from "./logs.ts";
-import { printCard } from "./session.ts";
+import { formatClock } from "../practice/clock.ts";
+import { appendAttempt } from "../practice/history.ts";
+import type { PracticeKata } from "../practice/kata.ts";
+import type { LogPaths } from "../practice/logs.ts";
+import { printCard } from "../practice/session.ts";
 
 /** A learner's guess for one loss level, in Mbit/s. */
 export interface Prediction {

@@ -11,7 +11,7 @@ import { quoteBytes } from "../net/bytes.ts";
 import { writeAll } from "../net/io.ts";
 import { headerValue, headerValues, MalformedHeadError, parseHead } from "../http/head.ts";
 import { runTool, shellQuote, ToolError } from "../tools/runner.ts";
-import { type Stage, type StageContext, StageFailure, StageSkipped, withDeadline } from "./stage.ts";
+import { type Stage, type StageContext, StageFailure, StageSkipped, withDeadline } from "../check/stage.ts";
 
 const encoder = new TextEncoder();
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

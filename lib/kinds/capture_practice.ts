@@ -8,12 +8,12 @@
 
 import type { AnnotatedPacket, PacketLabel } from "../pcap/annotate.ts";
 import { flagLetters, formatAnnotated } from "../pcap/table.ts";
-import { formatClock } from "./clock.ts";
-import { appendAttempt } from "./history.ts";
-import type { PracticeKata } from "./kata.ts";
-import type { LogPaths } from "./logs.ts";
-import { appendMistake } from "./mistakes.ts";
-import { printCard } from "./session.ts";
+import { formatClock } from "../practice/clock.ts";
+import { appendAttempt } from "../practice/history.ts";
+import type { PracticeKata } from "../practice/kata.ts";
+import type { LogPaths } from "../practice/logs.ts";
+import { appendMistake } from "../practice/mistakes.ts";
+import { printCard } from "../practice/session.ts";
 
 /** What a labelling session needs. */
 export interface LabelSessionOptions {

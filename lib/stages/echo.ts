@@ -7,7 +7,7 @@
 
 import { describeMismatch, formatBytes, randomBytes } from "../net/bytes.ts";
 import { readFull, readToEnd, writeAll } from "../net/io.ts";
-import { type Stage, type StageContext, StageFailure, withDeadline } from "./stage.ts";
+import { type Stage, type StageContext, StageFailure, withDeadline } from "../check/stage.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;

@@ -1,0 +1,181 @@
+/**
+ * What every kata command shares: the flags, the small helpers for usage
+ * errors, ports and Ctrl-C, and printing a check as it runs.
+ *
+ * @module
+ */
+
+import { formatHeading, formatStage, formatSummary, reportToJson } from "../check/report.ts";
+import { runCheck, type Subject } from "../check/run.ts";
+import type { Stage } from "../check/stage.ts";
+import { TargetError } from "../check/target.ts";
+import { UsageError } from "../cli/errors.ts";
+import { LabUnavailable } from "../lab/lab.ts";
+import type { PracticeKata } from "../practice/kata.ts";
+import { practice } from "../practice/session.ts";
+import { interrupted, ToolError } from "../tools/runner.ts";
+import type { KataCommand } from "./kind.ts";
+
+/** Every flag `deno task kata:N` takes; each kind of kata reads its own. */
+export interface KataFlags {
+  reference?: boolean;
+  "reference-c"?: boolean;
+  file?: string;
+  cmd?: string;
+  port?: string;
+  host?: string;
+  json?: boolean;
+  loss?: string;
+  repeats?: string;
+  seconds?: string;
+  "udp-rate"?: string;
+  cc?: string;
+  server?: string;
+  tool?: string;
+  delay?: string;
+  rate?: string;
+}
+
+/** Refuses positional arguments a command does not take. */
+export function expectNoMore(rest: string[], command: string) {
+  if (rest.length > 0) {
+    throw new UsageError(`Unexpected argument after ${command}: ${rest[0]}`);
+  }
+}
+
+/** A port from the command line, 1 to 65535, or a usage error. */
+export function parsePort(text: string): number {
+  const port = Number(text);
+  if (!/^\d+$/.test(text) || port < 1 || port > 65_535) {
+    throw new UsageError(
+      `--port takes a number from 1 to 65535, not "${text}"`,
+    );
+  }
+  return port;
+}
+
+/** Says why a check could not even start: one sentence, or a JSON report saying so. */
+export function reportCannotStart(kata: Pick<PracticeKata, "number">, message: string, json: boolean): void {
+  if (json) console.log(JSON.stringify({ kata: kata.number, passed: false, error: message }, null, 2));
+  else console.error(message);
+}
+
+/**
+ * Starts a server on `port`; when the port is taken, says so in one
+ * sentence and returns undefined (the caller exits 1).
+ */
+export async function listenOrExplain<T>(port: number, start: () => T | Promise<T>): Promise<T | undefined> {
+  try {
+    return await start();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
+    console.error(`Port ${port} is already in use: stop whatever listens there, or pass --port`);
+    return undefined;
+  }
+}
+
+/** Resolves on Ctrl-C: how `run` commands wait before shutting down. */
+export function untilInterrupted(): Promise<void> {
+  return new Promise((resolve) => Deno.addSignalListener("SIGINT", resolve));
+}
+
+/**
+ * Whether `error` means the subject could not even be started or made (the
+ * target did not listen, a tool or the lab is missing): reported in one
+ * sentence, exit status 1. Not so once Ctrl-C is under way: that exits 130.
+ */
+export function cannotStart(error: unknown): error is Error {
+  return (error instanceof TargetError || error instanceof ToolError || error instanceof LabUnavailable) &&
+    !interrupted();
+}
+
+/** What {@linkcode printCheck} adds to the plain report. */
+export interface CheckExtras {
+  /** For people: printed after the stages, before the summary. */
+  text?: string;
+  /** For programs: fields added to the JSON report. */
+  json?: Record<string, unknown>;
+}
+
+/**
+ * Runs `kata`'s stages against the subject `start` makes, through the one
+ * runner, and prints it: the heading and each stage as it finishes, then the
+ * summary; or, with `json`, one JSON document. A subject that cannot start
+ * is one sentence. Returns the exit status: 0 when every stage passed.
+ *
+ * @example
+ * ```ts ignore
+ * import { printCheck } from "./common.ts";
+ * import { serverSubject } from "../check/run.ts";
+ * const status = await printCheck(kata, () => serverSubject({ kind: "command", command: "./echo {port}" }), { json: false });
+ * ```
+ */
+export async function printCheck<C>(
+  kata: PracticeKata & { loadStages(): Promise<readonly Stage<C>[]> },
+  start: () => Promise<Subject<C>>,
+  options: { json: boolean; extras?: () => CheckExtras },
+): Promise<number> {
+  const { json } = options;
+  let report;
+  try {
+    report = await runCheck({ ...kata, stages: await kata.loadStages() }, await start(), {
+      onStart: (label) => json || console.log(formatHeading(kata.number, kata.title, label)),
+      onResult: (result) => json || console.log(formatStage(result)),
+    });
+  } catch (error) {
+    if (!cannotStart(error)) throw error;
+    reportCannotStart(kata, error.message, json);
+    return 1;
+  }
+  const extras = options.extras?.() ?? {};
+  if (json) {
+    console.log(reportToJson(report, extras.json));
+  } else {
+    if (extras.text) console.log(extras.text);
+    console.log(formatSummary(report));
+  }
+  return report.passed ? 0 : 1;
+}
+
+/**
+ * The one target flag given among `allowed`, or a usage error that says
+ * what to give (`say`), or that only one may be given.
+ */
+export function chooseTarget<F extends keyof KataFlags>(
+  flags: KataFlags,
+  allowed: readonly F[],
+  say: string,
+): F {
+  const given = allowed.filter((flag) => flags[flag] !== undefined);
+  if (given.length !== 1) {
+    throw new UsageError(
+      given.length === 0
+        ? `Say what to check: ${say}`
+        : `Give exactly one target, not ${given.map((flag) => `--${flag}`).join(" and ")}`,
+    );
+  }
+  return given[0];
+}
+
+/**
+ * The practice loop of a kata whose attempt is code (a server, a client):
+ * a fresh copy of the kata's `starter.ts`, graded on every save through
+ * the subject `subjectOf` makes of the attempt file.
+ */
+export async function practiseCode<C>(
+  kata: PracticeKata & { directory: URL; loadStages(): Promise<readonly Stage<C>[]> },
+  { rest, card, logs }: KataCommand,
+  subjectOf: (file: string) => Promise<Subject<C>>,
+): Promise<number> {
+  expectNoMore(rest, "practice");
+  await practice({
+    kata,
+    card,
+    logs,
+    starter: new URL("starter.ts", kata.directory),
+    check: async (file, onResult) =>
+      await runCheck({ ...kata, stages: await kata.loadStages() }, await subjectOf(file), { onResult }),
+    checkCommand: (file) => `deno task kata:${kata.number} check --file ${file}`,
+  });
+  return 0;
+}

@@ -1,0 +1,157 @@
+/**
+ * `deno task kata:N …` for any kata in the catalog: the flags, `--help`,
+ * `card` and `log`, which every kata has, then the kata's kind for the rest.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+import { UsageError, usageFromParseError } from "../cli/errors.ts";
+import { repoPath } from "../cli/paths.ts";
+import { LogPaths } from "../practice/logs.ts";
+import { appendMistake } from "../practice/mistakes.ts";
+import { printCard } from "../practice/session.ts";
+import { type CaptureKata, captureKind } from "./capture.ts";
+import { type ClientKata, clientKind } from "./client.ts";
+import { expectNoMore, type KataFlags } from "./common.ts";
+import { type ExperimentKata, experimentKind } from "./experiment.ts";
+import type { KataCommand, Kind, KindHelp } from "./kind.ts";
+import { type ServerKata, serverKind } from "./server.ts";
+
+export type { CaptureKata, ClientKata, ExperimentKata, ServerKata };
+
+/** A catalog entry: a kata of one of the four kinds. */
+export type CatalogKata = ServerKata | ClientKata | CaptureKata | ExperimentKata;
+
+/** Every kind, by name. */
+export const KINDS = {
+  server: serverKind,
+  client: clientKind,
+  capture: captureKind,
+  experiment: experimentKind,
+} as const;
+
+/** Flags every kata takes, whatever its kind. */
+const SHARED_FLAGS = {
+  help: { type: "boolean", short: "h" },
+  json: { type: "boolean" },
+  logs: { type: "string" },
+} as const;
+
+/** A kind with its kata: what the dispatcher calls. */
+interface BoundKind {
+  flags: Kind<unknown>["flags"];
+  wrongFlag(flag: string): string;
+  help(): KindHelp;
+  command(name: string): ((command: KataCommand) => Promise<number>) | undefined;
+}
+
+function bind<K>(kind: Kind<K>, kata: K): BoundKind {
+  const commands: Record<string, Kind<K>["check"] | undefined> = {
+    ...kind.commands,
+    practice: kind.practice,
+    check: kind.check,
+    run: kind.run,
+  };
+  return {
+    flags: kind.flags,
+    wrongFlag: (flag) => kind.wrongFlag(kata, flag),
+    help: () => kind.help(kata),
+    command: (name) => {
+      const command = Object.hasOwn(commands, name) ? commands[name] : undefined;
+      return command && ((context) => command(kata, context));
+    },
+  };
+}
+
+/** The kind of `kata`, bound to it. */
+function kindOf(kata: CatalogKata): BoundKind {
+  switch (kata.kind) {
+    case "server":
+      return bind(KINDS.server, kata);
+    case "client":
+      return bind(KINDS.client, kata);
+    case "capture":
+      return bind(KINDS.capture, kata);
+    case "experiment":
+      return bind(KINDS.experiment, kata);
+  }
+}
+
+/** `deno task kata:N --help` for `kata`. */
+export function kataHelp(kata: CatalogKata): string {
+  const n = kata.number;
+  const help = kindOf(kata).help();
+  return `deno task kata:${n} — Kata ${n}: ${kata.title}
+
+Usage:
+  deno task kata:${n}                    ${help.practice}
+  deno task kata:${n} card               print the card only
+  deno task kata:${n} check …            grade it, stage by stage
+${help.commands}
+  deno task kata:${n} log "MISTAKE"      add a mistake to logs/${kata.slug}.md
+
+${help.targets}
+
+Options:
+  --json               check: print a machine-readable report instead
+  --logs DIR           keep history and mistakes in DIR (default: logs/)
+  -h, --help           this help
+
+Exit status: 0 all stages passed (or the command succeeded), 1 a stage failed
+or the target could not start, 2 wrong usage, 130 interrupted.`;
+}
+
+/** Every flag of every kind, so that a flag of another kind gets its own sentence, not "Unknown option". */
+function allFlags() {
+  return Object.assign({}, ...Object.values(KINDS).map((kind) => kind.flags), SHARED_FLAGS);
+}
+
+/**
+ * Runs `deno task kata:N` for `kata` with the arguments after N; returns
+ * the exit status. Usage errors are thrown as `UsageError`.
+ *
+ * @example
+ * ```ts ignore
+ * import { runKata } from "./mod.ts";
+ * Deno.exit(await runKata(kata, ["check", "--reference"]));
+ * ```
+ */
+export async function runKata(kata: CatalogKata, args: string[]): Promise<number> {
+  const kind = kindOf(kata);
+  let parsed;
+  try {
+    parsed = parseArgs({ args, allowPositionals: true, options: allFlags() });
+  } catch (error) {
+    usageFromParseError(error);
+  }
+  const { positionals } = parsed;
+  const values = parsed.values as KataFlags & { help?: boolean; logs?: string };
+  if (values.help) {
+    console.log(kataHelp(kata));
+    return 0;
+  }
+  const wrong = Object.keys(values).find((flag) =>
+    !Object.hasOwn(SHARED_FLAGS, flag) && !Object.hasOwn(kind.flags, flag)
+  );
+  if (wrong) throw new UsageError(kind.wrongFlag(wrong));
+  const logs = new LogPaths(values.logs ?? repoPath("logs"));
+  const [name = "practice", ...rest] = positionals;
+  const card = await Deno.readTextFile(new URL("KATA.md", kata.directory));
+  switch (name) {
+    case "card":
+      expectNoMore(rest, name);
+      await printCard({ kata, card, logs });
+      return 0;
+    case "log":
+      if (rest.length === 0) {
+        throw new UsageError(`Say what the mistake was: deno task kata:${kata.number} log "forgot htons"`);
+      }
+      await appendMistake(logs.mistakes(kata), `Mistakes · Kata ${kata.number} · ${kata.title}`, rest.join(" "));
+      console.log(`Logged in ${logs.mistakes(kata)}.`);
+      return 0;
+  }
+  const command = kind.command(name);
+  if (!command) throw new UsageError(`Unknown command: ${name}`);
+  return await command({ flags: values, rest, card, logs });
+}

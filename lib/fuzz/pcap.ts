@@ -56,7 +56,7 @@ const MAX_FAILURES = 20;
  * ```
  */
 export async function fuzzPcap(options: PcapFuzzOptions): Promise<FuzzSummary> {
-  const { count, seed, onProgress, caseTimeoutMs = 5000, readerModule } = options;
+  const { count, seed } = options;
   if (!Number.isSafeInteger(count) || count < 0) {
     throw new RangeError(`Cannot fuzz: the count must be a whole number from 0 up, not ${count}`);
   }
@@ -69,85 +69,103 @@ export async function fuzzPcap(options: PcapFuzzOptions): Promise<FuzzSummary> {
       `The pcap fuzzer runs its cases in a worker, which needs read access to ${decodeURIComponent(root.pathname)}`,
     );
   }
-  const summary: FuzzSummary = {
-    target: "pcap",
-    seed,
-    cases: 0,
-    crashes: 0,
-    hangs: 0,
-    violations: 0,
-    failures: [],
-    elapsedMs: 0,
-  };
+  const tally = new Tally(options);
   const started = performance.now();
-  const progressStep = Math.max(1, Math.floor(count / 100));
-  const fail = (caseNumber: number, kind: "crash" | "hang" | "violation", problem: string) => {
-    if (kind === "crash") summary.crashes++;
-    else if (kind === "hang") summary.hangs++;
-    else summary.violations++;
-    if (summary.failures.length < MAX_FAILURES) {
-      summary.failures.push({ case: caseNumber, input: describePcapCase(pcapFuzzCase(seed, caseNumber)), problem });
-    }
-  };
-  const done = () => {
-    summary.cases++;
-    if (summary.cases % progressStep === 0 || summary.cases === count) onProgress?.(summary.cases);
-  };
-
-  /** Runs cases from `first` in a fresh worker; resolves with the case to go on from. */
-  const runWorker = (first: number) =>
-    new Promise<number>((resolve, reject) => {
-      const worker = new Worker(new URL("./pcap_worker.ts", import.meta.url), { type: "module" });
-      let current = first;
-      let ready = false;
-      let timer = setTimeout(() => {
-        finish(new Error(`The pcap fuzzer's worker did not start within ${WORKER_START_MS / 1000} s`));
-      }, WORKER_START_MS);
-      const finish = (outcome: number | Error) => {
-        clearTimeout(timer);
-        worker.terminate();
-        if (typeof outcome === "number") resolve(outcome);
-        else reject(outcome);
-      };
-      // The deadline of the case under way, renewed as each case finishes.
-      const watch = () => {
-        clearTimeout(timer);
-        timer = setTimeout(() => {
-          fail(current, "hang", `No result within ${caseTimeoutMs} ms`);
-          done();
-          finish(current + 1);
-        }, caseTimeoutMs);
-      };
-      worker.onmessage = ({ data }: MessageEvent<PcapWorkerMessage>) => {
-        if (data.type === "ready") {
-          ready = true;
-          summary.rssBefore ??= data.rss;
-          watch();
-        } else if (data.type === "case") {
-          if (data.verdict) fail(data.caseNumber, data.verdict.kind, data.verdict.problem);
-          done();
-          current = data.caseNumber + 1;
-          watch();
-        } else {
-          summary.rssAfter = data.rss;
-          finish(count);
-        }
-      };
-      worker.onerror = (event) => {
-        event.preventDefault();
-        if (!ready) return finish(new Error(`The pcap fuzzer's worker could not start: ${event.message}`));
-        // checkCapture catches what the reader throws: this escaped the worker itself.
-        fail(current, "crash", `The worker died: ${event.message}`);
-        done();
-        finish(current + 1);
-      };
-      worker.postMessage({ seed, first, count, readerModule } satisfies PcapWorkerStart);
-    });
-
-  for (let next = 0; next < count;) next = await runWorker(next);
+  for (let next = 0; next < count;) next = await runWorker(next, tally, options);
+  const { summary } = tally;
   // No worker ran (count 0), or the last one was stopped before its end: the process's own reading.
   summary.rssBefore ??= Deno.memoryUsage().rss;
   summary.rssAfter ??= Deno.memoryUsage().rss;
   summary.elapsedMs = Math.round(performance.now() - started);
   return summary;
+}
+
+/** The run's counts and kept failures, and its progress reports. */
+class Tally {
+  readonly summary: FuzzSummary;
+  readonly #options: PcapFuzzOptions;
+  readonly #progressStep: number;
+
+  constructor(options: PcapFuzzOptions) {
+    this.#options = options;
+    this.#progressStep = Math.max(1, Math.floor(options.count / 100));
+    this.summary = {
+      target: "pcap",
+      seed: options.seed,
+      cases: 0,
+      crashes: 0,
+      hangs: 0,
+      violations: 0,
+      failures: [],
+      elapsedMs: 0,
+    };
+  }
+
+  fail(caseNumber: number, kind: "crash" | "hang" | "violation", problem: string) {
+    const { summary } = this;
+    if (kind === "crash") summary.crashes++;
+    else if (kind === "hang") summary.hangs++;
+    else summary.violations++;
+    if (summary.failures.length < MAX_FAILURES) {
+      const input = describePcapCase(pcapFuzzCase(this.#options.seed, caseNumber));
+      summary.failures.push({ case: caseNumber, input, problem });
+    }
+  }
+
+  done() {
+    const cases = ++this.summary.cases;
+    if (cases % this.#progressStep === 0 || cases === this.#options.count) this.#options.onProgress?.(cases);
+  }
+}
+
+/** Runs cases from `first` in a fresh worker; resolves with the case to go on from. */
+function runWorker(first: number, tally: Tally, options: PcapFuzzOptions): Promise<number> {
+  const { count, seed, caseTimeoutMs = 5000, readerModule } = options;
+  return new Promise<number>((resolve, reject) => {
+    const worker = new Worker(new URL("./pcap_worker.ts", import.meta.url), { type: "module" });
+    let current = first;
+    let ready = false;
+    let timer = setTimeout(() => {
+      finish(new Error(`The pcap fuzzer's worker did not start within ${WORKER_START_MS / 1000} s`));
+    }, WORKER_START_MS);
+    const finish = (outcome: number | Error) => {
+      clearTimeout(timer);
+      worker.terminate();
+      if (typeof outcome === "number") resolve(outcome);
+      else reject(outcome);
+    };
+    // The deadline of the case under way, renewed as each case finishes.
+    const watch = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        tally.fail(current, "hang", `No result within ${caseTimeoutMs} ms`);
+        tally.done();
+        finish(current + 1);
+      }, caseTimeoutMs);
+    };
+    worker.onmessage = ({ data }: MessageEvent<PcapWorkerMessage>) => {
+      if (data.type === "ready") {
+        ready = true;
+        tally.summary.rssBefore ??= data.rss;
+        watch();
+      } else if (data.type === "case") {
+        if (data.verdict) tally.fail(data.caseNumber, data.verdict.kind, data.verdict.problem);
+        tally.done();
+        current = data.caseNumber + 1;
+        watch();
+      } else {
+        tally.summary.rssAfter = data.rss;
+        finish(count);
+      }
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      if (!ready) return finish(new Error(`The pcap fuzzer's worker could not start: ${event.message}`));
+      // checkCapture catches what the reader throws: this escaped the worker itself.
+      tally.fail(current, "crash", `The worker died: ${event.message}`);
+      tally.done();
+      finish(current + 1);
+    };
+    worker.postMessage({ seed, first, count, readerModule } satisfies PcapWorkerStart);
+  });
 }

@@ -10,6 +10,7 @@ import { fuzzHttp, httpFuzzCase } from "../lib/fuzz/http.ts";
 import type { FuzzSummary } from "../lib/fuzz/summary.ts";
 import { canReset } from "../lib/net/reset.ts";
 import { startBrokenHttpServer } from "./fixtures/broken_http_server.ts";
+import { requires } from "./_support.ts";
 
 /** A new seed every run, printed on failure: `deno task fuzz http --seed S` replays it. */
 const SEED = Math.floor(Math.random() * 2 ** 31);
@@ -115,5 +116,57 @@ Deno.test({
     const summary = await fuzzBroken("dies-on-reset", { count: 400, resets: true, deadlineMs: 1_000 });
     assert.ok(summary.crashes > 0, describe(summary));
     assert.ok(summary.cases < 400, "a run stops at the first crash");
+  },
+});
+
+const runs = requires("run", "read");
+Deno.test({
+  name: `deno task fuzz http runs the reference as its own process and prints a summary with its memory${runs.suffix}`,
+  ignore: runs.ignore,
+  async fn() {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-net",
+        "--allow-read",
+        "--allow-run",
+        "tasks/fuzz.ts",
+        "http",
+        "--count",
+        "300",
+        "--seed",
+        "5",
+        "--json",
+      ],
+      cwd: new URL("..", import.meta.url).pathname,
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const stderr = new TextDecoder().decode(output.stderr);
+    assert.equal(output.code, 0, stderr);
+    const summary: FuzzSummary = JSON.parse(new TextDecoder().decode(output.stdout));
+    assert.equal(summary.target, "http");
+    assert.equal(summary.seed, 5);
+    assert.equal(summary.cases, 300);
+    assert.equal(summary.crashes + summary.hangs + summary.violations, 0, describe(summary));
+    if (Deno.build.os === "linux") assert.ok(summary.rssBefore! > 0 && summary.rssAfter! > 0, "RSS from /proc");
+  },
+});
+
+Deno.test({
+  name: `deno task fuzz answers a wrong target or count with one sentence and status 2${runs.suffix}`,
+  ignore: runs.ignore,
+  async fn() {
+    for (const args of [["ftp"], ["http", "--count", "many"], ["pcap", "--case", "3"]]) {
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--allow-net", "--allow-read", "--allow-run", "tasks/fuzz.ts", ...args],
+        cwd: new URL("..", import.meta.url).pathname,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+      const stderr = new TextDecoder().decode(output.stderr);
+      assert.equal(output.code, 2, `${args.join(" ")}: ${stderr}`);
+      assert.match(stderr, /^[A-Z-][^\n]*\nRun `deno task fuzz --help` for the options\.\n$/, args.join(" "));
+    }
   },
 });

@@ -14,8 +14,10 @@
  * @module
  */
 
+import { memory } from "../bench/process_stats.ts";
 import { quoteBytes } from "../net/bytes.ts";
 import { writeAll } from "../net/io.ts";
+import { freePort, waitForListen } from "../net/ports.ts";
 import { canReset, connectAndReset } from "../net/reset.ts";
 import { headerValues, MalformedHeadError, parseHead } from "../http/head.ts";
 import { classifyRequestHead } from "../http/request.ts";
@@ -133,6 +135,71 @@ export async function fuzzHttp(options: HttpFuzzOptions): Promise<FuzzSummary> {
     if (final) record(-1, undefined, "crash", `After the run, GET / failed: ${final.text}`);
   }
   summary.elapsedMs = performance.now() - started;
+  return summary;
+}
+
+/** Options for {@linkcode fuzzHttpProcess}. */
+export interface HttpFuzzProcessOptions extends Omit<HttpFuzzOptions, "hostname" | "port"> {
+  /** The server's command line; "{port}" is replaced by a free port on 127.0.0.1. */
+  argv: string[];
+}
+
+/**
+ * Starts the server in `argv` as its own process, fuzzes it with
+ * {@linkcode fuzzHttp}, and stops it. A process that exits, or writes to
+ * stderr (an error it did not expect), counts as a crash. The summary has
+ * its resident memory before and after (Linux; read through `cat`, so this
+ * needs --allow-run).
+ *
+ * @example
+ * ```ts ignore
+ * import { fuzzHttpProcess } from "./http.ts";
+ * const argv = [Deno.execPath(), "run", "--allow-net", "reference.ts", "--port", "{port}"];
+ * const summary = await fuzzHttpProcess({ argv, count: 50_000, seed: 1 });
+ * ```
+ */
+export async function fuzzHttpProcess(options: HttpFuzzProcessOptions): Promise<FuzzSummary> {
+  const port = freePort();
+  const argv = options.argv.map((arg) => arg.replaceAll("{port}", String(port)));
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(argv[0], { args: argv.slice(1), stdin: "null", stdout: "null", stderr: "piped" }).spawn();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new Deno.errors.NotFound(`Cannot run ${argv[0]}: no such program`);
+  }
+  const stderr = new Response(child.stderr).text();
+  let exited: Deno.CommandStatus | undefined;
+  child.status.then((status) => exited = status);
+  let summary: FuzzSummary;
+  let died: Deno.CommandStatus | undefined;
+  try {
+    const listening = await waitForListen("127.0.0.1", port, { exited: child.status, timeoutMs: 15_000 });
+    if (listening !== "listening") {
+      throw new Error(`The server did not listen on 127.0.0.1:${port} (${listening}): ${argv.join(" ")}`);
+    }
+    const rssBefore = (await memory(child.pid)).rss;
+    summary = await fuzzHttp({ ...options, hostname: "127.0.0.1", port });
+    summary.rssBefore = rssBefore;
+    summary.rssAfter = (await memory(child.pid)).rss;
+    died = exited;
+  } finally {
+    if (!exited) child.kill("SIGKILL");
+    await child.status;
+  }
+  // A death is already a crash in the summary (its connections were
+  // refused); this says how it died. Anything on stderr is an error the
+  // server did not expect.
+  const logged = (await stderr).trim();
+  const input = argv.join(" ");
+  if (died) {
+    summary.crashes = Math.max(summary.crashes, 1);
+    summary.failures.push({ case: -1, input, problem: `The server exited: ${JSON.stringify(died)}` });
+  }
+  if (logged) {
+    summary.crashes++;
+    summary.failures.push({ case: -1, input, problem: `The server wrote to stderr: ${logged.slice(0, 1_000)}` });
+  }
   return summary;
 }
 

@@ -164,6 +164,7 @@ async function handle(conn: Deno.TcpConn, deadlines: Deadlines): Promise<void> {
       if (!(error instanceof HttpError)) throw error;
       answer = { status: error.status, body: `${error.message}\n`, headers: error.headers };
     }
+    // From here a new deadline bounds our write and the close in stages.
     deadlines.set(conn, LINGER_MS, () => closeQuietly(conn));
     await respond(conn, answer);
     await closeInStages(conn);
@@ -260,9 +261,9 @@ function parseRequest(head: string): Request {
   if (hosts.length > 1 || (hosts.length === 0 && major === 1 && minor >= 1)) {
     throw badRequest("A request needs exactly one Host header");
   }
-  const request = { method, target, path: "", major, minor, headers };
-  request.path = checkRfc9112(request);
-  return request;
+  const request = { method, target, major, minor, headers };
+  checkRfc9112(request); // beyond the kata: see below
+  return { ...request, path: requestPath(method, target) };
 }
 
 /** Writes a complete answer in one write: fewer segments, and no Nagle pause between head and body. */
@@ -344,11 +345,8 @@ const HOST = /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]
 /** RFC 3986 path and query: the characters a URI may hold there, with %HH escapes. */
 const PATH_AND_QUERY = /^\/(?:[A-Za-z0-9\-._~!$&'()*+,;=:@/?]|%[0-9A-Fa-f]{2})*$/;
 
-/**
- * The checks the kata does not ask for and RFC 9110/9112 do; returns the
- * request's path.
- */
-function checkRfc9112(request: Request): string {
+/** The checks the kata does not ask for and RFC 9110/9112 do. */
+function checkRfc9112(request: Omit<Request, "path">): void {
   // §2.5 of RFC 9110: we speak HTTP/1.x; other major versions get a 505.
   if (request.major !== 1) throw new HttpError(505, "Only HTTP/1.x is supported");
   for (const [name, values] of request.headers) {
@@ -363,7 +361,6 @@ function checkRfc9112(request: Request): string {
   const host = request.headers.get("host")?.[0];
   if (host !== undefined && !HOST.test(host)) throw badRequest("Invalid Host header");
   checkFraming(request);
-  return requestPath(request.method, request.target);
 }
 
 /**
@@ -392,7 +389,7 @@ function requestPath(method: string, target: string): string {
  * close after the answer, so its length only decides whether it is valid
  * and whether it is too large; closeInStages() reads and discards it.
  */
-function checkFraming(request: Request): void {
+function checkFraming(request: Omit<Request, "path">): void {
   const codings = request.headers.get("transfer-encoding");
   const lengths = request.headers.get("content-length");
   if (codings) {

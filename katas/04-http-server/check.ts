@@ -1,7 +1,8 @@
 /**
  * Kata 4's checker: curl -v first, as the card says, then the cases curl
  * never tries: a request split at awkward places, malformed requests, a
- * crowd, and 200 clients that never finish their request.
+ * crowd, 200 clients that never finish their request, and clients that
+ * reset before the server accepts them.
  *
  * @module
  */
@@ -15,6 +16,7 @@ import {
   okInOneWrite,
   splitInThree,
   splitInTwo,
+  survivesResets,
 } from "../../lib/stages/http_server.ts";
 import type { Stage } from "../../lib/check/stage.ts";
 
@@ -27,4 +29,5 @@ export const stages: readonly Stage[] = [
   malformed,
   hundredClients,
   halfSentRequests,
+  survivesResets,
 ];

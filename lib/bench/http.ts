@@ -8,7 +8,7 @@
  */
 
 import { formatTable } from "../report/table.ts";
-import { cpuSeconds, memory } from "./process_stats.ts";
+import { cpuSeconds, memory } from "../tools/process_stats.ts";
 import { type Pin, pinner, startBenchServer } from "./server_process.ts";
 
 /** A server to measure: a name and a command with `{port}`. */

@@ -7,7 +7,7 @@
  */
 
 import { formatTable } from "../report/table.ts";
-import { memory } from "./process_stats.ts";
+import { memory } from "../tools/process_stats.ts";
 
 /** One contender's figures. */
 export interface PcapMeasurement {

@@ -9,6 +9,7 @@
 
 import { quoteBytes } from "../net/bytes.ts";
 import { writeAll } from "../net/io.ts";
+import { canReset, connectAndReset } from "../net/reset.ts";
 import { headerValue, headerValues, MalformedHeadError, parseHead } from "../http/head.ts";
 import { runTool, shellQuote, ToolError } from "../tools/runner.ts";
 import { type Stage, type StageContext, StageFailure, StageSkipped, withDeadline } from "../check/stage.ts";
@@ -340,46 +341,63 @@ export const splitInThree = splitStage(
   (text) => [text.indexOf("Host: local") + 7, text.length - 2],
 );
 
-const MALFORMED: [string, string][] = [
-  ["a request line that is not HTTP", "HELLO\r\n\r\n"],
-  [
-    "whitespace before a header's colon",
-    "GET / HTTP/1.1\r\nHost : localhost\r\n\r\n",
-  ],
-  ["an HTTP/1.1 request without Host", "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n"],
-  [
-    "an invalid Content-Length",
-    "GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: ten\r\n\r\n",
-  ],
+/** What Kata 4's card calls malformed: each case, what is sent, and what to look at when it fails. */
+const MALFORMED: { what: string; text: string; hint?: string }[] = [
+  { what: "a request line that is not HTTP", text: "HELLO\r\n\r\n" },
+  {
+    what: "lines that end in a bare LF",
+    text: "GET / HTTP/1.1\nHost: localhost\n\n",
+    hint:
+      "Lines that end in \\n alone never add up to \\r\\n\\r\\n: answer 400 as soon as a \\n arrives without a \\r before it, instead of waiting for more.",
+  },
+  {
+    what: "a header line without a colon",
+    text: "GET / HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n",
+  },
+  {
+    what: "whitespace before a header's colon",
+    text: "GET / HTTP/1.1\r\nHost : localhost\r\n\r\n",
+  },
+  {
+    what: "an HTTP/1.1 request without Host",
+    text: "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n",
+    hint: "RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host header; without one it is a 400.",
+  },
+  {
+    what: "two Host headers",
+    text: "GET / HTTP/1.1\r\nHost: localhost\r\nHost: example.com\r\n\r\n",
+    hint: "RFC 9112 §3.2: a request carries exactly one Host header; two are a 400, whatever the version.",
+  },
+  {
+    what: "an invalid Content-Length",
+    text: "GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: ten\r\n\r\n",
+  },
 ];
+
+const HINT_MALFORMED =
+  "Validate the request line and each header line; answer 400 Bad Request when they break the rules.";
 
 /** Malformed requests get a 4xx, not a hang, a reset or a crash. */
 export const malformed: Stage = {
   name: "malformed requests get a 4xx answer, not a hang, a reset or a 200",
-  timeoutMs: 30_000,
+  timeoutMs: 45_000,
   async run(ctx) {
-    for (const [what, text] of MALFORMED) {
+    for (const { what, text, hint } of MALFORMED) {
+      const sent = `sent: "${quoteBytes(encoder.encode(text))}"`;
       let response;
       try {
         response = strictResponse(what, await exchange(ctx, [text]));
       } catch (error) {
         if (!(error instanceof StageFailure)) throw error;
         throw new StageFailure(error.message, {
-          details: [
-            `sent: "${quoteBytes(encoder.encode(text))}"`,
-            error.details,
-          ].filter(Boolean).join("\n"),
-          hint: error.hint ??
-            "Validate the request line and each header line; answer 400 Bad Request when they break the rules.",
+          details: [sent, error.details].filter(Boolean).join("\n"),
+          hint: hint ?? error.hint ?? HINT_MALFORMED,
         });
       }
       if (response.status < 400 || response.status > 499) {
         throw new StageFailure(
           `${what} got "${response.statusLine}", not a 4xx`,
-          {
-            details: `sent: "${quoteBytes(encoder.encode(text))}"`,
-            hint: "RFC 9112: reject what does not parse with 400 Bad Request.",
-          },
+          { details: sent, hint: hint ?? HINT_MALFORMED },
         );
       }
     }
@@ -432,5 +450,49 @@ export const halfSentRequests: Stage = {
     );
     expectStatus(strictResponse("GET /", result), 200, "GET /");
     return `served in ${(performance.now() - started).toFixed(1)} ms`;
+  },
+};
+
+/** How many clients connect and reset in {@linkcode survivesResets}. */
+const RESET_CLIENTS = 100;
+
+const HINT_ACCEPT_LOOP =
+  "`for await (const conn of listener)` throws when a client resets before you accept it (ENOTCONN, ECONNABORTED): call listener.accept() in a loop, catch those errors and go on accepting.";
+
+/**
+ * Clients that connect and reset at once make accept() fail in a server
+ * that has not yet picked them up; the server must go on accepting.
+ */
+export const survivesResets: Stage = {
+  name: `${RESET_CLIENTS} clients that connect and reset at once, then GET / still gets 200`,
+  timeoutMs: 20_000,
+  timeoutHint: HINT_ACCEPT_LOOP,
+  async run(ctx) {
+    if (!canReset()) {
+      throw new StageSkipped("a client that resets needs --allow-ffi on Linux");
+    }
+    const gone = (after: string) =>
+      new StageFailure(`${after}, nothing accepts connections any more`, { hint: HINT_ACCEPT_LOOP });
+    for (let i = 0; i < RESET_CLIENTS; i++) {
+      try {
+        await connectAndReset(ctx.hostname, ctx.port);
+      } catch {
+        // connectAndReset fails only when the connection cannot be made.
+        throw gone(`After ${i} clients that reset`);
+      }
+    }
+    let result;
+    try {
+      result = await exchange(ctx, [request("/")]);
+    } catch (error) {
+      if (error instanceof Deno.errors.ConnectionRefused) throw gone(`After ${RESET_CLIENTS} clients that reset`);
+      throw error;
+    }
+    try {
+      expectStatus(strictResponse("GET / after the resets", result), 200, "GET /");
+    } catch (error) {
+      if (!(error instanceof StageFailure)) throw error;
+      throw new StageFailure(error.message, { details: error.details, hint: HINT_ACCEPT_LOOP });
+    }
   },
 };

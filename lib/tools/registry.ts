@@ -9,9 +9,11 @@
  * - the learner's own programs, which are what is graded, not tools, and
  *   may be anything: `lib/check/target.ts` (a server from `--cmd` or
  *   `--file`) and `lib/check/client.ts` (a client from `--cmd` or `--file`);
+ * - the server under test of the HTTP fuzzer, `lib/fuzz/http.ts` (the
+ *   reference or a learner's `--cmd`), for the same reason;
  * - the benchmarks in `lib/bench/` (the servers under test, the C load
- *   generator, wrk, nginx, taskset, sh, cat /proc/…), until they move onto
- *   the runner.
+ *   generator, wrk, nginx, taskset, sh) and `lib/tools/process_stats.ts`
+ *   (cat /proc/…), until they move onto the runner.
  *
  * @module
  */

@@ -7,7 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { splitCommand } from "../check/target.ts";
-import { runMain, UsageError, usageFromParseError } from "../cli/errors.ts";
+import { UsageError, usageFromParseError } from "../cli/errors.ts";
 import { fuzzHttpProcess } from "./http.ts";
 import { fuzzPcap } from "./pcap.ts";
 import type { FuzzSummary } from "./summary.ts";
@@ -141,7 +141,8 @@ function formatSummary(summary: FuzzSummary, only: number | undefined): string {
     `  violations  ${summary.violations}`,
   ];
   if (summary.rssBefore !== undefined || summary.rssAfter !== undefined) {
-    lines.push(`  server RSS  ${mib(summary.rssBefore)} before, ${mib(summary.rssAfter)} after`);
+    const whose = summary.target === "http" ? "server RSS" : "reader RSS";
+    lines.push(`  ${whose}  ${mib(summary.rssBefore)} before, ${mib(summary.rssAfter)} after`);
   }
   for (const failure of summary.failures) {
     lines.push("", `case ${failure.case}: ${failure.problem}`, `  input: ${failure.input}`);

@@ -6,7 +6,7 @@
  * @module
  */
 
-type Needed = "read" | "write" | "run" | "env";
+type Needed = "read" | "write" | "run" | "env" | "ffi";
 
 /**
  * Returns the `ignore` flag and a name suffix for a test needing `names`.

@@ -83,8 +83,9 @@ export function startServer(
 }
 
 /**
- * After accept() runs out of file descriptors, the first pause; it doubles
- * up to half a second, so the server notices soon when descriptors free up.
+ * How long to wait after accept() first runs out of file descriptors, and
+ * the longest wait: the pause doubles from one to the other while the
+ * shortage lasts, so the server notices soon when descriptors free up.
  */
 const MIN_ACCEPT_PAUSE_MS = 5;
 const MAX_ACCEPT_PAUSE_MS = 500;

@@ -15,7 +15,7 @@
 
 const PAGE = "<!doctype html>\n<title>netkata</title>\n<p>Hello from Kata 4.</p>\n";
 
-/** The first pause after running out of descriptors; it doubles up to the second. */
+/** How long to wait after running out of descriptors, and the longest wait: the pause doubles between them. */
 const MIN_PAUSE_MS = 5;
 const MAX_PAUSE_MS = 500;
 

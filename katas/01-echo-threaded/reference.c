@@ -25,6 +25,11 @@
  * read() calls, small enough that a thousand threads do not notice it. */
 #define BUFFER_BYTES (64 * 1024)
 
+/* After accept() runs out of descriptors, the first pause; it doubles up to
+ * half a second, so the server notices soon when descriptors free up. */
+#define MIN_ACCEPT_PAUSE_US 5000
+#define MAX_ACCEPT_PAUSE_US 500000
+
 /* write() may send fewer bytes than asked (the socket's send buffer is
  * full) and may be interrupted by a signal (EINTR): loop until all are sent. */
 static int write_all(int fd, const char *data, size_t length) {
@@ -38,6 +43,25 @@ static int write_all(int fd, const char *data, size_t length) {
         length -= (size_t)n;
     }
     return 0;
+}
+
+/* ECONNABORTED: a client connected and reset before we accepted it. Linux
+ * also hands a new connection's network errors to accept() itself (see
+ * accept(2), "Error handling"). Either way it is that client's problem,
+ * not ours: accept the next one. */
+static int client_gone(int error) {
+    switch (error) {
+    case ECONNABORTED: case EPROTO: case ENETDOWN: case ENOPROTOOPT: case EHOSTDOWN:
+    case ENONET: case EHOSTUNREACH: case EOPNOTSUPP: case ENETUNREACH:
+        return 1;
+    }
+    return 0;
+}
+
+/* EMFILE: this process has every descriptor it may open; ENFILE: the whole
+ * system has; ENOBUFS, ENOMEM: the kernel is out of socket memory. */
+static int out_of_descriptors(int error) {
+    return error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM;
 }
 
 /* One client, start to finish. Runs in its own detached thread. */
@@ -100,13 +124,30 @@ int main(int argc, char **argv) {
     printf("echo server listening on %s:%d\n", host, port);
     fflush(stdout);
 
+    useconds_t pause = 0; /* how long to wait after running out of descriptors */
     for (;;) {
         int fd = accept(listener, NULL, NULL);
         if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) continue;
-            perror("accept"); /* EMFILE and friends: report, keep serving */
+            if (errno == EINTR || client_gone(errno)) continue;
+            if (!out_of_descriptors(errno)) {
+                perror("accept"); /* EBADF, EINVAL: a bug here, not a client */
+                return 1;
+            }
+            /* Out of descriptors (or socket memory): our fault. accept()
+             * would fail again at once, so do not spin on it. Wait, longer
+             * each time, while the threads serve the clients we have and
+             * free descriptors as they close; new clients wait in the
+             * kernel's accept queue meanwhile. Say so once, not per try. */
+            if (pause == 0) {
+                perror("accept (backing off)");
+                pause = MIN_ACCEPT_PAUSE_US;
+            } else {
+                pause = pause * 2 > MAX_ACCEPT_PAUSE_US ? MAX_ACCEPT_PAUSE_US : pause * 2;
+            }
+            usleep(pause);
             continue;
         }
+        pause = 0;
         /* Nagle's algorithm would hold back small echoes until the client
          * ACKs, and the client delays its ACK ~40 ms: turn it off. */
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);

@@ -4,7 +4,8 @@
  * The C version of this kata is socket → setsockopt(SO_REUSEADDR) → bind →
  * listen → accept in a loop → pthread_create + pthread_detach per client.
  * In Deno the same shape is: Deno.listen (which does the first four) →
- * `for await` over accepted connections → one detached async task each.
+ * an accept loop that outlives a failed accept → one detached async task
+ * per connection.
  *
  * Run it:   deno run --allow-net reference.ts [--port 9000] [--host 127.0.0.1]
  * Poke it:  nc 127.0.0.1 9000
@@ -51,8 +52,10 @@ export function startServer(
   const workers = new Set<Promise<void>>();
 
   const accepting = (async () => {
-    // The loop ends cleanly when close() closes the listener.
-    for await (const conn of listener) {
+    // Not `for await (const conn of listener)`: see acceptNext.
+    while (true) {
+      const conn = await acceptNext(listener);
+      if (conn === undefined) break; // close() closed the listener: done
       open.add(conn);
       // Detached: we do NOT await the worker here. Awaiting it would make
       // the next client wait until this one leaves (one client at a time).
@@ -79,14 +82,78 @@ export function startServer(
   };
 }
 
+/**
+ * How long to wait after accept() first runs out of file descriptors, and
+ * the longest wait: the pause doubles from one to the other while the
+ * shortage lasts, so the server notices soon when descriptors free up.
+ */
+const MIN_ACCEPT_PAUSE_MS = 5;
+const MAX_ACCEPT_PAUSE_MS = 500;
+
+/**
+ * The next client, or undefined once close() has closed the listener.
+ *
+ * accept() can fail and the server must go on, which is why this is not
+ * `for await (const conn of listener)`: that loop throws on the first
+ * failed accept, and one client can then take the whole server down.
+ * - ECONNABORTED (Deno: NotConnected): a client connected and reset before
+ *   we picked it up. The client's fault, not ours: accept the next one.
+ * - EMFILE, ENFILE: we are out of file descriptors. Our fault, and trying
+ *   again at once fails again at once: a loop that burns a core and floods
+ *   the log. Wait instead, longer each time, while the connections we
+ *   already have go on being served and closing. New clients wait in the
+ *   kernel's accept queue meanwhile, and we pick them up when we can.
+ * Anything else is a fault we do not know how to handle: let it throw.
+ *
+ * @example Bad: one client that resets before the accept ends the server
+ * ```ts ignore
+ * for await (const conn of listener) serveConnection(conn);
+ * ```
+ */
+async function acceptNext(
+  listener: Deno.TcpListener,
+): Promise<Deno.TcpConn | undefined> {
+  let pauseMs = 0;
+  while (true) {
+    try {
+      return await listener.accept();
+    } catch (error) {
+      // close() closed the listener (while an accept was pending, or not).
+      if (
+        error instanceof Deno.errors.BadResource ||
+        error instanceof Deno.errors.Interrupted
+      ) return undefined;
+      if (
+        error instanceof Deno.errors.NotConnected ||
+        error instanceof Deno.errors.ConnectionAborted
+      ) continue;
+      if (!isOutOfDescriptors(error)) throw error;
+      if (pauseMs === 0) {
+        // Say it once per shortage, not once per try.
+        console.error(`echo: cannot accept, out of file descriptors: ${error.message}`);
+        pauseMs = MIN_ACCEPT_PAUSE_MS;
+      } else {
+        pauseMs = Math.min(pauseMs * 2, MAX_ACCEPT_PAUSE_MS);
+      }
+      await new Promise((resolve) => setTimeout(resolve, pauseMs));
+    }
+  }
+}
+
+/** EMFILE: this process has every descriptor it may open; ENFILE: the whole system has. */
+function isOutOfDescriptors(error: unknown): error is Error {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return error instanceof Error && (code === "EMFILE" || code === "ENFILE");
+}
+
 /** Echoes one client's bytes until it closes; never throws. */
 async function serveConnection(conn: Deno.TcpConn): Promise<void> {
-  // Nagle's algorithm holds back a small segment while an earlier one is
-  // unacknowledged; the client delays its ACK (40 ms on Linux). An echo
-  // server that writes back in pieces hits exactly that: turn Nagle off.
-  conn.setNoDelay(true);
   const buffer = new Uint8Array(READ_BUFFER_BYTES);
   try {
+    // Nagle's algorithm holds back a small segment while an earlier one is
+    // unacknowledged; the client delays its ACK (40 ms on Linux). An echo
+    // server that writes back in pieces hits exactly that: turn Nagle off.
+    conn.setNoDelay(true);
     while (true) {
       // read() returns as soon as *some* bytes arrived: n can be 1 even if
       // the client sent a megabyte. null means the client finished sending.
@@ -152,6 +219,15 @@ if (import.meta.main) {
     console.log(
       `echo server listening on ${server.addr.hostname}:${server.addr.port}`,
     );
+    // Ctrl-C: stop accepting, close every connection, then exit. Asking for
+    // the signal at start matters too: Deno sets its signal handling up the
+    // first time anything asks (Deno itself does, soon after start), and
+    // that takes a file descriptor. Out of descriptors by then, the server
+    // would die (Deno 2.9 panics) instead of backing off.
+    Deno.addSignalListener("SIGINT", async () => {
+      await server.close();
+      Deno.exit(130);
+    });
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) {
       console.error(

@@ -30,6 +30,11 @@ export function startServer(
   const listener = Deno.listen({ hostname, port });
 
   const accepting = (async () => {
+    // TODO: this loop throws, and the server ends, on the first failed
+    //       accept. Call listener.accept() in a loop of your own: skip a
+    //       client that reset before you accepted it (Deno.errors.NotConnected),
+    //       back off a little when out of file descriptors (error.code
+    //       "EMFILE"), and stop when close() closed the listener (BadResource).
     for await (const conn of listener) {
       // TODO: serve this connection without making the next client wait.
       conn.close();

@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 /* Backpressure: above HIGH_WATER unsent bytes we stop reading from the
@@ -30,6 +31,10 @@
 #define LOW_WATER (256 * 1024)
 #define READ_CHUNK (64 * 1024)
 #define MAX_EVENTS 256
+/* After accept4() runs out of descriptors, the first pause; it doubles up
+ * to half a second. */
+#define MIN_ACCEPT_PAUSE_MS 5
+#define MAX_ACCEPT_PAUSE_MS 500
 
 struct client {
     int fd;
@@ -121,14 +126,49 @@ static void on_event(struct client *c, uint32_t events) {
     update_interest(c);
 }
 
+/* While out of descriptors the listener is left out of epoll: it stays
+ * readable (clients are waiting), and level-triggered epoll would wake the
+ * loop for it at once, forever, to fail the same accept. */
+static int accept_pause_ms;      /* 0 while accepting */
+static long long accept_resume_at; /* CLOCK_MONOTONIC ms: when to try again */
+
+static long long now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1000LL + t.tv_nsec / 1000000;
+}
+
+static void watch_listener(int listener, uint32_t events) {
+    struct epoll_event ev = {.events = events, .data.ptr = NULL};
+    epoll_ctl(epfd, EPOLL_CTL_MOD, listener, &ev);
+}
+
 static void accept_all(int listener) {
     for (;;) {
         int fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK);
         if (fd < 0) {
+            /* ECONNABORTED: a client connected and reset before we got to
+             * it. Its fault, not ours: accept the next one. */
             if (errno == EINTR || errno == ECONNABORTED) continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK) perror("accept4");
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+                /* Out of descriptors: our fault. Stop watching the listener
+                 * for a while; the loop serves the clients it has (and
+                 * frees descriptors as they close), new ones wait in the
+                 * kernel's accept queue. Say so once, not per try. */
+                if (accept_pause_ms == 0) {
+                    perror("accept4 (backing off)");
+                    accept_pause_ms = MIN_ACCEPT_PAUSE_MS;
+                } else if ((accept_pause_ms *= 2) > MAX_ACCEPT_PAUSE_MS) {
+                    accept_pause_ms = MAX_ACCEPT_PAUSE_MS;
+                }
+                accept_resume_at = now_ms() + accept_pause_ms;
+                watch_listener(listener, 0);
+            } else if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                perror("accept4");
+            }
             return;
         }
+        accept_pause_ms = 0;
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         struct client *c = calloc(1, sizeof *c); /* no buffer until there is data */
@@ -177,7 +217,17 @@ int main(int argc, char **argv) {
 
     struct epoll_event events[MAX_EVENTS];
     for (;;) {
-        int n = epoll_wait(epfd, events, MAX_EVENTS, -1);
+        long long wait_ms = -1;
+        if (accept_pause_ms > 0) {
+            wait_ms = accept_resume_at - now_ms();
+            if (wait_ms <= 0) {
+                /* The pause is over: watch the listener again and try. */
+                watch_listener(listener, EPOLLIN);
+                accept_all(listener);
+                continue;
+            }
+        }
+        int n = epoll_wait(epfd, events, MAX_EVENTS, (int)wait_ms);
         if (n < 0) {
             if (errno == EINTR) continue;
             perror("epoll_wait");

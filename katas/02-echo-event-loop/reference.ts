@@ -200,6 +200,36 @@ export function startServer(
 
   // --- Handling completions. Plain functions: no await anywhere below.
 
+  /** How long accepting waits after running out of descriptors; 0 while it is not. */
+  let acceptPauseMs = 0;
+  let acceptTimer: ReturnType<typeof setTimeout> | undefined;
+
+  const onAcceptFailed = (error: unknown) => {
+    // The listener was closed: we are shutting down.
+    if (
+      error instanceof Deno.errors.BadResource ||
+      error instanceof Deno.errors.Interrupted
+    ) return;
+    // ECONNABORTED (Deno: NotConnected): a client connected and reset
+    // before we picked it up. Its fault, not ours: accept the next one.
+    if (
+      error instanceof Deno.errors.NotConnected ||
+      error instanceof Deno.errors.ConnectionAborted
+    ) return startAccept();
+    if (!isOutOfDescriptors(error)) throw error;
+    // EMFILE: we are out of file descriptors. Accepting again at once
+    // would fail at once, and the loop would spin on it. Try again later,
+    // a little later each time; the loop serves the clients it has
+    // meanwhile, and new ones wait in the kernel's accept queue.
+    if (acceptPauseMs === 0) {
+      console.error(`echo: cannot accept, out of file descriptors: ${error.message}`);
+      acceptPauseMs = MIN_ACCEPT_PAUSE_MS;
+    } else {
+      acceptPauseMs = Math.min(acceptPauseMs * 2, MAX_ACCEPT_PAUSE_MS);
+    }
+    acceptTimer = setTimeout(startAccept, acceptPauseMs);
+  };
+
   const onRead = (client: Client, buffer: Uint8Array, n: number | null) => {
     client.reading = false;
     if (n === null) {
@@ -247,9 +277,11 @@ export function startServer(
       for (const event of await queue.wait()) {
         switch (event.kind) {
           case "stop":
+            clearTimeout(acceptTimer);
             for (const client of clients) close(client);
             return;
           case "accepted": {
+            acceptPauseMs = 0;
             // Nagle + delayed ACK would stall small echoes ~40 ms: turn it off.
             event.conn.setNoDelay(true);
             const client: Client = {
@@ -267,11 +299,7 @@ export function startServer(
             break;
           }
           case "acceptFailed":
-            // The listener was closed (shutdown), or accept failed for a
-            // reason like EMFILE: say so and keep accepting.
-            if (event.error instanceof Deno.errors.BadResource) break;
-            console.error("echo: accept failed:", event.error);
-            startAccept();
+            onAcceptFailed(event.error);
             break;
           case "read":
             if (!event.client.closed) {
@@ -308,6 +336,20 @@ export function startServer(
   };
 }
 
+/**
+ * How long to wait after accept() first runs out of file descriptors, and
+ * the longest wait: the pause doubles from one to the other while the
+ * shortage lasts, so the server notices soon when descriptors free up.
+ */
+const MIN_ACCEPT_PAUSE_MS = 5;
+const MAX_ACCEPT_PAUSE_MS = 500;
+
+/** EMFILE: this process has every descriptor it may open; ENFILE: the whole system has. */
+function isOutOfDescriptors(error: unknown): error is Error {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return error instanceof Error && (code === "EMFILE" || code === "ENFILE");
+}
+
 function isDisconnect(error: unknown): boolean {
   return error instanceof Deno.errors.ConnectionReset ||
     error instanceof Deno.errors.BrokenPipe ||
@@ -328,6 +370,15 @@ if (import.meta.main) {
     console.log(
       `event-loop echo server listening on ${server.addr.hostname}:${server.addr.port}`,
     );
+    // Ctrl-C: stop accepting, close every connection, then exit. Asking for
+    // the signal at start matters too: Deno sets its signal handling up the
+    // first time anything asks (Deno itself does, soon after start), and
+    // that takes a file descriptor. Out of descriptors by then, the server
+    // would die (Deno 2.9 panics) instead of backing off.
+    Deno.addSignalListener("SIGINT", async () => {
+      await server.close();
+      Deno.exit(130);
+    });
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) {
       console.error(

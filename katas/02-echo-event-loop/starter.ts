@@ -67,6 +67,10 @@ export function startServer(
   const startAccept = () => {
     listener.accept().then(
       (conn) => queue.post({ kind: "accepted", conn }),
+      // TODO: a closed listener is not the only reason accept fails. Skip a
+      //       client that reset before you accepted it (NotConnected); when
+      //       out of file descriptors (error.code "EMFILE"), try again after
+      //       a pause instead of at once.
       () => {/* the listener was closed */},
     );
   };

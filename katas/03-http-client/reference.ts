@@ -8,8 +8,8 @@
  *
  * Exit status: 0 a response was read (whatever its status: a 404 is a
  * correct answer), 2 bad usage, 3 unknown host, 4 connection refused,
- * 5 timeout, 6 malformed or incomplete response, 7 chunked body (outside
- * this kata).
+ * 5 timeout, 6 malformed, incomplete or reset response, 7 chunked body
+ * (outside this kata).
  *
  * @module
  */
@@ -29,7 +29,12 @@ class ClientError extends Error {
   }
 }
 
-/** Response heads longer than this are refused: a client must not trust sizes from the wire. */
+/**
+ * Response heads longer than this are refused: a client must not trust
+ * sizes from the wire, and without a limit a server that never ends its
+ * head would fill our memory. Interim (1xx) heads count too, or a server
+ * could send 100 Continue for ever.
+ */
 const MAX_HEAD_BYTES = 64 * 1024;
 /** Give up when the server says nothing for this long. */
 const READ_TIMEOUT_MS = 10_000;
@@ -99,7 +104,12 @@ async function fetchAndPrint(
       `Connection: close\r\n` +
       `User-Agent: netkata-kata3\r\n` +
       `\r\n`;
-    await writeAll(conn, encoder.encode(request));
+    try {
+      await writeAll(conn, encoder.encode(request));
+    } catch (error) {
+      if (!isReset(error)) throw error;
+      throw new ClientError(6, "The server reset the connection before the request was sent");
+    }
 
     // 4. The response head, then the body it announces.
     const reader = new Reader(conn);
@@ -120,6 +130,19 @@ async function fetchAndPrint(
   }
 }
 
+/**
+ * ECONNRESET while reading, EPIPE while writing: the server reset the
+ * connection (or crashed). That can happen at any moment, even halfway
+ * through the body; it is the server's doing, and the user needs one
+ * sentence about it, not a stack trace.
+ */
+function isReset(error: unknown): boolean {
+  return error instanceof Deno.errors.ConnectionReset ||
+    error instanceof Deno.errors.ConnectionAborted ||
+    error instanceof Deno.errors.BrokenPipe ||
+    error instanceof Deno.errors.NotConnected;
+}
+
 async function connectToFirst(
   addresses: string[],
   port: number,
@@ -129,6 +152,9 @@ async function connectToFirst(
     try {
       return await Deno.connect({ hostname, port });
     } catch (error) {
+      if (isReset(error)) {
+        throw new ClientError(6, `The server reset the connection as soon as it was made (${host}:${port})`);
+      }
       if (!(error instanceof Deno.errors.ConnectionRefused)) throw error;
       // Try the next address (an IPv6 address may refuse where IPv4 answers).
     }
@@ -149,6 +175,10 @@ interface Head {
 /** Reads from the connection, keeping what arrives past the head for the body. */
 class Reader {
   #buffer: Uint8Array = new Uint8Array(0);
+  /** Bytes of heads read so far, interim ones included: the head limit covers them all. */
+  #headBytes = 0;
+  /** Bytes received so far, for messages. */
+  #received = 0;
   constructor(readonly conn: Deno.TcpConn) {}
 
   /** Reads more bytes; null when the server closed. */
@@ -166,7 +196,15 @@ class Reader {
     });
     try {
       const n = await Promise.race([this.conn.read(chunk), timeout]);
-      return n === null ? null : chunk.subarray(0, n);
+      if (n === null) return null;
+      this.#received += n;
+      return chunk.subarray(0, n);
+    } catch (error) {
+      if (!isReset(error)) throw error;
+      throw new ClientError(
+        6,
+        `The server reset the connection after ${this.#received} bytes of the response, before it was complete`,
+      );
     } finally {
       clearTimeout(timer);
     }
@@ -181,11 +219,10 @@ class Reader {
 
   /** One response head. A head may arrive one byte at a time: loop until CRLFCRLF. */
   async readHead(): Promise<Head> {
+    const tooLong = () => new ClientError(6, "The response head is over 64 KiB");
     let end;
     while ((end = indexOfBlankLine(this.#buffer)) === -1) {
-      if (this.#buffer.length > MAX_HEAD_BYTES) {
-        throw new ClientError(6, "The response head is over 64 KiB");
-      }
+      if (this.#headBytes + this.#buffer.length > MAX_HEAD_BYTES) throw tooLong();
       const chunk = await this.more();
       if (chunk === null) {
         throw new ClientError(
@@ -195,6 +232,9 @@ class Reader {
       }
       this.#buffer = concat(this.#buffer, chunk);
     }
+    // The head may have arrived whole, limit or no limit: check it too.
+    this.#headBytes += end + 4;
+    if (this.#headBytes > MAX_HEAD_BYTES) throw tooLong();
     const text = new TextDecoder("latin1").decode(
       this.#buffer.subarray(0, end),
     );

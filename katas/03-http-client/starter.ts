@@ -34,6 +34,9 @@ export async function run(args: string[], output: Output): Promise<number> {
   // TODO: print the status line and "\n", then exactly Content-Length bytes
   //       of body (no Content-Length: until the server closes).
   // TODO: a 301: print its Location to stderr; do not follow it.
+  // TODO: refuse a head over a limit (64 KiB): the server may never end it.
+  // TODO: a reset (Deno.errors.ConnectionReset) can come at any moment, even
+  //       mid-body: one sentence on stderr and a non-zero exit, no stack trace.
   await output.stderr.write(
     new TextEncoder().encode(`not written yet: ${url}\n`),
   );

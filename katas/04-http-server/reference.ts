@@ -530,6 +530,15 @@ if (import.meta.main) {
     console.log(
       `HTTP server listening on http://${server.addr.hostname}:${server.addr.port}/`,
     );
+    // Ctrl-C: stop accepting, let the connections finish, then exit. Asking
+    // for the signal at start matters too: Deno sets its signal handling up
+    // the first time anything asks (Deno itself does, soon after start), and
+    // that takes a file descriptor. Out of descriptors by then, the server
+    // would die (Deno 2.9 panics) instead of backing off.
+    Deno.addSignalListener("SIGINT", async () => {
+      await server.close();
+      Deno.exit(130);
+    });
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) {
       console.error(

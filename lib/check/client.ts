@@ -25,10 +25,23 @@ export type ClientSpec =
 export interface ClientResult {
   /** Exit status; null when it had to be stopped. */
   code: number | null;
+  /** What it printed, up to {@linkcode MAX_CLIENT_OUTPUT_BYTES}. */
   stdout: Uint8Array;
+  /** It printed more than that; the rest was read and dropped. */
+  stdoutTruncated: boolean;
+  /** The start of what it said on stderr, up to {@linkcode MAX_CLIENT_ERROR_BYTES}. */
   stderr: string;
   timedOut: boolean;
 }
+
+/**
+ * How much of a client's stdout is kept: three times the largest response
+ * the fixture sends. A client gone wild may print without end; the checker
+ * must not keep it all.
+ */
+export const MAX_CLIENT_OUTPUT_BYTES = 16 * 1024 * 1024;
+/** How much of a client's stderr is kept: room for any sentence and most stack traces. */
+export const MAX_CLIENT_ERROR_BYTES = 64 * 1024;
 
 /** A client ready to run against a URL. */
 export interface ClientUnderTest {
@@ -84,12 +97,33 @@ export function clientUnderTest(spec: ClientSpec): ClientUnderTest {
   }
 }
 
+/** Keeps the first `limit` bytes written to it and counts the rest. */
 class Collector implements ByteWriter {
   chunks: Uint8Array[] = [];
+  kept = 0;
+  truncated = false;
+  constructor(readonly limit: number) {}
+
   write(bytes: Uint8Array): Promise<number> {
-    this.chunks.push(bytes.slice());
+    const room = this.limit - this.kept;
+    if (bytes.length > room) this.truncated = true;
+    if (room > 0) {
+      const part = bytes.slice(0, room);
+      this.chunks.push(part);
+      this.kept += part.length;
+    }
     return Promise.resolve(bytes.length);
   }
+
+  /** Reads `stream` to its end, keeping what fits; reading on keeps the writer from blocking. */
+  async drain(stream: ReadableStream<Uint8Array>): Promise<void> {
+    try {
+      for await (const chunk of stream) await this.write(chunk);
+    } catch {
+      // The process was killed mid-write; what we have is enough.
+    }
+  }
+
   bytes(): Uint8Array {
     const all = new Uint8Array(
       this.chunks.reduce((sum, chunk) => sum + chunk.length, 0),
@@ -108,8 +142,8 @@ async function runInProcess(
   url: string,
   timeoutMs = CLIENT_TIMEOUT_MS,
 ): Promise<ClientResult> {
-  const stdout = new Collector();
-  const stderr = new Collector();
+  const stdout = new Collector(MAX_CLIENT_OUTPUT_BYTES);
+  const stderr = new Collector(MAX_CLIENT_ERROR_BYTES);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeoutMs));
   const running = run([url], { stdout, stderr });
@@ -117,10 +151,10 @@ async function runInProcess(
   try {
     const outcome = await Promise.race([running, timeout]);
     const decoded = new TextDecoder().decode(stderr.bytes());
-    return outcome === "timeout" ? { code: null, stdout: stdout.bytes(), stderr: decoded, timedOut: true } : {
+    const printed = { stdout: stdout.bytes(), stdoutTruncated: stdout.truncated, stderr: decoded };
+    return outcome === "timeout" ? { code: null, ...printed, timedOut: true } : {
       code: outcome,
-      stdout: stdout.bytes(),
-      stderr: decoded,
+      ...printed,
       timedOut: false,
     };
   } catch (error) {
@@ -129,6 +163,7 @@ async function runInProcess(
     return {
       code: 1,
       stdout: stdout.bytes(),
+      stdoutTruncated: stdout.truncated,
       stderr: message,
       timedOut: false,
     };
@@ -158,8 +193,9 @@ async function runProcess(
     }
     throw error;
   }
-  const stdout = new Response(child.stdout).bytes();
-  const stderr = new Response(child.stderr).text();
+  const stdout = new Collector(MAX_CLIENT_OUTPUT_BYTES);
+  const stderr = new Collector(MAX_CLIENT_ERROR_BYTES);
+  const drained = Promise.all([stdout.drain(child.stdout), stderr.drain(child.stderr)]);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -171,10 +207,12 @@ async function runProcess(
   }, timeoutMs);
   try {
     const status = await child.status;
+    await drained;
     return {
       code: timedOut ? null : status.code,
-      stdout: await stdout,
-      stderr: await stderr,
+      stdout: stdout.bytes(),
+      stdoutTruncated: stdout.truncated,
+      stderr: new TextDecoder().decode(stderr.bytes()),
       timedOut,
     };
   } finally {

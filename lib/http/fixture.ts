@@ -8,6 +8,7 @@
  */
 
 import { findHeadEnd, MAX_HEAD_BYTES } from "./head.ts";
+import { acceptConnections } from "../net/accept.ts";
 import { writeAll } from "../net/io.ts";
 
 /** One request as it arrived. */
@@ -188,8 +189,14 @@ export function startHttpFixture(port = 0): HttpFixture {
   const cases = replies(actualPort);
   const requests: RecordedRequest[] = [];
   const open = new Set<Deno.TcpConn>();
+  // Not `for await (const conn of listener)`: that loop ends, and the
+  // checker with it, when a client under test resets before the accept.
+  const accepting = acceptConnections(listener, {
+    onPause: (error) =>
+      console.error(`The fixture server is out of file descriptors and waits before accepting again: ${error.message}`),
+  });
   const serving = (async () => {
-    for await (const conn of listener) {
+    for await (const conn of accepting) {
       open.add(conn);
       serve(conn, cases, requests).finally(() => {
         open.delete(conn);
@@ -229,12 +236,12 @@ async function serve(
   cases: Record<string, Reply>,
   requests: RecordedRequest[],
 ): Promise<void> {
-  conn.setNoDelay(true);
   let received: Uint8Array = new Uint8Array(0);
   const chunk = new Uint8Array(16 * 1024);
   const deadline = setTimeout(() => conn.close(), REQUEST_TIMEOUT_MS);
   let end = -1;
   try {
+    conn.setNoDelay(true);
     while (end === -1 && received.length < MAX_HEAD_BYTES) {
       const n = await conn.read(chunk);
       if (n === null) return;

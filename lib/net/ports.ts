@@ -58,6 +58,13 @@ export async function waitForListen(
       conn.close();
       return "listening";
     } catch (error) {
+      // A reset means the handshake was answered, so something listens; what
+      // it does with connections is for the caller to find out.
+      if (
+        error instanceof Deno.errors.ConnectionReset ||
+        error instanceof Deno.errors.ConnectionAborted ||
+        error instanceof Deno.errors.NotConnected
+      ) return "listening";
       if (!(error instanceof Deno.errors.ConnectionRefused)) throw error;
     }
     await new Promise((resolve) => setTimeout(resolve, pause));

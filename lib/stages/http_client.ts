@@ -9,7 +9,7 @@
 import { describeMismatch, formatBytes, quoteBytes } from "../net/bytes.ts";
 import { freePort } from "../net/ports.ts";
 import { headerValues, MalformedHeadError, parseHead } from "../http/head.ts";
-import type { ClientResult, ClientUnderTest } from "../check/client.ts";
+import { type ClientResult, type ClientUnderTest, MAX_CLIENT_OUTPUT_BYTES } from "../check/client.ts";
 import type { HttpFixture } from "../http/fixture.ts";
 import { type Stage, StageFailure } from "../check/stage.ts";
 
@@ -58,6 +58,14 @@ function expectPrinted(
         details: result.stderr.trim() ? `its stderr:\n${tail(result.stderr)}` : undefined,
         hint: "A response was there to read: exit 0 whatever the status code (a 404 is a correct answer).",
       },
+    );
+  }
+  if (result.stdoutTruncated) {
+    throw new StageFailure(
+      `The client printed more than ${formatBytes(MAX_CLIENT_OUTPUT_BYTES)} on ${
+        url(ctx, path)
+      }: far more than the server sent`,
+      { details: `it began with: "${quoteBytes(result.stdout.subarray(0, 200))}"`, hint },
     );
   }
   const expected = ctx.fixture.expected(path)!;

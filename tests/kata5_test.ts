@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { stages } from "../katas/05-tcp-handshake/check.ts";
 import { normalizeLabel } from "../lib/practice/label_session.ts";
 import { runCaptureCheck } from "../lib/check/run.ts";
+import { createUniqueFile } from "../lib/report/unique_file.ts";
 import { requires, withTempDir } from "./_support.ts";
 
 const files = requires("read", "write");
@@ -70,6 +71,25 @@ Deno.test({
     const missing = await runCaptureCheck(KATA_5, `${FIXTURES}nope.pcap`);
     assert.match(missing.stages[0].message ?? "", /^No such file/);
   },
+});
+
+Deno.test({
+  name: `createUniqueFile() keeps two captures made in the same second apart${files.suffix}`,
+  ignore: files.ignore,
+  fn: () =>
+    withTempDir("netkata-capture-", async (dir) => {
+      // Captures are named by the second: two in one second share a stem.
+      const stem = `${dir}/2026-11-27T01-18-46`;
+      const [first, second] = await Promise.all([
+        createUniqueFile(stem, ".pcap", "first"),
+        createUniqueFile(stem, ".pcap", "second"),
+      ]);
+      assert.deepEqual([first, second].sort(), [stem, `${stem}-2`]);
+      assert.deepEqual(
+        (await Promise.all([first, second].map((s) => Deno.readTextFile(`${s}.pcap`)))).sort(),
+        ["first", "second"],
+      );
+    }),
 });
 
 Deno.test("normalizeLabel() accepts the usual spellings of the labels", () => {

@@ -13,6 +13,7 @@ import { captureHandshake } from "../../lib/lab/handshake.ts";
 import { LabUnavailable } from "../../lib/lab/lab.ts";
 import { annotateFile } from "../../lib/pcap/file.ts";
 import { formatAnnotated } from "../../lib/pcap/table.ts";
+import { createUniqueFile } from "../../lib/report/unique_file.ts";
 import { labelSession } from "../../lib/practice/label_session.ts";
 import type { LogPaths } from "../../lib/practice/logs.ts";
 import { interrupted, ToolError, Transcript } from "../../lib/tools/runner.ts";
@@ -28,7 +29,9 @@ export async function captureKata(
   logs: LogPaths,
 ): Promise<number> {
   const capture = async (json = false) => {
-    const output = await logs.timestamped(kata, ".pcap");
+    // Claimed before tcpdump opens it: two captures in the same second
+    // would otherwise write to the same timestamped file.
+    const output = `${await createUniqueFile(await logs.timestamped(kata), ".pcap")}.pcap`;
     const transcript = new Transcript((line) => json || console.log(line));
     await captureHandshake({ output, transcript, onNotice: (notice) => console.error(notice) });
     return output;

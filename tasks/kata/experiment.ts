@@ -11,7 +11,7 @@ import { type CheckReport, formatHeading, formatStage, formatSummary } from "../
 import { runStages } from "../../lib/check/stage.ts";
 import { UsageError } from "../../lib/cli/errors.ts";
 import { LabUnavailable } from "../../lib/lab/lab.ts";
-import { formatRealtimeTable, formatSweepTable, saveSweep } from "../../lib/loss/report.ts";
+import { failedRuns, formatRealtimeTable, formatSweepTable, saveSweep } from "../../lib/loss/report.ts";
 import { runSweep } from "../../lib/loss/sweep.ts";
 import { experimentSession } from "../../lib/practice/experiment_session.ts";
 import type { LogPaths } from "../../lib/practice/logs.ts";
@@ -143,7 +143,8 @@ export async function experimentKata(
   }
   if (command === "run") {
     if (json) console.log(JSON.stringify(result, null, 2));
-    return 0;
+    // Saved all the same, but a sweep with failed runs is not a success.
+    return failedRuns(result).length > 0 ? 1 : 0;
   }
   const report = await checkSweep(kata, { result, udpRate }, json);
   if (json) console.log(JSON.stringify({ ...report, result }, null, 2));

@@ -158,9 +158,9 @@ Deno.test("udpPaced() offers the rate asked for, within 1%, even when its timer 
 
 Deno.test("the probe server stops by itself once no client has come for its idle time", async () => {
   const started = performance.now();
-  const server = serve("127.0.0.1", 0, 1);
+  const server = serve("127.0.0.1", 0, 0.3);
   await server.finished;
-  assert.ok(performance.now() - started >= 1_000, "stopped before its idle time");
+  assert.ok(performance.now() - started >= 300, "stopped before its idle time");
   await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port: server.port }), Deno.errors.ConnectionRefused);
 });
 
@@ -381,7 +381,12 @@ Deno.test({
   name: `runSweep() applies the loss it is asked for, and TCP slows down under it${suffix}`,
   ignore: !ready,
   fn: async () => {
-    const result = await runSweep({ losses: [0, 10], repeats: 1, seconds: 1, udpRate: "100M" });
+    // 20 Mbit/s: the receiver's 208 KiB socket buffer then holds 80 ms of
+    // datagrams, enough to ride out a busy machine (another test suite)
+    // not scheduling it. At 100 Mbit/s it holds 16 ms, and such a machine
+    // adds its own overflow to the loss applied. 1700 datagrams still
+    // measure 10 % loss to ±0.7 % (one standard deviation).
+    const result = await runSweep({ losses: [0, 10], repeats: 1, seconds: 1, udpRate: "20M" });
     const [clean, lossy] = result.levels;
     assert.deepEqual([...clean.failed, ...lossy.failed], []);
     assert.ok(clean.udp.lossPercent.median < 1, `UDP lost ${clean.udp.lossPercent.median}% with no loss applied`);

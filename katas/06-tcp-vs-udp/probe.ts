@@ -84,13 +84,13 @@ export function serve(
     listener.close();
     datagrams.close();
   };
-  const idleCheck = setInterval(() => {
-    if (idleSeconds === undefined || openConnections > 0) return;
+  const idleCheck = idleSeconds === undefined ? undefined : setInterval(() => {
+    if (openConnections > 0) return;
     if (now() - lastActivity > idleSeconds * 1000) {
       console.log(`probe: no client for ${idleSeconds} s, stopping`);
       close();
     }
-  }, 1000);
+  }, Math.min(1000, idleSeconds * 250));
 
   const receiving = (async () => {
     // One buffer for every datagram. `for await (… of datagrams)` allocates

@@ -29,13 +29,16 @@ const LAB_NAME = /^netkata-.+-(\d+)$/;
 export async function removeStaleLabs(
   options: { onNotice?: (notice: string) => void } = {},
 ): Promise<string[]> {
+  const notify = options.onNotice ?? console.error;
   let listing: string;
   try {
     listing = (await runTool("ip", ["netns", "list"], { timeoutMs: 10_000 })).stdout;
   } catch (error) {
-    // No ip, no privileges: Lab.create says so in a moment.
-    if (error instanceof ToolError) return [];
-    throw error;
+    if (!(error instanceof ToolError)) throw error;
+    // No ip, no privileges: Lab.create says so in a moment. Anything else
+    // is worth a line: stale labs stay until the next start.
+    if (!["missing", "privileges"].includes(error.kind)) notify(`Could not look for stale labs: ${error.message}`);
+    return [];
   }
   const alive = new Map<number, Promise<boolean>>();
   const stale: string[] = [];
@@ -61,7 +64,7 @@ export async function removeStaleLabs(
     const processes = stopped === 0
       ? "nothing was still running in them"
       : `stopped ${stopped} process${stopped === 1 ? "" : "es"} still running in them`;
-    (options.onNotice ?? console.error)(
+    notify(
       `Removed ${removed.length} lab${removed.length === 1 ? "" : "s"} left behind by killed runs (${
         removed.join(", ")
       }); ${processes}`,

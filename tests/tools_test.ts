@@ -152,3 +152,48 @@ await server.finished;`,
     }
   },
 });
+
+/** Where coreutils' timeout is, if it is where Linux distributions put it. */
+async function findTimeout(): Promise<string | undefined> {
+  if (Deno.permissions.querySync({ name: "read" }).state !== "granted") return undefined;
+  for (const path of ["/usr/bin/timeout", "/bin/timeout"]) {
+    try {
+      await Deno.stat(path);
+      return path;
+    } catch {
+      // Not there; try the next.
+    }
+  }
+  return undefined;
+}
+const timeoutBinary = await findTimeout();
+
+Deno.test({
+  name: `runTool() says how to install a tool that is not there, time limit or not${
+    requires("run", "read", "write").suffix
+  }`,
+  ignore: requires("run", "read", "write").ignore || timeoutBinary === undefined,
+  fn: async () => {
+    const root = decodeURIComponent(new URL("../", import.meta.url).pathname);
+    // A PATH with coreutils' timeout on it and nothing else: nc is "not installed".
+    const bin = await Deno.makeTempDir({ prefix: "netkata-path-" });
+    try {
+      await Deno.symlink(timeoutBinary!, `${bin}/timeout`);
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: [
+          "eval",
+          `import { runTool } from "${root}lib/tools/runner.ts";
+try { await runTool("nc", ["-h"]); } catch (error) { console.log(error.kind, error.message); }`,
+        ],
+        env: { PATH: bin },
+        clearEnv: true,
+      }).output();
+      assert.match(
+        new TextDecoder().decode(output.stdout),
+        /^missing nc is not installed \(needed to open a listener and a client by hand\): Debian\/Ubuntu: sudo apt-get install netcat-openbsd/,
+      );
+    } finally {
+      await Deno.remove(bin, { recursive: true });
+    }
+  },
+});

@@ -172,14 +172,7 @@ function startError(name: ToolName, argv: string[], error: unknown): ToolError {
         "timeout is not installed (needed to put a time limit on every tool): install coreutils",
       );
     }
-    const missing = argv[0] === binaryOf(name) ? name : "ip";
-    return new ToolError(
-      missing,
-      "missing",
-      `${TOOLS[missing as ToolName].binary} is not installed (needed to ${TOOLS[missing as ToolName].purpose}): ${
-        installHint(missing as ToolName)
-      }`,
-    );
+    return notInstalled(argv[0] === binaryOf(name) ? name : "ip");
   }
   if (
     error instanceof Deno.errors.NotCapable ||
@@ -198,6 +191,21 @@ function startError(name: ToolName, argv: string[], error: unknown): ToolError {
   );
 }
 
+/** The sentence for a tool that is not installed: what it is for, and how to get it. */
+function notInstalled(name: ToolName): ToolError {
+  return new ToolError(
+    name,
+    "missing",
+    `${TOOLS[name].binary} is not installed (needed to ${TOOLS[name].purpose}): ${installHint(name)}`,
+  );
+}
+
+/**
+ * What `timeout` (exit status 127) and `ip netns exec` say when the program
+ * they were to run does not exist: the tool is missing, not failing.
+ */
+const NOT_FOUND_PATTERN = /(failed to run command|exec of ".*" failed).*No such file/;
+
 const PRIVILEGE_PATTERN =
   /Operation not permitted|[Pp]ermission denied|You don't have permission|must be root|Cannot open netns/;
 
@@ -208,6 +216,7 @@ function failure(
   code: number,
   stderr: string,
 ): ToolError {
+  if (NOT_FOUND_PATTERN.test(stderr)) return notInstalled(name);
   const last = stderr.trim().split("\n").slice(-3).join(" / ") ||
     `exit status ${code}`;
   if (PRIVILEGE_PATTERN.test(stderr)) {

@@ -17,8 +17,10 @@ const suffix = needs.suffix ||
   (ready ? "" : " [ignored: needs root, ip, tcpdump and nc]");
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
-async function namespaces(): Promise<string> {
-  return (await runTool("ip", ["netns", "list"])).stdout;
+/** Whether namespace `name` exists: by its exact name, never by a pattern other runs' names may match. */
+async function hasNamespace(name: string): Promise<boolean> {
+  const { stdout } = await runTool("ip", ["netns", "list"]);
+  return stdout.split("\n").some((line) => line.split(" ")[0] === name);
 }
 
 Deno.test({
@@ -26,14 +28,14 @@ Deno.test({
   ignore: !ready,
   fn: async () => {
     const lab = await Lab.create("test");
-    assert.match(await namespaces(), new RegExp(`^${lab.namespace!}\\b`, "m"));
+    assert.ok(await hasNamespace(lab.namespace!));
     const link = await lab.run("ip", ["-o", "link", "show", "lo"]);
     assert.match(link.stdout, /state UNKNOWN|UP/);
-    const listener = lab.spawn("nc", ["-l", "-v", "127.0.0.1", "4000"]);
+    const listener = lab.spawn("nc", ["-l", "-v", "127.0.0.1", "4000"], { lifetimeMs: 30_000 });
     await listener.waitForOutput(/Listening on/);
     await lab.dispose();
     await lab.dispose(); // twice is harmless
-    assert.doesNotMatch(await namespaces(), new RegExp(lab.namespace!));
+    assert.ok(!await hasNamespace(lab.namespace!));
     const status = await listener.finished;
     assert.notEqual(
       status.signal ?? status.code,
@@ -53,7 +55,7 @@ Deno.test({
         script,
         `import { Lab } from "${ROOT}lib/lab/lab.ts";
 const lab = await Lab.create("interrupted");
-const nc = lab.spawn("nc", ["-l", "-v", "127.0.0.1", "4001"]);
+const nc = lab.spawn("nc", ["-l", "-v", "127.0.0.1", "4001"], { lifetimeMs: 30_000 });
 await nc.waitForOutput(/Listening on/);
 console.log(lab.namespace);
 await new Promise(() => {});
@@ -67,7 +69,7 @@ await new Promise(() => {});
       const reader = child.stdout.pipeThrough(new TextDecoderStream())
         .getReader();
       const { value: namespace } = await reader.read();
-      assert.match(await namespaces(), new RegExp(namespace!.trim()));
+      assert.ok(await hasNamespace(namespace!.trim()));
       child.kill("SIGINT");
       const status = await child.status;
       await reader.cancel();
@@ -76,7 +78,7 @@ await new Promise(() => {});
         /Interrupted: stopping tools and removing labs/,
       );
       assert.equal(status.code, 130);
-      assert.doesNotMatch(await namespaces(), new RegExp(namespace!.trim()));
+      assert.ok(!await hasNamespace(namespace!.trim()));
     }),
 });
 
@@ -85,7 +87,7 @@ Deno.test({
   ignore: !ready,
   fn: () =>
     withTempDir("netkata-kata5-", async (logs) => {
-      const output = await new Deno.Command(Deno.execPath(), {
+      const child = new Deno.Command(Deno.execPath(), {
         args: [
           "run",
           "--allow-net",
@@ -102,7 +104,10 @@ Deno.test({
         ],
         cwd: ROOT,
         env: { NO_COLOR: "1" },
-      }).output();
+        stdout: "piped",
+        stderr: "piped",
+      }).spawn();
+      const output = await child.output();
       const text = new TextDecoder().decode(output.stdout);
       assert.equal(
         output.code,
@@ -125,6 +130,41 @@ Deno.test({
           "ACK",
         ],
       );
-      assert.doesNotMatch(await namespaces(), /netkata-kata5/);
+      // Its own lab is gone (other runs' labs may exist: not ours to judge).
+      assert.ok(!await hasNamespace(`netkata-kata5-${child.pid}`));
+    }),
+});
+
+Deno.test({
+  name: `two kata:5 runs at the same moment keep both captures${suffix}`,
+  ignore: !ready,
+  fn: () =>
+    withTempDir("netkata-kata5-", async (logs) => {
+      // Captures are named by the second, and both start within the same one.
+      const run = () =>
+        new Deno.Command(Deno.execPath(), {
+          args: [
+            "run",
+            "--allow-net",
+            `--allow-read=${ROOT},${logs}`,
+            `--allow-write=${logs}`,
+            "--allow-run",
+            "tasks/kata.ts",
+            "5",
+            "run",
+            "--logs",
+            logs,
+          ],
+          cwd: ROOT,
+          env: { NO_COLOR: "1" },
+        }).output();
+      const outputs = await Promise.all([run(), run()]);
+      const saved = outputs.map((output) => {
+        const text = new TextDecoder().decode(output.stdout);
+        assert.equal(output.code, 0, text + new TextDecoder().decode(output.stderr));
+        return /^Saved to (.+\.pcap)$/m.exec(text)?.[1];
+      });
+      assert.notEqual(saved[0], saved[1]);
+      for (const path of saved) assert.ok((await Deno.stat(path!)).size > 24, `${path} holds no packets`);
     }),
 });

@@ -3,14 +3,16 @@
  * does for bulk goodput, plus the real-time workload that shows what
  * "better" means for a voice call.
  *
- *   deno run --allow-net --unstable-net probe.ts serve    [--host H] [--port P]
+ *   deno run --allow-net --unstable-net probe.ts serve    [--host H] [--port P] [--idle S]
  *   deno run --allow-net --unstable-net probe.ts tcp      --host H [--port P] [--seconds S]
  *   deno run --allow-net --unstable-net probe.ts udp      --host H [--port P] [--seconds S] [--rate 100M]
  *   deno run --allow-net --unstable-net probe.ts realtime --host H --proto tcp|udp [--rate 50] [--deadline 150]
  *
  * Every client mode prints one JSON object. The server listens on TCP and
- * UDP on the same port. One-way latency needs one clock: sender and
- * receiver here run on the same machine (two namespaces share its clock).
+ * UDP on the same port (`--port 0`: any free one, printed); with `--idle S`
+ * it stops by itself once no client has come for S seconds. One-way latency
+ * needs one clock: sender and receiver here run on the same machine (two
+ * namespaces share its clock).
  *
  * @module
  */
@@ -43,52 +45,155 @@ interface UdpSession {
   last?: number;
 }
 
-function serve(hostname: string, port: number): void {
+/** A running probe server. */
+export interface ProbeServer {
+  /** The port it listens on, TCP and UDP. */
+  port: number;
+  /** Resolves when the server has stopped (closed, or idle for too long). */
+  finished: Promise<void>;
+  close(): void;
+}
+
+/**
+ * Listens on TCP and UDP at `hostname:port` (port 0: any free one). With
+ * `idleSeconds`, stops by itself once nothing has arrived for that long: a
+ * server started by a tool that then died must not run forever.
+ */
+export function serve(
+  hostname: string,
+  port: number,
+  idleSeconds?: number,
+): ProbeServer {
   const sessions = new Map<number, UdpSession>();
-  const datagrams = Deno.listenDatagram({ hostname, port, transport: "udp" });
-  (async () => {
-    for await (const [data] of datagrams) {
-      if (data.length < 16) continue;
-      const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-      const id = view.getUint32(0);
-      const seq = view.getUint32(4);
-      const sent = view.getFloat64(8);
-      const arrived = now();
-      let session = sessions.get(id);
-      if (!session) {
-        sessions.set(
-          id,
-          session = {
-            received: 0,
-            bytes: 0,
-            highestSeq: -1,
-            reordered: 0,
-            jitter: 0,
-            latencies: [],
-          },
-        );
-      }
-      session.received++;
-      session.bytes += data.length;
-      session.first ??= arrived;
-      session.last = arrived;
-      if (seq < session.highestSeq) session.reordered++;
-      else session.highestSeq = seq;
-      const transit = arrived - sent;
-      if (session.lastTransit !== undefined) {
-        session.jitter += (Math.abs(transit - session.lastTransit) - session.jitter) / 16;
-      }
-      session.lastTransit = transit;
-      session.latencies.push(transit);
-    }
-  })();
   const listener = Deno.listen({ hostname, port });
-  (async () => {
-    for await (const conn of listener) {
-      handleTcp(conn, sessions).catch(() => conn.close());
+  const bound = (listener.addr as Deno.NetAddr).port;
+  let datagrams: Deno.DatagramConn;
+  try {
+    datagrams = Deno.listenDatagram({ hostname, port: bound, transport: "udp" });
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
+  let lastActivity = now();
+  let openConnections = 0;
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    clearInterval(idleCheck);
+    listener.close();
+    datagrams.close();
+  };
+  const idleCheck = idleSeconds === undefined ? undefined : setInterval(() => {
+    if (openConnections > 0) return;
+    if (now() - lastActivity > idleSeconds * 1000) {
+      console.log(`probe: no client for ${idleSeconds} s, stopping`);
+      close();
+    }
+  }, Math.min(1000, idleSeconds * 250));
+
+  const receiving = (async () => {
+    // One buffer for every datagram. `for await (… of datagrams)` allocates
+    // a fresh 64 KiB one per datagram: half a gigabyte a second at
+    // 100 Mbit/s, garbage that must be collected while datagrams queue up.
+    const buffer = new Uint8Array(64 * 1024);
+    while (true) {
+      let data: Uint8Array;
+      try {
+        [data] = await datagrams.receive(buffer);
+      } catch (error) {
+        if (closed && isClosedError(error)) return;
+        throw error;
+      }
+      lastActivity = now();
+      recordDatagram(sessions, data);
     }
   })();
-  console.log(`probe listening on ${hostname}:${port} (TCP and UDP)`);
+
+  const accepting = acceptClients(listener, () => closed, (conn) => {
+    lastActivity = now();
+    openConnections++;
+    handleTcp(conn, sessions)
+      .catch(() => {
+        // The client went away mid-request: nothing to answer.
+      })
+      .finally(() => {
+        openConnections--;
+        lastActivity = now();
+        try {
+          conn.close();
+        } catch {
+          // Already closed.
+        }
+      });
+  });
+
+  const finished = Promise.all([receiving, accepting]).then(() => {}, (error) => {
+    close();
+    throw error;
+  });
+  console.log(`probe listening on ${hostname}:${bound} (TCP and UDP)`);
+  return { port: bound, finished, close };
+}
+
+/** Counts one datagram of a UDP session: sequence, reordering, jitter, latency. */
+function recordDatagram(sessions: Map<number, UdpSession>, data: Uint8Array): void {
+  if (data.length < 16) return;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const id = view.getUint32(0);
+  const seq = view.getUint32(4);
+  const sent = view.getFloat64(8);
+  const arrived = now();
+  let session = sessions.get(id);
+  if (!session) {
+    session = { received: 0, bytes: 0, highestSeq: -1, reordered: 0, jitter: 0, latencies: [] };
+    sessions.set(id, session);
+  }
+  session.received++;
+  session.bytes += data.length;
+  session.first ??= arrived;
+  session.last = arrived;
+  if (seq < session.highestSeq) session.reordered++;
+  else session.highestSeq = seq;
+  const transit = arrived - sent;
+  if (session.lastTransit !== undefined) {
+    session.jitter += (Math.abs(transit - session.lastTransit) - session.jitter) / 16;
+  }
+  session.lastTransit = transit;
+  session.latencies.push(transit);
+}
+
+/** Accepts until the listener is closed (`closed()` true), handing each connection to `onConnection`. */
+async function acceptClients(
+  listener: Deno.TcpListener,
+  closed: () => boolean,
+  onConnection: (conn: Deno.TcpConn) => void,
+): Promise<void> {
+  while (true) {
+    let conn: Deno.TcpConn;
+    try {
+      conn = await listener.accept();
+    } catch (error) {
+      // Closed by us: the loop is over.
+      if (closed() && isClosedError(error)) return;
+      // A client that connected and reset before we picked its
+      // connection up makes accept() fail (ECONNABORTED, ENOTCONN). That
+      // client is gone; the listener is fine. `for await (… of listener)`
+      // would end the whole server here: keep accepting instead.
+      if (
+        error instanceof Deno.errors.ConnectionAborted ||
+        error instanceof Deno.errors.NotConnected ||
+        error instanceof Deno.errors.ConnectionReset
+      ) continue;
+      throw error;
+    }
+    onConnection(conn);
+  }
+}
+
+/** What a pending accept() or receive() throws when its socket is closed under it. */
+function isClosedError(error: unknown): boolean {
+  return error instanceof Deno.errors.BadResource || error instanceof Deno.errors.Interrupted;
 }
 
 /** Reads the first line of a TCP connection: the client says what it wants. */
@@ -102,7 +207,7 @@ async function handleTcp(
   let newline = -1;
   while (newline === -1) {
     const n = await conn.read(buffer);
-    if (n === null) return conn.close();
+    if (n === null) return;
     head = concat(head, buffer.subarray(0, n));
     newline = head.indexOf(10);
   }
@@ -145,7 +250,6 @@ async function handleTcp(
       encoder.encode(JSON.stringify(session ?? null) + "\n"),
     );
   }
-  conn.close();
 }
 
 // ---------------------------------------------------------------- clients
@@ -188,17 +292,36 @@ async function tcpBulk(hostname: string, port: number, seconds: number) {
   };
 }
 
+/** Options for {@linkcode udpPaced}. */
+export interface UdpPacedOptions {
+  hostname: string;
+  port: number;
+  seconds: number;
+  /** Bits per second to offer. */
+  rate: number;
+  /** How often the sender wakes up to send what is due, in ms. @default {1} */
+  tickMs?: number;
+}
+
 /**
- * Paced UDP: every millisecond, send the datagrams that are due at `rate`.
+ * Paced UDP: `rate × seconds` worth of datagrams, each sent when it is due.
  * Pacing matters: a sender that blasts overflows its own socket buffer and
  * measures that instead of the network.
+ *
+ * A timer never fires on time: a 1 ms tick is often 1.1 ms, and 20 ms on a
+ * busy machine. So each wake-up sends every datagram due by *now* (not one
+ * per tick), and the run ends when the last datagram is sent, not when the
+ * clock says the time is up (that would drop the datagrams due in the last,
+ * late tick, and offer less than asked).
+ *
+ * @example
+ * ```ts ignore
+ * const report = await udpPaced({ hostname: "198.18.0.2", port: 5202, seconds: 3, rate: 100e6 });
+ * console.log(report.goodput); // bits/s that arrived
+ * ```
  */
-async function udpPaced(
-  hostname: string,
-  port: number,
-  seconds: number,
-  rate: number,
-) {
+export async function udpPaced(options: UdpPacedOptions) {
+  const { hostname, port, seconds, rate, tickMs = 1 } = options;
   const socket = Deno.listenDatagram({
     hostname: "0.0.0.0",
     port: 0,
@@ -208,22 +331,25 @@ async function udpPaced(
   const datagram = new Uint8Array(DATAGRAM_BYTES);
   const view = new DataView(datagram.buffer);
   view.setUint32(0, session);
+  const total = Math.round((rate * seconds) / 8 / DATAGRAM_BYTES);
+  // Datagram k is due k / perMs milliseconds after the start.
+  const perMs = total / (seconds * 1000);
   const started = now();
-  const perMs = rate / 8 / DATAGRAM_BYTES / 1000;
   let sent = 0;
   try {
-    while (now() - started < seconds * 1000) {
-      const due = Math.floor((now() - started) * perMs);
+    while (sent < total) {
+      const due = Math.min(total, Math.floor((now() - started) * perMs) + 1);
       for (; sent < due; sent++) {
         view.setUint32(4, sent);
         view.setFloat64(8, now());
         await socket.send(datagram, { transport: "udp", hostname, port });
       }
-      await new Promise((resolve) => setTimeout(resolve, 1));
+      if (sent < total) await new Promise((resolve) => setTimeout(resolve, tickMs));
     }
   } finally {
     socket.close();
   }
+  const sendSeconds = (now() - started) / 1000;
   // Late datagrams still in flight: give them a moment, then ask.
   await new Promise((resolve) => setTimeout(resolve, 200));
   const stats = await request(hostname, port, `UDPSTATS ${session}`);
@@ -232,7 +358,11 @@ async function udpPaced(
     protocol: "udp",
     sent,
     received,
+    /** Bits per second offered: the schedule, `sent` over `seconds`. */
+    offered: (sent * DATAGRAM_BYTES * 8) / seconds,
     goodput: (received * DATAGRAM_BYTES * 8) / seconds,
+    /** How long sending took: above `seconds` when this machine could not keep up. */
+    sendSeconds,
     lossPercent: sent ? (100 * (sent - received)) / sent : 0,
     reordered: stats?.reordered ?? 0,
     jitterMs: stats?.jitter ?? 0,
@@ -348,6 +478,7 @@ if (import.meta.main) {
       rate: { type: "string" },
       proto: { type: "string", default: "udp" },
       deadline: { type: "string", default: "150" },
+      idle: { type: "string" },
     },
   });
   const [mode] = positionals;
@@ -355,13 +486,16 @@ if (import.meta.main) {
   const port = Number(values.port);
   const seconds = Number(values.seconds);
   try {
-    if (mode === "serve") serve(host, port);
-    else if (mode === "tcp") {
+    if (mode === "serve") {
+      const idle = values.idle === undefined ? undefined : Number(values.idle);
+      if (idle !== undefined && !(idle > 0)) throw new RangeError(`--idle takes seconds, not "${values.idle}"`);
+      await serve(host, port, idle).finished;
+    } else if (mode === "tcp") {
       console.log(JSON.stringify(await tcpBulk(host, port, seconds)));
     } else if (mode === "udp") {
       console.log(
         JSON.stringify(
-          await udpPaced(host, port, seconds, parseRate(values.rate ?? "100M")),
+          await udpPaced({ hostname: host, port, seconds, rate: parseRate(values.rate ?? "100M") }),
         ),
       );
     } else if (mode === "realtime") {

@@ -17,6 +17,7 @@ import { Transcript } from "../tools/runner.ts";
 import { labelSession } from "./capture_practice.ts";
 import { chooseTarget, expectNoMore, printCheck } from "./common.ts";
 import type { KataEntry, Kind } from "./kind.ts";
+import { createUniqueFile } from "../report/unique_file.ts";
 
 /** A capture kata's catalog entry. */
 export interface CaptureKata extends KataEntry<"capture", CaptureContext> {
@@ -28,7 +29,9 @@ export interface CaptureKata extends KataEntry<"capture", CaptureContext> {
 
 /** Captures the kata's conversation into a new file under the logs; returns its path. */
 async function capture(kata: CaptureKata, logs: LogPaths, json = false): Promise<string> {
-  const output = await logs.timestamped(kata, ".pcap");
+  // Claimed before tcpdump opens it: two captures in the same second
+  // would otherwise write to the same timestamped file.
+  const output = `${await createUniqueFile(await logs.timestamped(kata), ".pcap")}.pcap`;
   const transcript = new Transcript((line) => json || console.log(line));
   await captureHandshake({ output, transcript, ...kata.conversation, onNotice: (notice) => console.error(notice) });
   if (!json) console.log();

@@ -8,7 +8,7 @@
 
 import { fixedSubject, type Subject } from "../check/run.ts";
 import { UsageError } from "../cli/errors.ts";
-import { formatRealtimeTable, formatSweepTable, saveSweep } from "../loss/report.ts";
+import { failedRuns, formatRealtimeTable, formatSweepTable, saveSweep } from "../loss/report.ts";
 import { runSweep, type SweepResult } from "../loss/sweep.ts";
 import { drawProgress } from "../report/progress.ts";
 import { type ExperimentContext, parseRate } from "../stages/experiment.ts";
@@ -150,7 +150,8 @@ async function measureAndGrade(kata: ExperimentKata, command: KataCommand, grade
   if (!json) printSweep(result, files);
   if (!grade) {
     if (json) console.log(JSON.stringify(result, null, 2));
-    return 0;
+    // Saved all the same, but a sweep with failed runs is not a success.
+    return failedRuns(result).length > 0 ? 1 : 0;
   }
   if (!json) console.log();
   return await printCheck(kata, () => Promise.resolve(sweepSubject(files[0], result, sweep.udpRate)), {

@@ -9,6 +9,9 @@
 import { type Transcript } from "../tools/runner.ts";
 import { Lab, LabUnavailable } from "./lab.ts";
 
+/** The whole capture takes a second; nothing of it may live longer than this. */
+const CAPTURE_LIFETIME_MS = 60_000;
+
 /** Options for {@linkcode captureHandshake}. */
 export interface HandshakeOptions {
   /** Where the capture goes (pcap). */
@@ -44,6 +47,8 @@ export async function captureHandshake(options: HandshakeOptions): Promise<void>
   // --immediate-mode: hand each packet over at once. Without it, packets
   // wait in the kernel's capture buffer, and stopping tcpdump soon after the
   // traffic loses them ("0 packets captured"). -U writes each one at once.
+  // A time limit on each: tcpdump and nc -l would wait forever for traffic
+  // if this process were killed before it stopped them.
   const capture = lab.spawn("tcpdump", [
     "--immediate-mode",
     "-U",
@@ -52,10 +57,10 @@ export async function captureHandshake(options: HandshakeOptions): Promise<void>
     "-w",
     options.output,
     `tcp port ${port}`,
-  ]);
+  ], { lifetimeMs: CAPTURE_LIFETIME_MS });
   await capture.waitForOutput(/listening on/);
   // nc -l exits when its client closes; -v makes it say when it listens.
-  const listener = lab.spawn("nc", ["-l", "-v", "127.0.0.1", port]);
+  const listener = lab.spawn("nc", ["-l", "-v", "127.0.0.1", port], { lifetimeMs: CAPTURE_LIFETIME_MS });
   await listener.waitForOutput(/Listening on/);
   // -N: shut the connection down (FIN) once the input is sent.
   await lab.run("nc", ["-N", "127.0.0.1", port], { stdin: options.message ?? "hello kata\n", timeoutMs: 10_000 });

@@ -4,6 +4,9 @@
  * it every nft table and qdisc inside) and stops every process it started,
  * on success, on error and on Ctrl-C. Disposing twice is harmless.
  *
+ * A run killed outright (SIGKILL, a crash) cleans nothing up, so every new
+ * lab first removes the labs whose owner is dead (see ./stale.ts).
+ *
  * @example
  * ```ts ignore
  * import { Lab } from "./lab.ts";
@@ -17,6 +20,7 @@
 import {
   onInterrupt,
   runTool,
+  type SpawnOptions,
   spawnTool,
   ToolError,
   type ToolOptions,
@@ -24,6 +28,7 @@ import {
   type ToolResult,
   Transcript,
 } from "../tools/runner.ts";
+import { removeStaleLabs } from "./stale.ts";
 
 /** Labs cannot be made here (not Linux, not root, no `ip`); the message says why. */
 export class LabUnavailable extends Error {
@@ -36,6 +41,8 @@ export class LabUnavailable extends Error {
 /** Options for {@linkcode Lab.create}. */
 export interface LabOptions {
   transcript?: Transcript;
+  /** Told, in one line, about stale labs removed first. @default {console.error} */
+  onNotice?: (notice: string) => void;
 }
 
 /** One private network namespace and everything started in it. */
@@ -55,7 +62,8 @@ export class Lab implements AsyncDisposable {
   }
 
   /**
-   * Makes a namespace named `netkata-<name>-<pid>` with loopback up. Throws
+   * Makes a namespace named `netkata-<name>-<pid>` with loopback up, after
+   * removing stale labs ({@linkcode removeStaleLabs}). Throws
    * {@linkcode LabUnavailable} where namespaces cannot be made.
    */
   static async create(name: string, options: LabOptions = {}): Promise<Lab> {
@@ -64,6 +72,7 @@ export class Lab implements AsyncDisposable {
         `Private labs need Linux network namespaces; this is ${Deno.build.os}`,
       );
     }
+    await removeStaleLabs({ onNotice: options.onNotice });
     const namespace = `netkata-${name}-${Deno.pid}`;
     const transcript = options.transcript ?? new Transcript();
     try {
@@ -109,11 +118,14 @@ export class Lab implements AsyncDisposable {
     });
   }
 
-  /** Starts a tool inside the lab; it is stopped when the lab is disposed. */
+  /**
+   * Starts a tool inside the lab; it is stopped when the lab is disposed,
+   * and by its time limit if the kit dies first.
+   */
   spawn(
     tool: string,
     args: readonly string[],
-    options: Omit<ToolOptions, "netns" | "transcript"> = {},
+    options: Omit<SpawnOptions, "netns" | "transcript">,
   ): ToolProcess {
     const process = spawnTool(tool, args, {
       ...options,

@@ -5,10 +5,14 @@
  * - with -J, iperf3 can exit 0 and still have failed: read the `error` field;
  * - the congestion control in use is in the report: record it.
  *
+ * An iperf3 server runs one test at a time and turns other clients away
+ * ("the server is busy running a test"), also for a moment after a test,
+ * while it cleans up: a client asked to wait retries with backoff.
+ *
  * @module
  */
 
-import { runTool, ToolError } from "../tools/runner.ts";
+import { runTool, ToolError, type ToolProcess } from "../tools/runner.ts";
 import type { Lab } from "../lab/lab.ts";
 
 /** What one run measured. */
@@ -28,11 +32,25 @@ export interface RunResult {
   mss?: number;
   /** TCP: congestion control algorithm used. */
   congestion?: string;
+  /** How many tries it took, where the server was busy at first. */
+  attempts?: number;
 }
+
+/** How often, and after how long, to try again when the server is busy. */
+export interface BusyRetry {
+  /** Tries in all, the first included. @default {4} */
+  attempts: number;
+  /** The wait before the second try; it doubles for each next one. @default {250} */
+  firstDelayMs: number;
+}
+
+const DEFAULT_RETRY: BusyRetry = { attempts: 4, firstDelayMs: 250 };
 
 /** Options for {@linkcode iperfRun}. */
 export interface IperfOptions {
   server: string;
+  /** The server's port. @default {5201} */
+  port?: number;
   protocol: "tcp" | "udp";
   seconds: number;
   /** UDP sending rate, iperf3 syntax. @default {"100M"} */
@@ -41,6 +59,8 @@ export interface IperfOptions {
   congestion?: string;
   /** Where the client runs; on the host when absent (a remote --server). */
   lab?: Lab;
+  /** Retries when the server is busy. @default {{ attempts: 4, firstDelayMs: 250 }} */
+  retry?: BusyRetry;
 }
 
 /** Reads an iperf3 -J report; throws with iperf3's own error when it failed. */
@@ -86,9 +106,47 @@ export function parseIperf(json: string, protocol: "tcp" | "udp"): RunResult {
   };
 }
 
-/** Runs one iperf3 test against a server already listening. */
+/**
+ * Runs one iperf3 test against a server already listening; a busy server
+ * is asked again with backoff (250 ms, 500 ms, 1 s by default). Throws
+ * {@linkcode ToolError} with iperf3's own reason when the run fails.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await iperfRun({ server: "198.18.0.2", protocol: "udp", seconds: 3, udpRate: "100M" });
+ * console.log(result.goodput, result.lossPercent);
+ * ```
+ */
 export async function iperfRun(options: IperfOptions): Promise<RunResult> {
+  const { attempts, firstDelayMs } = options.retry ?? DEFAULT_RETRY;
+  let delay = firstDelayMs;
+  for (let attempt = 1;; attempt++) {
+    try {
+      const result = await iperfOnce(options);
+      return attempt > 1 ? { ...result, attempts: attempt } : result;
+    } catch (error) {
+      if (!(error instanceof ToolError && BUSY.test(error.message))) throw error;
+      if (attempt >= attempts) {
+        throw new ToolError(
+          "iperf3",
+          "failed",
+          `${error.message} (still busy after ${attempts} tries over ${
+            (firstDelayMs * (2 ** (attempts - 1) - 1) / 1000).toFixed(2)
+          } s)`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, delay));
+      delay *= 2;
+    }
+  }
+}
+
+/** iperf3's words for a server running someone else's test. */
+const BUSY = /server is busy/;
+
+async function iperfOnce(options: IperfOptions): Promise<RunResult> {
   const args = ["-c", options.server, "-t", String(options.seconds), "-J"];
+  if (options.port !== undefined) args.push("-p", String(options.port));
   if (options.protocol === "udp") {
     args.push("-u", "-b", options.udpRate ?? "100M");
   }
@@ -113,4 +171,29 @@ export async function iperfRun(options: IperfOptions): Promise<RunResult> {
     throw error;
   }
   return parseIperf(stdout, options.protocol);
+}
+
+/**
+ * Starts an iperf3 server in `lab` for exactly one test (`--one-off`): it
+ * exits when the test is done, or after `idleSeconds` without a client, so
+ * it never outlives the sweep that started it, even a killed one.
+ */
+export async function startIperfServer(
+  lab: Lab,
+  address: string,
+  idleSeconds: number,
+): Promise<ToolProcess> {
+  // --forceflush: iperf3 buffers its output on a pipe, and we wait for a line of it.
+  const server = lab.spawn(
+    "iperf3",
+    ["-s", "--one-off", "--idle-timeout", String(idleSeconds), "-B", address, "--forceflush"],
+    { lifetimeMs: (idleSeconds + 30) * 1000 },
+  );
+  try {
+    await server.waitForOutput(/Server listening/);
+  } catch (error) {
+    await server.stop("SIGTERM");
+    throw error;
+  }
+  return server;
 }

@@ -30,17 +30,28 @@ const denoArgs = (
   mode: string[],
 ) => ["run", "--allow-net", "--unstable-net", probe, ...mode];
 
-/** Starts the probe's server in `lab`, listening on `address`. */
+/**
+ * Starts the probe's server in `lab`, listening on `address`. It stops by
+ * itself after `idleSeconds` without a client (and at `lifetimeMs` at the
+ * latest), so that a killed sweep does not leave it running.
+ */
 export async function startProbeServer(
   lab: Lab,
   probe: string,
   address: string,
+  limits: { idleSeconds: number; lifetimeMs: number },
 ): Promise<ToolProcess> {
   const server = lab.spawn(
     "deno",
-    denoArgs(probe, ["serve", "--host", address, "--port", String(PROBE_PORT)]),
+    denoArgs(probe, ["serve", "--host", address, "--port", String(PROBE_PORT), "--idle", String(limits.idleSeconds)]),
+    { lifetimeMs: limits.lifetimeMs },
   );
-  await server.waitForOutput(/probe listening/);
+  try {
+    await server.waitForOutput(/probe listening/);
+  } catch (error) {
+    await server.stop("SIGTERM");
+    throw error;
+  }
   return server;
 }
 

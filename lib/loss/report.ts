@@ -7,6 +7,7 @@
 
 import { lineChart } from "../report/svg_chart.ts";
 import { formatTable } from "../report/table.ts";
+import { createUniqueFile } from "../report/unique_file.ts";
 import type { SweepResult } from "./sweep.ts";
 
 /** Bits per second as people read them: "14.9 Gbit/s", "26.2 Mbit/s". */
@@ -30,9 +31,9 @@ const range = (
   format: (v: number) => string,
 ) => min === max ? format(median) : `${format(median)} (${format(min)}–${format(max)})`;
 
-/** The terminal table: medians, with min–max where runs differ. */
+/** The terminal table: medians, with min–max where runs differ; failed runs listed under it. */
 export function formatSweepTable(result: SweepResult): string {
-  return formatTable(
+  const table = formatTable(
     [
       "loss",
       "TCP goodput",
@@ -42,25 +43,32 @@ export function formatSweepTable(result: SweepResult): string {
       "UDP loss",
       "jitter",
     ],
-    result.levels.map((level) => [
-      `${level.loss}%`,
-      range(
-        level.tcp.goodput.median,
-        level.tcp.goodput.min,
-        level.tcp.goodput.max,
-        formatRate,
-      ),
-      String(Math.round(level.tcp.retransmits.median)),
-      level.mathis === undefined ? "–" : formatRate(level.mathis),
-      range(
-        level.udp.goodput.median,
-        level.udp.goodput.min,
-        level.udp.goodput.max,
-        formatRate,
-      ),
-      `${level.udp.lossPercent.median.toFixed(2)}%`,
-      `${level.udp.jitterMs.median.toFixed(3)} ms`,
-    ]),
+    result.levels.map((level) => {
+      // No median where every run of a protocol failed.
+      const tcp = Number.isFinite(level.tcp.goodput.median);
+      const udp = Number.isFinite(level.udp.goodput.median);
+      return [
+        `${level.loss}%`,
+        tcp ? range(level.tcp.goodput.median, level.tcp.goodput.min, level.tcp.goodput.max, formatRate) : "failed",
+        tcp ? String(Math.round(level.tcp.retransmits.median)) : "–",
+        level.mathis === undefined ? "–" : formatRate(level.mathis),
+        udp ? range(level.udp.goodput.median, level.udp.goodput.min, level.udp.goodput.max, formatRate) : "failed",
+        udp ? `${level.udp.lossPercent.median.toFixed(2)}%` : "–",
+        udp ? `${level.udp.jitterMs.median.toFixed(3)} ms` : "–",
+      ];
+    }),
+  );
+  const failures = failedRuns(result);
+  if (failures.length === 0) return table;
+  return `${table}\n\n${failures.length} run${
+    failures.length === 1 ? "" : "s"
+  } failed (left out of the figures above):\n${failures.map((line) => `  ${line}`).join("\n")}`;
+}
+
+/** Every failed run of the sweep, one line each: "5% loss, UDP run 2: the server is busy…". */
+export function failedRuns(result: SweepResult): string[] {
+  return result.levels.flatMap((level) =>
+    level.failed.map((failure) => `${level.loss}% loss, ${failure.run}: ${failure.reason}`)
   );
 }
 
@@ -97,27 +105,35 @@ export function formatRealtimeTable(result: SweepResult): string | undefined {
 /** One CSV row per loss level, medians and ranges. */
 export function sweepCsv(result: SweepResult): string {
   const header =
-    "loss_percent,tcp_goodput_bps,tcp_goodput_min,tcp_goodput_max,tcp_retransmits,mathis_bps,udp_goodput_bps,udp_goodput_min,udp_goodput_max,udp_loss_percent,udp_jitter_ms,rt_tcp_on_time,rt_udp_on_time,rt_tcp_p99_ms,rt_udp_p99_ms";
+    "loss_percent,tcp_goodput_bps,tcp_goodput_min,tcp_goodput_max,tcp_retransmits,mathis_bps,udp_goodput_bps,udp_goodput_min,udp_goodput_max,udp_loss_percent,udp_jitter_ms,rt_tcp_on_time,rt_udp_on_time,rt_tcp_p99_ms,rt_udp_p99_ms,failed_runs";
+  // A level where every run of a protocol failed has no figure: an empty cell, not NaN.
+  const number = (value: number) => Number.isFinite(value) ? value : "";
   const rows = result.levels.map((l) =>
     [
       l.loss,
-      l.tcp.goodput.median,
-      l.tcp.goodput.min,
-      l.tcp.goodput.max,
-      l.tcp.retransmits.median,
+      number(l.tcp.goodput.median),
+      number(l.tcp.goodput.min),
+      number(l.tcp.goodput.max),
+      number(l.tcp.retransmits.median),
       l.mathis ?? "",
-      l.udp.goodput.median,
-      l.udp.goodput.min,
-      l.udp.goodput.max,
-      l.udp.lossPercent.median,
-      l.udp.jitterMs.median,
+      number(l.udp.goodput.median),
+      number(l.udp.goodput.min),
+      number(l.udp.goodput.max),
+      number(l.udp.lossPercent.median),
+      number(l.udp.jitterMs.median),
       l.realtime?.tcp.onTime ?? "",
       l.realtime?.udp.onTime ?? "",
       l.realtime?.tcp.p99Ms ?? "",
       l.realtime?.udp.p99Ms ?? "",
+      csvText(l.failed.map((failure) => `${failure.run}: ${failure.reason}`).join("; ")),
     ].join(",")
   );
   return [header, ...rows].join("\n") + "\n";
+}
+
+/** A CSV field: quoted (quotes doubled) when it holds a comma, quote or line break. */
+function csvText(text: string): string {
+  return /[",\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }
 
 /** Goodput against loss for both protocols, log scale, Mathis dashed beside TCP. */
@@ -126,12 +142,17 @@ export function sweepChart(result: SweepResult): string {
     {
       name: "TCP goodput",
       color: "#1f77b4",
-      points: result.levels.map((l) => [l.loss, l.tcp.goodput.median] as [number, number]),
+      // A level whose runs all failed has no point to draw.
+      points: result.levels.map((l) => [l.loss, l.tcp.goodput.median] as [number, number]).filter(([, y]) =>
+        Number.isFinite(y)
+      ),
     },
     {
       name: "UDP goodput",
       color: "#d62728",
-      points: result.levels.map((l) => [l.loss, l.udp.goodput.median] as [number, number]),
+      points: result.levels.map((l) => [l.loss, l.udp.goodput.median] as [number, number]).filter(([, y]) =>
+        Number.isFinite(y)
+      ),
     },
   ];
   const mathis = result.levels.filter((l) => l.mathis !== undefined);
@@ -156,13 +177,22 @@ export function sweepChart(result: SweepResult): string {
   });
 }
 
-/** Writes <stem>.json, .csv and .svg; returns their paths. */
+/**
+ * Writes <stem>.json, .csv and .svg and returns their paths. Never
+ * overwrites: where <stem>.json exists (two runs in the same second share a
+ * timestamp), the files become <stem>-2.*, <stem>-3.* and so on.
+ *
+ * @example
+ * ```ts ignore
+ * const files = await saveSweep(result, "logs/06-tcp-vs-udp/2026-11-27T01-18-46");
+ * ```
+ */
 export async function saveSweep(
   result: SweepResult,
   stem: string,
 ): Promise<string[]> {
-  const files = [`${stem}.json`, `${stem}.csv`, `${stem}.svg`];
-  await Deno.writeTextFile(files[0], JSON.stringify(result, null, 2) + "\n");
+  const free = await createUniqueFile(stem, ".json", JSON.stringify(result, null, 2) + "\n");
+  const files = [`${free}.json`, `${free}.csv`, `${free}.svg`];
   await Deno.writeTextFile(files[1], sweepCsv(result));
   await Deno.writeTextFile(files[2], sweepChart(result));
   return files;

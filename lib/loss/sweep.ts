@@ -1,8 +1,12 @@
 /**
  * The experiment of Kata 6: for each loss level, TCP and UDP goodput,
  * repeated, between two private namespaces joined by a virtual cable.
- * Everything it creates (namespaces, rules, the iperf3 server) is gone when
- * it returns, throws, or is interrupted.
+ * Everything it creates (namespaces, rules, the iperf3 and probe servers) is
+ * gone when it returns, throws, or is interrupted.
+ *
+ * One run that fails (a server still busy after retries, a set-up lost to
+ * 100 % loss) is recorded as failed, with its reason, and the sweep goes on:
+ * minutes of measurements are never thrown away for one bad run.
  *
  * @module
  */
@@ -10,8 +14,8 @@
 import { Lab } from "../lab/lab.ts";
 import { linkLabs } from "../lab/link.ts";
 import { applyLoss } from "../lab/loss.ts";
-import type { Transcript } from "../tools/runner.ts";
-import { iperfRun, type RunResult } from "./iperf.ts";
+import { interrupted, ToolError, type ToolProcess, type Transcript } from "../tools/runner.ts";
+import { type BusyRetry, iperfRun, type RunResult, startIperfServer } from "./iperf.ts";
 import { probeRun, type RealtimeResult, realtimeRun, startProbeServer } from "./probe.ts";
 import { mathisEstimate, type Spread, spread } from "./stats.ts";
 
@@ -25,6 +29,10 @@ export interface SweepOptions {
   congestion?: string;
   /** An iperf3 server the learner runs elsewhere: no lab, no shaping here. */
   server?: string;
+  /** That server's port. @default {5201} */
+  port?: number;
+  /** Retries when an iperf3 server is busy. @default {{ attempts: 4, firstDelayMs: 250 }} */
+  retry?: BusyRetry;
   /** Who measures bulk goodput: iperf3, or the kit's Deno probe. @default {"iperf3"} */
   tool?: "iperf3" | "deno";
   /** Path of the Deno probe (katas/06-tcp-vs-udp/probe.ts): for --tool deno and the real-time workload. */
@@ -39,9 +47,18 @@ export interface SweepOptions {
   onProgress?: (done: number, total: number, label: string) => void;
 }
 
+/** A run that did not produce a result, and why. */
+export interface FailedRun {
+  /** Which run: "TCP run 2", "real-time over UDP". */
+  run: string;
+  reason: string;
+}
+
 /** One loss level's results. */
 export interface LevelResult {
   loss: number;
+  /** Runs that failed; the spreads are over the runs that did not. */
+  failed: FailedRun[];
   tcp: { goodput: Spread; retransmits: Spread; runs: RunResult[] };
   udp: {
     goodput: Spread;
@@ -71,6 +88,14 @@ export interface SweepResult {
 
 const SERVER_ADDRESS = "198.18.0.2";
 
+/** What runs one measurement at one loss level, wherever it happens. */
+interface Bench {
+  bulk(protocol: "tcp" | "udp"): Promise<RunResult>;
+  realtime?(protocol: "tcp" | "udp"): Promise<RealtimeResult>;
+  /** Called after each level: servers kept for a level stop here. */
+  endLevel(): Promise<void>;
+}
+
 /** Runs the sweep. Throws LabUnavailable / ToolError with actionable messages. */
 export async function runSweep(options: SweepOptions): Promise<SweepResult> {
   const started = new Date().toISOString();
@@ -80,13 +105,17 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     (options.repeats * 2 + (withRealtime ? 2 : 0));
   let done = 0;
   const step = (label: string) => onProgress?.(done++, total, label);
+  const { seconds, udpRate, congestion, retry } = options;
 
   if (options.server) {
+    const server = options.server;
+    const remote: Bench = {
+      bulk: (protocol) => iperfRun({ server, port: options.port, protocol, seconds, udpRate, congestion, retry }),
+      endLevel: () => Promise.resolve(),
+    };
     const levels: LevelResult[] = [];
     for (const loss of options.losses) {
-      levels.push(
-        await measureLevel(loss, options, options.server, undefined, step),
-      );
+      levels.push(await measureLevel(loss, options, remote, step));
     }
     onProgress?.(total, total, "done");
     return finish({
@@ -105,12 +134,7 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
     first: "198.18.0.1",
     second: SERVER_ADDRESS,
   });
-  if ((options.tool ?? "iperf3") === "iperf3") {
-    // --forceflush: iperf3 buffers its output on a pipe, and we wait for a line of it.
-    const iperfServer = server.spawn("iperf3", ["-s", "-B", SERVER_ADDRESS, "--forceflush"]);
-    await iperfServer.waitForOutput(/Server listening/);
-  }
-  if (options.probe) await startProbeServer(server, options.probe, SERVER_ADDRESS);
+  const bench = labBench(client, server, options);
   let method: SweepResult["method"] = "netem";
   let notice: string | undefined;
   const levels: LevelResult[] = [];
@@ -125,59 +149,122 @@ export async function runSweep(options: SweepOptions): Promise<SweepResult> {
       method = shaping.method;
       notice = shaping.notice;
     }
-    levels.push(
-      await measureLevel(loss, options, SERVER_ADDRESS, client, step),
-    );
+    levels.push(await measureLevel(loss, options, bench, step));
   }
   onProgress?.(total, total, "done");
   return finish({ started, method, notice, options: recorded, levels });
 }
 
+/**
+ * Measurements between the two labs. Every server is bounded: iperf3 serves
+ * one test and exits (a fresh one per run, so it is never busy with the
+ * last one), the probe's server stops when idle, and both have a time limit
+ * that holds even if this process is killed.
+ */
+function labBench(client: Lab, server: Lab, options: SweepOptions): Bench {
+  const { seconds, udpRate, congestion, probe, retry } = options;
+  // Longer than any gap between two uses: a run's own time limit.
+  const idleSeconds = seconds + 20;
+  let probeServer: ToolProcess | undefined;
+  const probeReady = async () => {
+    if (probeServer === undefined) {
+      probeServer = await startProbeServer(server, probe!, SERVER_ADDRESS, {
+        idleSeconds,
+        lifetimeMs: (options.repeats * 2 + 2) * (seconds + 30) * 1000,
+      });
+    }
+  };
+  return {
+    async bulk(protocol) {
+      if (options.tool === "deno" && probe !== undefined) {
+        await probeReady();
+        return await probeRun(client, probe, { server: SERVER_ADDRESS, protocol, seconds, udpRate });
+      }
+      await using _iperfServer = await startIperfServer(server, SERVER_ADDRESS, idleSeconds);
+      return await iperfRun({ server: SERVER_ADDRESS, protocol, seconds, udpRate, congestion, lab: client, retry });
+    },
+    realtime: probe === undefined ? undefined : async (protocol) => {
+      await probeReady();
+      return await realtimeRun(client, probe, {
+        server: SERVER_ADDRESS,
+        seconds,
+        ...(options.realtime ?? { rate: 50, deadlineMs: 150 }),
+        protocol,
+      });
+    },
+    async endLevel() {
+      await probeServer?.stop("SIGTERM");
+      probeServer = undefined;
+    },
+  };
+}
+
+/**
+ * Runs `measure`, or records why it failed. Only a failure of this one run
+ * is recorded: a missing tool or privilege, a bug, or Ctrl-C still ends the
+ * sweep.
+ */
+async function attempt<T>(
+  label: string,
+  failed: FailedRun[],
+  measure: () => Promise<T>,
+): Promise<T | undefined> {
+  try {
+    return await measure();
+  } catch (error) {
+    if (
+      !(error instanceof ToolError) || !["failed", "timeout"].includes(error.kind) || interrupted()
+    ) throw error;
+    failed.push({ run: label, reason: error.message });
+    return undefined;
+  }
+}
+
 async function measureLevel(
   loss: number,
   options: SweepOptions,
-  server: string,
-  lab: Lab | undefined,
+  bench: Bench,
   step: (label: string) => void,
 ): Promise<LevelResult> {
+  const failed: FailedRun[] = [];
   const tcp: RunResult[] = [];
   const udp: RunResult[] = [];
-  const { seconds, udpRate, congestion, probe } = options;
-  const useProbe = options.tool === "deno" && lab !== undefined && probe !== undefined;
-  const run = (protocol: "tcp" | "udp") =>
-    useProbe
-      ? probeRun(lab, probe, { server, protocol, seconds, udpRate })
-      : iperfRun({ server, protocol, seconds, udpRate, congestion, lab });
-  for (let repeat = 0; repeat < options.repeats; repeat++) {
-    step(`${loss}% loss, TCP, run ${repeat + 1}`);
-    tcp.push(await run("tcp"));
-    step(`${loss}% loss, UDP, run ${repeat + 1}`);
-    udp.push(await run("udp"));
+  try {
+    for (let repeat = 1; repeat <= options.repeats; repeat++) {
+      for (const [protocol, runs] of [["tcp", tcp], ["udp", udp]] as const) {
+        const name = `${protocol.toUpperCase()} run ${repeat}`;
+        step(`${loss}% loss, ${name}`);
+        const result = await attempt(name, failed, () => bench.bulk(protocol));
+        if (result) runs.push(result);
+      }
+    }
+    let realtime: LevelResult["realtime"];
+    if (bench.realtime) {
+      step(`${loss}% loss, real-time over TCP`);
+      const overTcp = await attempt("real-time over TCP", failed, () => bench.realtime!("tcp"));
+      step(`${loss}% loss, real-time over UDP`);
+      const overUdp = await attempt("real-time over UDP", failed, () => bench.realtime!("udp"));
+      if (overTcp && overUdp) realtime = { tcp: overTcp, udp: overUdp };
+    }
+    return {
+      loss,
+      failed,
+      tcp: {
+        goodput: spread(tcp.map((r) => r.goodput)),
+        retransmits: spread(tcp.map((r) => r.retransmits ?? 0)),
+        runs: tcp,
+      },
+      udp: {
+        goodput: spread(udp.map((r) => r.goodput)),
+        lossPercent: spread(udp.map((r) => r.lossPercent ?? 0)),
+        jitterMs: spread(udp.map((r) => r.jitterMs ?? 0)),
+        runs: udp,
+      },
+      realtime,
+    };
+  } finally {
+    await bench.endLevel();
   }
-  let realtime: LevelResult["realtime"];
-  if (lab && probe) {
-    const settings = { server, seconds, ...(options.realtime ?? { rate: 50, deadlineMs: 150 }) };
-    step(`${loss}% loss, real-time over TCP`);
-    const overTcp = await realtimeRun(lab, probe, { ...settings, protocol: "tcp" });
-    step(`${loss}% loss, real-time over UDP`);
-    const overUdp = await realtimeRun(lab, probe, { ...settings, protocol: "udp" });
-    realtime = { tcp: overTcp, udp: overUdp };
-  }
-  return {
-    loss,
-    tcp: {
-      goodput: spread(tcp.map((r) => r.goodput)),
-      retransmits: spread(tcp.map((r) => r.retransmits ?? 0)),
-      runs: tcp,
-    },
-    udp: {
-      goodput: spread(udp.map((r) => r.goodput)),
-      lossPercent: spread(udp.map((r) => r.lossPercent ?? 0)),
-      jitterMs: spread(udp.map((r) => r.jitterMs ?? 0)),
-      runs: udp,
-    },
-    realtime,
-  };
 }
 
 /** Adds the path RTT, MSS, congestion control and Mathis estimates. */

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { failedRuns } from "../loss/report.ts";
 import type { SweepResult } from "../loss/sweep.ts";
 import { type Stage, StageFailure, StageSkipped } from "../check/stage.ts";
 
@@ -19,6 +20,24 @@ export interface ExperimentContext {
 /** Loss measured may stray from loss asked by this many points, or this fraction of it. */
 const LOSS_TOLERANCE_POINTS = 1;
 const LOSS_TOLERANCE_FRACTION = 0.25;
+
+/**
+ * A sweep with failed runs has medians over fewer runs than asked, or none:
+ * the stages after this one would judge a partial picture.
+ */
+export const everyRunFinished: Stage<ExperimentContext> = {
+  name: "every run of the sweep finished",
+  run({ result }) {
+    const failures = failedRuns(result);
+    if (failures.length > 0) {
+      throw new StageFailure(
+        `${failures.length} run${failures.length === 1 ? "" : "s"} failed: ${failures.join("; ")}`,
+        { hint: "Run the sweep again; a server that stays busy is in use by someone else." },
+      );
+    }
+    return Promise.resolve();
+  },
+};
 
 export const lossApplied: Stage<ExperimentContext> = {
   name: "the loss UDP saw matches the loss asked for",

@@ -9,6 +9,9 @@
 
 import { shellQuote, spawnTool, ToolError, type Transcript } from "./runner.ts";
 
+/** A compiler that runs longer than this is stuck: the references build in well under a second. */
+const COMPILE_LIMIT_MS = 60_000;
+
 /** Options for {@linkcode buildC}. */
 export interface BuildOptions {
   /** Gets the compiler's command line. */
@@ -42,7 +45,7 @@ export async function buildC(
     "-o",
     binary,
     path,
-  ], options);
+  ], { ...options, lifetimeMs: COMPILE_LIMIT_MS });
   const status = await compiler.finished;
   if (!status.success) {
     // All of it: the first error is what the learner needs, not the last line.

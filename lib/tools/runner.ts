@@ -5,6 +5,10 @@
  * every run, writes each command to a transcript the learner can copy, and
  * ends every child on success, failure and Ctrl-C.
  *
+ * The time limit holds even when the kit itself is killed (SIGKILL runs no
+ * cleanup): on Linux every child runs under coreutils `timeout`, a separate
+ * process that ends the tool when its time is up, whatever became of us.
+ *
  * @module
  */
 
@@ -47,15 +51,25 @@ export class Transcript {
   }
 }
 
-/** Options for {@linkcode runTool} and {@linkcode spawnTool}. */
+/** Options for {@linkcode runTool}. */
 export interface ToolOptions {
   /** Run inside this network namespace (through `ip netns exec`). */
   netns?: string;
-  /** Kill the tool after this long. @default {30000} for runTool; none for spawnTool */
+  /** Kill the tool after this long. @default {30000} */
   timeoutMs?: number;
   /** Text for the tool's standard input. */
   stdin?: string;
   transcript?: Transcript;
+}
+
+/** Options for {@linkcode spawnTool}: a tool in the background must say how long it may live. */
+export interface SpawnOptions extends Omit<ToolOptions, "timeoutMs"> {
+  /**
+   * The tool is ended (SIGINT, then SIGKILL 5 s later) once it has run this
+   * long, even if the kit was killed and can no longer stop it. Required: a
+   * capture or a server nobody stops would otherwise run forever.
+   */
+  lifetimeMs: number;
 }
 
 /** What a finished tool printed. */
@@ -113,6 +127,25 @@ function installInterruptHandler(): void {
   }
 }
 
+/**
+ * Seconds a tool ignoring SIGINT gets before `timeout` sends SIGKILL. Also
+ * how much later than the kit's own time limit the wrapper's fires: the kit
+ * stops its tools itself while it lives, and the wrapper is the safety net.
+ */
+const KILL_AFTER_SECONDS = 5;
+
+/**
+ * The `timeout` command line that bounds a tool's life to `lifetimeMs`, or
+ * none where coreutils' `timeout` is not a given (labs need Linux anyway).
+ * `timeout` runs the tool in a process group of its own, which is how
+ * {@linkcode ToolProcess.stop} kills both at once.
+ */
+function lifetimePrefix(lifetimeMs: number): string[] {
+  if (Deno.build.os !== "linux") return [];
+  const seconds = String(Math.max(lifetimeMs, 1) / 1000);
+  return ["timeout", "--signal=INT", `--kill-after=${KILL_AFTER_SECONDS}`, seconds];
+}
+
 function argvFor(
   name: string,
   args: readonly string[],
@@ -132,14 +165,14 @@ function argvFor(
 /** Turns a failure to start into the sentence that says what to do. */
 function startError(name: ToolName, argv: string[], error: unknown): ToolError {
   if (error instanceof Deno.errors.NotFound) {
-    const missing = argv[0] === binaryOf(name) ? name : "ip";
-    return new ToolError(
-      missing,
-      "missing",
-      `${TOOLS[missing as ToolName].binary} is not installed (needed to ${TOOLS[missing as ToolName].purpose}): ${
-        installHint(missing as ToolName)
-      }`,
-    );
+    if (argv[0] === "timeout") {
+      return new ToolError(
+        name,
+        "missing",
+        "timeout is not installed (needed to put a time limit on every tool): install coreutils",
+      );
+    }
+    return notInstalled(argv[0] === binaryOf(name) ? name : "ip");
   }
   if (
     error instanceof Deno.errors.NotCapable ||
@@ -158,6 +191,21 @@ function startError(name: ToolName, argv: string[], error: unknown): ToolError {
   );
 }
 
+/** The sentence for a tool that is not installed: what it is for, and how to get it. */
+function notInstalled(name: ToolName): ToolError {
+  return new ToolError(
+    name,
+    "missing",
+    `${TOOLS[name].binary} is not installed (needed to ${TOOLS[name].purpose}): ${installHint(name)}`,
+  );
+}
+
+/**
+ * What `timeout` (exit status 127) and `ip netns exec` say when the program
+ * they were to run does not exist: the tool is missing, not failing.
+ */
+const NOT_FOUND_PATTERN = /(failed to run command|exec of ".*" failed).*No such file/;
+
 const PRIVILEGE_PATTERN =
   /Operation not permitted|[Pp]ermission denied|You don't have permission|must be root|Cannot open netns/;
 
@@ -168,6 +216,7 @@ function failure(
   code: number,
   stderr: string,
 ): ToolError {
+  if (NOT_FOUND_PATTERN.test(stderr)) return notInstalled(name);
   const last = stderr.trim().split("\n").slice(-3).join(" / ") ||
     `exit status ${code}`;
   if (PRIVILEGE_PATTERN.test(stderr)) {
@@ -188,14 +237,21 @@ function failure(
  * Runs a registry tool to completion and returns its output. Throws
  * {@linkcode ToolError} if it cannot start, exits non-zero, or runs past
  * its time limit (it is killed then).
+ *
+ * @example
+ * ```ts ignore
+ * const { stdout } = await runTool("ip", ["netns", "list"], { timeoutMs: 5_000 });
+ * ```
  */
 export async function runTool(
   name: string,
   args: readonly string[],
   options: ToolOptions = {},
 ): Promise<ToolResult> {
-  const tool = spawnTool(name, args, options);
-  const timeoutMs = options.timeoutMs ?? 30_000;
+  const { timeoutMs = 30_000, ...rest } = options;
+  // The wrapper's limit comes later than ours: while the kit lives, it is
+  // the kit that stops the tool and says why.
+  const tool = spawnTool(name, args, { ...rest, lifetimeMs: timeoutMs + KILL_AFTER_SECONDS * 1000 });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeoutMs));
   try {
@@ -223,28 +279,42 @@ export async function runTool(
   }
 }
 
+/** `timeout`'s exit status when it ended the tool because its time was up. */
+const TIMED_OUT = 124;
+
 /** A tool running in the background (a capture, a server). */
 export class ToolProcess implements AsyncDisposable {
+  /** The command as the learner would type it (without the `timeout` wrapper). */
   readonly argv: string[];
   readonly finished: Promise<Deno.CommandStatus>;
+  readonly lifetimeMs: number;
   #child: Deno.ChildProcess;
+  /** Whether the child is `timeout`, leader of a process group holding the tool. */
+  #grouped: boolean;
   #stdout = "";
   #stderr = "";
   #drained: Promise<unknown>;
   #exited = false;
   #watchers = new Set<() => void>();
 
-  constructor(readonly name: ToolName, argv: string[], options: ToolOptions) {
+  constructor(readonly name: ToolName, argv: string[], options: SpawnOptions) {
     this.argv = argv;
+    this.lifetimeMs = options.lifetimeMs;
+    const limit = lifetimePrefix(options.lifetimeMs);
+    const [program, ...args] = options.netns
+      // `ip netns exec` execs its command in place, so the child is `timeout` either way.
+      ? [argv[0], ...argv.slice(1, 4), ...limit, ...argv.slice(4)]
+      : [...limit, ...argv];
+    this.#grouped = limit.length > 0;
     try {
-      this.#child = new Deno.Command(argv[0], {
-        args: argv.slice(1),
+      this.#child = new Deno.Command(program, {
+        args,
         stdin: options.stdin === undefined ? "null" : "piped",
         stdout: "piped",
         stderr: "piped",
       }).spawn();
     } catch (error) {
-      throw startError(name, argv, error);
+      throw startError(name, [program, ...args], error);
     }
     live.add(this);
     installInterruptHandler();
@@ -263,6 +333,11 @@ export class ToolProcess implements AsyncDisposable {
       for (const wake of this.#watchers) wake();
       return status;
     });
+  }
+
+  /** The process id of the child the kit started (`timeout` where the tool runs under it). */
+  get pid(): number {
+    return this.#child.pid;
   }
 
   async #collect(
@@ -287,6 +362,18 @@ export class ToolProcess implements AsyncDisposable {
     return this.#stderr;
   }
 
+  /** Why the tool ended on its own: its own words, or that its time ran out. */
+  #failure(code: number): ToolError {
+    if (this.#grouped && code === TIMED_OUT) {
+      return new ToolError(
+        this.name,
+        "timeout",
+        `$ ${shellQuote(this.argv)} was stopped at its time limit of ${this.lifetimeMs / 1000} s`,
+      );
+    }
+    return failure(this.name, this.argv, code || 1, this.#stderr);
+  }
+
   /**
    * Waits until `pattern` appears in the tool's output (tcpdump's
    * "listening on", nc's "Listening on"). Throws if the tool exits first or
@@ -298,7 +385,7 @@ export class ToolProcess implements AsyncDisposable {
       if (pattern.test(this.#stdout) || pattern.test(this.#stderr)) return;
       if (this.#exited) {
         const status = await this.finished;
-        throw failure(this.name, this.argv, status.code || 1, this.#stderr);
+        throw this.#failure(status.code);
       }
       const left = deadline - Date.now();
       if (left <= 0) {
@@ -318,32 +405,42 @@ export class ToolProcess implements AsyncDisposable {
   }
 
   /**
-   * Stops the tool: `signal` first (SIGINT lets tcpdump flush its file),
-   * SIGKILL after `graceMs`. Safe to call twice, and after it exited.
+   * Stops the tool: `signal` first (SIGINT lets tcpdump flush its file;
+   * `timeout` passes it on), SIGKILL after `graceMs`. Safe to call twice,
+   * and after it exited.
    */
   async stop(
     signal: Deno.Signal = "SIGINT",
     graceMs = 3_000,
   ): Promise<Deno.CommandStatus> {
     if (!this.#exited) {
-      try {
-        this.#child.kill(signal);
-      } catch {
-        // It exited in between.
-      }
+      this.#signal(signal);
       let timer: ReturnType<typeof setTimeout> | undefined;
       const patience = new Promise((resolve) => timer = setTimeout(resolve, graceMs));
       await Promise.race([this.finished, patience]);
       clearTimeout(timer);
-      if (!this.#exited) {
-        try {
-          this.#child.kill("SIGKILL");
-        } catch {
-          // Gone.
-        }
-      }
+      if (!this.#exited) this.#signal("SIGKILL");
     }
     return await this.finished;
+  }
+
+  /**
+   * Sends `signal`. SIGKILL goes to the whole process group: `timeout`
+   * cannot pass SIGKILL on, and killing it alone would orphan the tool.
+   */
+  #signal(signal: Deno.Signal): void {
+    try {
+      if (signal === "SIGKILL" && this.#grouped) Deno.kill(-this.#child.pid, signal);
+      else this.#child.kill(signal);
+    } catch {
+      // It exited in between (or `timeout` had not yet made its group: then
+      // it has not started the tool either, and killing it is enough).
+      try {
+        this.#child.kill(signal);
+      } catch {
+        // Gone.
+      }
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -351,11 +448,20 @@ export class ToolProcess implements AsyncDisposable {
   }
 }
 
-/** Starts a registry tool in the background; the transcript gets its command line. */
+/**
+ * Starts a registry tool in the background; the transcript gets its command
+ * line. It ends by itself after `options.lifetimeMs` at the latest.
+ *
+ * @example
+ * ```ts ignore
+ * await using capture = spawnTool("tcpdump", ["-i", "lo", "-w", "out.pcap"], { lifetimeMs: 60_000 });
+ * await capture.waitForOutput(/listening on/);
+ * ```
+ */
 export function spawnTool(
   name: string,
   args: readonly string[],
-  options: ToolOptions = {},
+  options: SpawnOptions,
 ): ToolProcess {
   const argv = argvFor(name, args, options.netns);
   options.transcript?.add(argv);

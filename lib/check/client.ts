@@ -7,7 +7,9 @@
  */
 
 import type { ByteWriter } from "../net/io.ts";
-import { splitCommand, TargetError } from "./target.ts";
+import { PipeDrain } from "./process_group.ts";
+import { clientNetFlags, RESOLUTION_FLAGS } from "./sandbox.ts";
+import { assertAttemptImports, spawnProgram, splitCommand, TargetError } from "./target.ts";
 
 /** A client run in-process: the reference exports one as `run`. */
 export type RunClient = (
@@ -68,18 +70,21 @@ export function clientUnderTest(spec: ClientSpec): ClientUnderTest {
     case "deno-file":
       return {
         label: spec.path,
-        // Network access to loopback names and the fixture's port only; no
-        // files, no environment, no subprocesses. Bare "localhost" lets the
-        // attempt resolve the name, as getaddrinfo would.
-        run: (url, port, timeoutMs) =>
-          runProcess([
+        // Network access to the fixture's port only, by address or by the
+        // name localhost; no files, no environment, no subprocesses. The
+        // imports are checked on every run: the file may change mid-check.
+        run: async (url, port, timeoutMs) => {
+          await assertAttemptImports(spec.path);
+          return await runProcess([
             Deno.execPath(),
             "run",
             "--no-prompt",
-            `--allow-net=localhost,127.0.0.1:${port},localhost:${port}`,
+            ...RESOLUTION_FLAGS,
+            ...clientNetFlags(port),
             spec.path,
             url,
-          ], timeoutMs),
+          ], timeoutMs);
+        },
       };
   }
 }
@@ -137,47 +142,40 @@ async function runInProcess(
   }
 }
 
+/**
+ * Runs a client program to its exit. The run ends when the client exits:
+ * whatever it left running in its process group is stopped then, and with
+ * it the last holder of its output pipes. A client still running after
+ * `timeoutMs` is killed, with everything it started.
+ */
 async function runProcess(
   argv: string[],
   timeoutMs = CLIENT_TIMEOUT_MS,
 ): Promise<ClientResult> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .spawn();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new TargetError(
-        `Cannot run ${argv[0]}: no such program. Check the command, or give the program's full path`,
-      );
-    }
-    throw error;
-  }
-  const stdout = new Response(child.stdout).bytes();
-  const stderr = new Response(child.stderr).text();
+  const group = spawnProgram(argv);
+  const stdout = new Collector();
+  const stderr = new Collector();
+  const pipes = [
+    new PipeDrain(group.child.stdout, (chunk) => stdout.chunks.push(chunk)),
+    new PipeDrain(group.child.stderr, (chunk) => stderr.chunks.push(chunk)),
+  ];
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // It exited just now.
-    }
+    group.kill();
   }, timeoutMs);
   try {
-    const status = await child.status;
+    const status = await group.status;
+    await group.kill();
+    await Promise.all(pipes.map((pipe) => pipe.finish()));
     return {
       code: timedOut ? null : status.code,
-      stdout: await stdout,
-      stderr: await stderr,
+      stdout: stdout.bytes(),
+      stderr: new TextDecoder().decode(stderr.bytes()),
       timedOut,
     };
   } finally {
     clearTimeout(timer);
+    await group.kill();
   }
 }

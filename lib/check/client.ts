@@ -7,7 +7,9 @@
  */
 
 import type { ByteWriter } from "../net/io.ts";
-import { splitCommand, TargetError } from "./target.ts";
+import { PipeDrain } from "./process_group.ts";
+import { clientNetFlags, RESOLUTION_FLAGS } from "./sandbox.ts";
+import { assertAttemptImports, spawnProgram, splitCommand, TargetError } from "./target.ts";
 
 /** A client run in-process: the reference exports one as `run`. */
 export type RunClient = (
@@ -81,18 +83,21 @@ export function clientUnderTest(spec: ClientSpec): ClientUnderTest {
     case "deno-file":
       return {
         label: spec.path,
-        // Network access to loopback names and the fixture's port only; no
-        // files, no environment, no subprocesses. Bare "localhost" lets the
-        // attempt resolve the name, as getaddrinfo would.
-        run: (url, port, timeoutMs) =>
-          runProcess([
+        // Network access to the fixture's port only, by address or by the
+        // name localhost; no files, no environment, no subprocesses. The
+        // imports are checked on every run: the file may change mid-check.
+        run: async (url, port, timeoutMs) => {
+          await assertAttemptImports(spec.path);
+          return await runProcess([
             Deno.execPath(),
             "run",
             "--no-prompt",
-            `--allow-net=localhost,127.0.0.1:${port},localhost:${port}`,
+            ...RESOLUTION_FLAGS,
+            ...clientNetFlags(port),
             spec.path,
             url,
-          ], timeoutMs),
+          ], timeoutMs);
+        },
       };
   }
 }
@@ -113,15 +118,6 @@ class Collector implements ByteWriter {
       this.kept += part.length;
     }
     return Promise.resolve(bytes.length);
-  }
-
-  /** Reads `stream` to its end, keeping what fits; reading on keeps the writer from blocking. */
-  async drain(stream: ReadableStream<Uint8Array>): Promise<void> {
-    try {
-      for await (const chunk of stream) await this.write(chunk);
-    } catch {
-      // The process was killed mid-write; what we have is enough.
-    }
   }
 
   bytes(): Uint8Array {
@@ -172,42 +168,32 @@ async function runInProcess(
   }
 }
 
+/**
+ * Runs a client program to its exit. The run ends when the client exits:
+ * whatever it left running in its process group is stopped then, and with
+ * it the last holder of its output pipes. A client still running after
+ * `timeoutMs` is killed, with everything it started.
+ */
 async function runProcess(
   argv: string[],
   timeoutMs = CLIENT_TIMEOUT_MS,
 ): Promise<ClientResult> {
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    })
-      .spawn();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      throw new TargetError(
-        `Cannot run ${argv[0]}: no such program. Check the command, or give the program's full path`,
-      );
-    }
-    throw error;
-  }
+  const group = spawnProgram(argv);
   const stdout = new Collector(MAX_CLIENT_OUTPUT_BYTES);
   const stderr = new Collector(MAX_CLIENT_ERROR_BYTES);
-  const drained = Promise.all([stdout.drain(child.stdout), stderr.drain(child.stderr)]);
+  const pipes = [
+    new PipeDrain(group.child.stdout, (chunk) => stdout.write(chunk)),
+    new PipeDrain(group.child.stderr, (chunk) => stderr.write(chunk)),
+  ];
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
-    try {
-      child.kill("SIGKILL");
-    } catch {
-      // It exited just now.
-    }
+    group.kill();
   }, timeoutMs);
   try {
-    const status = await child.status;
-    await drained;
+    const status = await group.status;
+    await group.kill();
+    await Promise.all(pipes.map((pipe) => pipe.finish()));
     return {
       code: timedOut ? null : status.code,
       stdout: stdout.bytes(),
@@ -217,5 +203,6 @@ async function runProcess(
     };
   } finally {
     clearTimeout(timer);
+    await group.kill();
   }
 }

@@ -7,6 +7,8 @@
  */
 
 import { freePort, waitForListen } from "../net/ports.ts";
+import { assertMayStart, PipeDrain, ProcessGroup } from "./process_group.ts";
+import { importRefusal, RESOLUTION_FLAGS, serverNetFlags } from "./sandbox.ts";
 
 /** A server started in-process: where it listens and how to stop it. */
 export interface ServerHandle {
@@ -84,6 +86,7 @@ export async function startTarget(
     }
     case "deno-file": {
       await assertFileExists(spec.path);
+      await assertAttemptImports(spec.path);
       const port = freePort(LOOPBACK);
       // The attempt gets network access to exactly one address and port and
       // nothing else: no files, no environment, no subprocesses.
@@ -91,7 +94,8 @@ export async function startTarget(
         Deno.execPath(),
         "run",
         "--no-prompt",
-        `--allow-net=${LOOPBACK}:${port}`,
+        ...RESOLUTION_FLAGS,
+        ...serverNetFlags(port),
         spec.path,
         "--port",
         String(port),
@@ -171,26 +175,64 @@ async function assertFileExists(path: string): Promise<void> {
   }
 }
 
-/** How long a failing stage waits to see whether the server process is exiting. */
-const DYING_GRACE_MS = 300;
+/** How long reading an attempt's module graph may take: it is local, so moments. */
+const GRAPH_TIMEOUT_MS = 15_000;
 
-/** How much of a spawned program's output to keep for diagnosis. */
-const OUTPUT_TAIL_BYTES = 4_096;
+/**
+ * Refuses, with a {@linkcode TargetError} of one sentence, a Deno attempt
+ * that imports anything but Node's built-in modules (see `sandbox.ts`: Deno's
+ * permissions do not cover module loading). Reads the module graph with the
+ * running Deno's own `deno info`, resolved as `deno run` will resolve it.
+ *
+ * @example
+ * ```ts ignore
+ * import { assertAttemptImports } from "./target.ts";
+ * await assertAttemptImports("logs/01-echo-threaded/attempt-001.ts");
+ * ```
+ */
+export async function assertAttemptImports(path: string): Promise<void> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", ...RESOLUTION_FLAGS, path],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(GRAPH_TIMEOUT_MS),
+  }).output();
+  if (output.signal) {
+    throw new TargetError(
+      `Cannot read what ${path} imports: deno info did not finish within ${GRAPH_TIMEOUT_MS / 1000} s`,
+    );
+  }
+  if (!output.success) {
+    const said = new TextDecoder().decode(output.stderr).trim().split("\n").at(-1) ?? "";
+    throw new TargetError(`Cannot read what ${path} imports: ${said || `deno info exited with status ${output.code}`}`);
+  }
+  const refusal = importRefusal(JSON.parse(new TextDecoder().decode(output.stdout)), path);
+  if (refusal) throw new TargetError(refusal);
+}
 
-async function startProcess(
-  label: string,
-  argv: string[],
-  port: number,
-  options: StartTargetOptions,
-): Promise<RunningTarget> {
-  let child: Deno.ChildProcess;
+/**
+ * Starts `argv` as a program under test, in a process group of its own.
+ * Throws {@linkcode TargetError} when the program cannot be started.
+ *
+ * @example
+ * ```ts ignore
+ * import { spawnProgram } from "./target.ts";
+ * await using program = spawnProgram(["./echo-server", "9000"]);
+ * ```
+ */
+export function spawnProgram(argv: readonly string[]): ProcessGroup {
+  assertMayStart();
   try {
-    child = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    return new ProcessGroup(
+      new Deno.Command(argv[0], {
+        args: argv.slice(1),
+        stdin: "null",
+        stdout: "piped",
+        stderr: "piped",
+        detached: true,
+      }).spawn(),
+    );
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new TargetError(
@@ -204,90 +246,100 @@ async function startProcess(
     }
     throw error;
   }
-  const output = new OutputTail(OUTPUT_TAIL_BYTES);
-  // Both pipes must be drained, or a chatty server blocks on a full pipe.
-  const drained = Promise.all([
-    output.drain(child.stdout),
-    output.drain(child.stderr),
-  ]);
-  let exitStatus: Deno.CommandStatus | undefined;
-  const exited = child.status.then((status) => exitStatus = status);
+}
 
-  const describeExit = async () => {
-    if (!exitStatus) {
-      // A failure often means the server is crashing right now: give its
-      // exit a moment to arrive, so the report can say so.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([
-        exited,
-        new Promise((resolve) => timer = setTimeout(resolve, DYING_GRACE_MS)),
-      ]);
-      clearTimeout(timer);
-    }
-    if (!exitStatus) return undefined;
-    const how = exitStatus.signal ? `was killed by ${exitStatus.signal}` : `exited with status ${exitStatus.code}`;
-    const tail = output.text();
-    return `the server process ${how}` +
-      (tail ? `; its last output:\n${indent(tail)}` : "");
-  };
+/** How long a failing stage waits to see whether the server process is exiting. */
+const DYING_GRACE_MS = 300;
 
-  let stopped = false;
-  const close = async () => {
-    if (stopped) return;
-    stopped = true;
-    if (!exitStatus) {
-      try {
-        child.kill("SIGTERM");
-      } catch {
-        // It exited between the check and the kill.
-      }
-      // A server that ignores SIGTERM gets two seconds, then SIGKILL.
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const patience = new Promise((resolve) => timer = setTimeout(resolve, 2_000));
-      await Promise.race([exited, patience]);
-      clearTimeout(timer);
-      if (!exitStatus) {
-        try {
-          child.kill("SIGKILL");
-        } catch {
-          // Already gone.
-        }
-      }
-    }
-    await exited;
-    await drained;
-  };
+/** How much of a spawned program's output to keep for diagnosis. */
+const OUTPUT_TAIL_BYTES = 4_096;
 
+async function startProcess(
+  label: string,
+  argv: string[],
+  port: number,
+  options: StartTargetOptions,
+): Promise<RunningTarget> {
+  const server = new ServerProcess(argv);
+  const timeoutMs = options.startTimeoutMs ?? 15_000;
   const waited = await waitForListen(LOOPBACK, port, {
-    timeoutMs: options.startTimeoutMs ?? 15_000,
-    exited,
+    timeoutMs,
+    exited: server.exited,
   });
   if (waited !== "listening") {
-    await close();
-    const tail = output.text();
+    await server.close();
+    const tail = server.output();
     const shown = tail ? `\n${indent(tail)}` : "";
     if (waited === "exited") {
       const permissionHint = tail.includes("Requires net access")
         ? `\nThe checker lets an attempt use ${LOOPBACK}:${port} and nothing else: listen on the --host and --port it passes.`
         : "";
       throw new TargetError(
-        `${label} ${describeExitShort(exitStatus)} before listening on ${LOOPBACK}:${port}${shown}${permissionHint}`,
+        `${label} ${
+          describeExitShort(server.exitStatus)
+        } before listening on ${LOOPBACK}:${port}${shown}${permissionHint}`,
       );
     }
     throw new TargetError(
       `${label} did not start listening on ${LOOPBACK}:${port} within ${
-        (options.startTimeoutMs ?? 15_000) / 1000
+        timeoutMs / 1000
       } s: does it listen on the port it was given?${shown}`,
     );
   }
+  const close = () => server.close();
   return {
     label,
     hostname: LOOPBACK,
     port,
-    diagnose: describeExit,
+    diagnose: () => server.diagnose(),
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** A spawned server: its process group, the tail of what it printed, and how it ended. */
+class ServerProcess {
+  readonly #group: ProcessGroup;
+  readonly #output = new OutputTail(OUTPUT_TAIL_BYTES);
+  readonly #pipes: PipeDrain[];
+  /** Resolves when the server process (the group's leader) exits. */
+  readonly exited: Promise<Deno.CommandStatus>;
+  exitStatus: Deno.CommandStatus | undefined;
+
+  constructor(argv: readonly string[]) {
+    this.#group = spawnProgram(argv);
+    const append = (chunk: Uint8Array) => this.#output.append(chunk);
+    this.#pipes = [new PipeDrain(this.#group.child.stdout, append), new PipeDrain(this.#group.child.stderr, append)];
+    this.exited = this.#group.status.then((status) => this.exitStatus = status);
+  }
+
+  output(): string {
+    return this.#output.text();
+  }
+
+  /** Says how the server process ended, if it did; a process that is dying gets a moment to finish dying. */
+  async diagnose(): Promise<string | undefined> {
+    if (!this.exitStatus) {
+      // A failure often means the server is crashing right now: give its
+      // exit a moment to arrive, so the report can say so.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        this.exited,
+        new Promise((resolve) => timer = setTimeout(resolve, DYING_GRACE_MS)),
+      ]);
+      clearTimeout(timer);
+    }
+    if (!this.exitStatus) return undefined;
+    const tail = this.output();
+    return `the server process ${describeExitShort(this.exitStatus)}` +
+      (tail ? `; its last output:\n${indent(tail)}` : "");
+  }
+
+  /** Stops the server and everything it started (SIGTERM, then SIGKILL after two seconds). Safe to call twice. */
+  async close(): Promise<void> {
+    await this.#group.stop();
+    await Promise.all(this.#pipes.map((pipe) => pipe.finish()));
+  }
 }
 
 function describeExitShort(status: Deno.CommandStatus | undefined): string {
@@ -304,15 +356,7 @@ class OutputTail {
   #bytes = new Uint8Array(0);
   constructor(readonly limit: number) {}
 
-  async drain(stream: ReadableStream<Uint8Array>): Promise<void> {
-    try {
-      for await (const chunk of stream) this.#append(chunk);
-    } catch {
-      // The process was killed mid-write; what we have is enough.
-    }
-  }
-
-  #append(chunk: Uint8Array) {
+  append(chunk: Uint8Array) {
     const joined = new Uint8Array(this.#bytes.length + chunk.length);
     joined.set(this.#bytes);
     joined.set(chunk, this.#bytes.length);

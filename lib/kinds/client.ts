@@ -8,6 +8,7 @@
 
 import type { ClientSpec, RunClient } from "../check/client.ts";
 import { type ClientRun, clientSubject, type Subject } from "../check/run.ts";
+import { assertAttemptImports } from "../check/target.ts";
 import { UsageError } from "../cli/errors.ts";
 import {
   chooseTarget,
@@ -51,7 +52,8 @@ export type ClientTarget = "reference" | ClientSpec;
 
 /**
  * The subject for `target`: the client, with the kata's fixture started for
- * it. Throws TargetError for a command without `{url}`.
+ * it. Throws TargetError for a command without `{url}`, or a Deno file
+ * that imports what an attempt may not.
  *
  * @example
  * ```ts ignore
@@ -66,6 +68,7 @@ export async function clientKataSubject(
   const spec: ClientSpec = target === "reference"
     ? { kind: "module", label: "Deno reference (in-process)", run: await kata.loadReference() }
     : target;
+  if (spec.kind === "deno-file") await assertAttemptImports(spec.path);
   const fixture = await kata.loadFixture();
   return clientSubject(spec, () => fixture.start());
 }
@@ -118,7 +121,7 @@ export const clientKind: Kind<ClientKata> = {
   deno task kata:${kata.number} fixture [--port P] a server with every case the checker uses (default port ${kata.fixturePort})`,
     targets: `Check targets (exactly one):
   --reference          the Deno reference solution, in-process
-  --file PATH          a Deno attempt, run with network access to loopback only
+  --file PATH          a Deno attempt, run with network access to the fixture's port only
   --cmd "COMMAND {url}"  any program in any language; {url} becomes each case's URL`,
   }),
   practice: (kata, command) =>

@@ -5,6 +5,7 @@
  * @module
  */
 
+import { closeProcessGroups } from "../check/process_group.ts";
 import { formatHeading, formatStage, formatSummary, reportToJson } from "../check/report.ts";
 import { runCheck, type Subject } from "../check/run.ts";
 import type { Stage } from "../check/stage.ts";
@@ -13,7 +14,7 @@ import { UsageError } from "../cli/errors.ts";
 import { LabUnavailable } from "../lab/lab.ts";
 import type { PracticeKata } from "../practice/kata.ts";
 import { practice } from "../practice/session.ts";
-import { interrupted, ToolError } from "../tools/runner.ts";
+import { interrupted, onInterrupt, ToolError } from "../tools/runner.ts";
 import type { KataCommand } from "./kind.ts";
 
 /** Every flag `deno task kata:N` takes; each kind of kata reads its own. */
@@ -116,6 +117,8 @@ export async function printCheck<C>(
   options: { json: boolean; extras?: () => CheckExtras },
 ): Promise<number> {
   const { json } = options;
+  // SIGINT or SIGTERM to the kit alone must not leave the program under test running.
+  const forget = onInterrupt(closeProcessGroups);
   let report;
   try {
     report = await runCheck({ ...kata, stages: await kata.loadStages() }, await start(), {
@@ -126,6 +129,8 @@ export async function printCheck<C>(
     if (!cannotStart(error)) throw error;
     reportCannotStart(kata, error.message, json);
     return 1;
+  } finally {
+    forget();
   }
   const extras = options.extras?.() ?? {};
   if (json) {
@@ -168,7 +173,7 @@ export async function practiseCode<C>(
   subjectOf: (file: string) => Promise<Subject<C>>,
 ): Promise<number> {
   expectNoMore(rest, "practice");
-  await practice({
+  return await practice({
     kata,
     card,
     logs,
@@ -176,6 +181,6 @@ export async function practiseCode<C>(
     check: async (file, onResult) =>
       await runCheck({ ...kata, stages: await kata.loadStages() }, await subjectOf(file), { onResult }),
     checkCommand: (file) => `deno task kata:${kata.number} check --file ${file}`,
+    onInterrupt,
   });
-  return 0;
 }

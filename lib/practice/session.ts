@@ -6,6 +6,7 @@
  * @module
  */
 
+import { closeProcessGroups } from "../check/process_group.ts";
 import type { CheckReport } from "../check/report.ts";
 import { formatStage, formatSummary } from "../check/report.ts";
 import type { StageResult } from "../check/stage.ts";
@@ -32,7 +33,16 @@ export interface PracticeOptions {
   ): Promise<CheckReport>;
   /** How the learner checks by hand, shown when there is no terminal. */
   checkCommand(file: string): string;
+  /**
+   * Registers `cleanup` to run when the kit itself is sent SIGINT or SIGTERM
+   * (an editor or a wrapper stopping it), before it exits; returns a function
+   * that unregisters it. Without it, such a signal ends the kit at once.
+   */
+  onInterrupt?(cleanup: () => Promise<void>): () => void;
 }
+
+/** How a session ended. */
+type Ending = "pass" | "stopped" | "interrupted";
 
 const encoder = new TextEncoder();
 const write = (text: string) => Deno.stdout.writeSync(encoder.encode(text));
@@ -52,21 +62,24 @@ export async function printCard(
 }
 
 /**
- * Runs a practice session. Without a terminal it prints the card and how to
+ * Runs a practice session and returns the exit status: 0, or 130 when the
+ * learner pressed Ctrl-C. Without a terminal it prints the card and how to
  * check, and returns at once: nothing waits for keys that cannot come.
+ * However the session ends, the attempt's server (or client) is not left
+ * running.
  */
-export async function practice(options: PracticeOptions): Promise<void> {
+export async function practice(options: PracticeOptions): Promise<number> {
   await printCard(options);
   if (!Deno.stdin.isTerminal() || !Deno.stdout.isTerminal()) {
     console.log("No terminal here, so no timed session. To check an attempt:");
     console.log(`  ${options.checkCommand("path/to/your-attempt.ts")}`);
-    return;
+    return 0;
   }
   const file = await createAttempt(
     options.logs.attempts(options.kata),
     options.starter,
   );
-  await new Session(options, file).run();
+  return await new Session(options, file).run();
 }
 
 /** One interactive session, from the fresh attempt to the logged result. */
@@ -77,14 +90,18 @@ class Session {
   #checkAgain = false;
   #lastFailures: string[] = ["never checked"];
   #over = false;
-  #resolveDone: (result: "pass" | "fail") => void = () => {};
-  readonly #done = new Promise<"pass" | "fail">((resolve) => this.#resolveDone = resolve);
+  #ending: Ending | undefined;
+  #resolveDone: (ending: Ending) => void = () => {};
+  readonly #done = new Promise<Ending>((resolve) => this.#resolveDone = resolve);
+  #ticker: ReturnType<typeof setInterval> | undefined;
+  #leaving: Promise<void> | undefined;
 
   constructor(readonly options: PracticeOptions, readonly file: string) {
     this.#limitMs = options.kata.timeLimitMinutes * 60_000;
   }
 
-  async run(): Promise<void> {
+  /** Runs the session to its end; returns the exit status (130 for Ctrl-C). */
+  async run(): Promise<number> {
     console.log(`Your fresh attempt: ${this.file}`);
     console.log("Open it in your editor. Every save runs the checker.");
     const watch = watchFile(this.file, () => this.#check());
@@ -94,26 +111,50 @@ class Session {
     console.log("Keys: Enter = check now · q = stop\n");
 
     Deno.stdin.setRaw(true);
-    const ticker = setInterval(() => this.#drawStatus(), 1_000);
+    // A signal to the kit alone (not a key) ends the session the same way,
+    // before the kit exits: the terminal is given back, nothing is lost.
+    const forget = this.options.onInterrupt?.(async () => {
+      await this.#leave("interrupted");
+      Deno.stdin.setRaw(false);
+    });
+    this.#ticker = setInterval(() => this.#drawStatus(), 1_000);
     this.#drawStatus();
     const keys = this.#readKeys();
     try {
-      const result = await this.#done;
-      clearInterval(ticker);
-      this.#clearStatus();
-      await this.#record(result);
-      if (result === "pass") await this.#askForMistake(keys);
+      const ending = await this.#done;
+      await this.#leave(ending);
+      if (ending === "pass") await this.#askForMistake(keys);
+      return ending === "interrupted" ? 130 : 0;
     } finally {
-      clearInterval(ticker);
+      forget?.();
+      clearInterval(this.#ticker);
       watch?.close();
       Deno.stdin.setRaw(false);
     }
   }
 
-  #finished(result: "pass" | "fail"): void {
+  #finished(ending: Ending): void {
     if (this.#over) return;
     this.#over = true;
-    this.#resolveDone(result);
+    this.#ending = ending;
+    this.#resolveDone(ending);
+  }
+
+  /**
+   * Ends the session, once however many ways ask: stops every process a
+   * check started (a check may be running: its server must not outlive the
+   * session), then records the attempt as it ended first (a pass stays a
+   * pass if a signal comes after it).
+   */
+  #leave(ending: Ending): Promise<void> {
+    this.#leaving ??= (async () => {
+      this.#finished(ending);
+      clearInterval(this.#ticker);
+      await closeProcessGroups();
+      this.#clearStatus();
+      await this.#record(this.#ending === "pass" ? "pass" : "fail");
+    })();
+    return this.#leaving;
   }
 
   #elapsed(): number {
@@ -142,9 +183,11 @@ class Session {
     console.log(`── check at ${formatClock(this.#elapsed())} ──`);
     try {
       const report = await this.options.check(this.file, (result) => {
+        if (this.#over) return; // the learner left while it ran
         this.#clearStatus();
         console.log(formatStage(result));
       });
+      if (this.#over) return;
       console.log(formatSummary(report) + "\n");
       this.#lastFailures = report.stages.filter((s) => s.status === "fail").map(
         (s) => s.name,
@@ -154,6 +197,7 @@ class Session {
         return this.#finished("pass");
       }
     } catch (error) {
+      if (this.#over) return; // stopped under it by the learner leaving
       // The attempt could not even start (a syntax error, a wrong port):
       // that is a normal state of a work in progress, not a crash.
       console.log(`${error instanceof Error ? error.message : error}\n`);
@@ -178,11 +222,14 @@ class Session {
         const { value: key, done } = await this.#nextKey(iterator);
         // Once the session is over, keys belong to the final prompt.
         if (this.#over) return;
-        if (done) return this.#finished("fail");
+        if (done) return this.#finished("stopped");
         if (key === 0x0d || key === 0x0a) this.#check();
-        else if (key === 0x71 || key === 0x51 || key === 0x03 || key === 0x04) {
-          // q, Q, Ctrl-C, Ctrl-D: stop here; the attempt is kept and recorded.
-          return this.#finished("fail");
+        else if (key === 0x03) {
+          // Ctrl-C (raw mode turns it into a key): stop, and exit 130 as an interrupted program does.
+          return this.#finished("interrupted");
+        } else if (key === 0x71 || key === 0x51 || key === 0x04) {
+          // q, Q, Ctrl-D: stop here; the attempt is kept and recorded.
+          return this.#finished("stopped");
         }
       }
     })();

@@ -1,0 +1,122 @@
+/**
+ * The `--file` sandbox: how a Deno attempt runs, so that it can use the
+ * one port the checker gave it and nothing else.
+ *
+ * Permissions are half of it. Deno's permissions do not cover module
+ * loading: `import secret from "/etc/passwd" with { type: "text" }` (or the
+ * same with a literal `import(…)`) is loaded with the module graph, before
+ * any permission is asked. So the graph is read first (`deno info --json`)
+ * and an attempt is refused, in one sentence, if it imports anything but
+ * Node's built-in modules: a --file attempt is one file, like a reference.
+ * What the graph cannot show, an `import(expression)`, is loaded at run
+ * time, and Deno checks it then: a local file needs read access (which the
+ * attempt does not have), and remote and npm modules are turned off.
+ *
+ * @module
+ */
+
+/**
+ * Module resolution for both `deno info` and `deno run`, so that the graph
+ * read is the graph run: no deno.json (no import map, no unstable
+ * features) and no lock file from wherever the attempt sits, and nothing
+ * fetched from the network (so no `npm:`, `jsr:` or `https:` import).
+ */
+export const RESOLUTION_FLAGS: readonly string[] = ["--no-config", "--no-lock", "--no-remote", "--no-npm"];
+
+/** Where a spawned attempt listens or its fixture listens: loopback. */
+const LOOPBACK = "127.0.0.1";
+
+/**
+ * The network a server attempt gets: listening on `port` of loopback,
+ * nothing else (no connections out, no other port).
+ *
+ * @example
+ * ```ts
+ * import { serverNetFlags } from "./sandbox.ts";
+ * serverNetFlags(4242); // ["--allow-net=127.0.0.1:4242"]
+ * ```
+ */
+export function serverNetFlags(port: number): string[] {
+  return [`--allow-net=${LOOPBACK}:${port}`];
+}
+
+/** Entries per --deny-net argument: one argument may hold 128 KiB on Linux. */
+const DENY_ENTRIES_PER_ARGUMENT = 5_000;
+
+/**
+ * The network a client attempt gets: the fixture's `port` on loopback,
+ * by address or by the name `localhost`, and nothing else.
+ *
+ * Resolving a name with `node:dns` (as a client that tries every address
+ * does) needs `--allow-net` for the bare name, and Deno then lets that name
+ * connect to every port. So the bare name is allowed and every other port
+ * of it denied, one `--deny-net` entry each (deny wins over allow); the
+ * addresses themselves are allowed on the fixture's port only.
+ *
+ * @example
+ * ```ts
+ * import { clientNetFlags } from "./sandbox.ts";
+ * const flags = clientNetFlags(8080);
+ * flags[0]; // "--allow-net=localhost,127.0.0.1:8080,[::1]:8080"
+ * ```
+ */
+export function clientNetFlags(port: number): string[] {
+  const others: string[] = [];
+  for (let other = 1; other <= 65_535; other++) {
+    if (other !== port) others.push(`localhost:${other}`);
+  }
+  const flags = [`--allow-net=localhost,${LOOPBACK}:${port},[::1]:${port}`];
+  for (let i = 0; i < others.length; i += DENY_ENTRIES_PER_ARGUMENT) {
+    flags.push(`--deny-net=${others.slice(i, i + DENY_ENTRIES_PER_ARGUMENT).join(",")}`);
+  }
+  return flags;
+}
+
+/** The parts of `deno info --json` this module reads. */
+export interface ModuleGraph {
+  roots: string[];
+  modules: {
+    specifier: string;
+    error?: string;
+    dependencies?: {
+      specifier: string;
+      code?: { specifier?: string };
+      assertionType?: string;
+    }[];
+  }[];
+}
+
+/**
+ * Says in one sentence why the attempt at `path`, whose module graph
+ * (`deno info --json`) is `graph`, may not run; undefined when it may. It
+ * may import Node's built-in modules (`node:…`) and nothing else, and no
+ * import may carry a `type` (text, bytes, json: each reads a file). An
+ * attempt that does not even load (a syntax error, a missing file) is not
+ * refused here: running it says what is wrong, as it would for any program.
+ *
+ * @example
+ * ```ts
+ * import { importRefusal } from "./sandbox.ts";
+ * const graph = {
+ *   roots: ["file:///a.ts"],
+ *   modules: [{
+ *     specifier: "file:///a.ts",
+ *     dependencies: [{ specifier: "/etc/passwd", code: { specifier: "file:///etc/passwd" }, assertionType: "text" }],
+ *   }],
+ * };
+ * importRefusal(graph, "a.ts"); // "a.ts imports /etc/passwd as text: an attempt may not read files, …"
+ * ```
+ */
+export function importRefusal(graph: ModuleGraph, path: string): string | undefined {
+  const root = graph.modules.find((module) => module.specifier === graph.roots[0]);
+  if (!root || root.error) return undefined;
+  for (const dependency of root.dependencies ?? []) {
+    if (dependency.assertionType !== undefined) {
+      return `${path} imports ${dependency.specifier} as ${dependency.assertionType}: an attempt may not read files, not even through an import`;
+    }
+    if (!dependency.code?.specifier?.startsWith("node:")) {
+      return `${path} imports ${dependency.specifier}: a --file attempt is one file, which may import Node's built-in modules (node:…) and nothing else`;
+    }
+  }
+  return undefined;
+}

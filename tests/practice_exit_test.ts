@@ -1,0 +1,89 @@
+/**
+ * Leaving a practice session while a check is running, in a real
+ * pseudo-terminal: `q`, Ctrl-C, and SIGTERM sent to the kit alone (as an
+ * editor or a wrapper does). Each way stops the attempt's server, records
+ * the attempt, and exits with the status that says how the session ended.
+ */
+
+import assert from "node:assert/strict";
+import { requires, withTempDir } from "./_support.ts";
+import { haveScript, TerminalSession } from "./_terminal.ts";
+import {
+  canSeeProcesses,
+  findDescendant,
+  isRunning,
+  killLeftovers,
+  type ProcessRef,
+  stillRunningAfter,
+  waitForProcess,
+} from "./_processes.ts";
+
+const needs = requires("run", "read", "write");
+const seeProcesses = !needs.ignore && canSeeProcesses;
+const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
+
+/** An attempt that listens and never answers: the first stage waits on it for seconds. */
+const SILENT_SERVER = `const port = Number(Deno.args[Deno.args.indexOf("--port") + 1]);
+const held: Deno.Conn[] = [];
+for await (const conn of Deno.listen({ hostname: "127.0.0.1", port })) held.push(conn);
+`;
+
+const kataArgs = (logs: string) => [
+  "run",
+  "--allow-net",
+  `--allow-read=${ROOT},${logs}`,
+  `--allow-write=${logs}`,
+  "--allow-run",
+  "tasks/kata.ts",
+  "1",
+  "--logs",
+  logs,
+];
+
+type Leave = "q" | "Ctrl-C" | "SIGTERM";
+
+const EXPECTED_STATUS: Record<Leave, number> = { "q": 0, "Ctrl-C": 130, "SIGTERM": 130 };
+
+for (const leave of ["q", "Ctrl-C", "SIGTERM"] as const) {
+  Deno.test({
+    name: `practice session: ${leave} during a check stops the attempt's server, records the attempt and exits ${
+      EXPECTED_STATUS[leave]
+    }${needs.suffix || (haveScript && seeProcesses ? "" : " [ignored: needs util-linux script and ps]")}`,
+    ignore: needs.ignore || !haveScript || !seeProcesses,
+    fn: () =>
+      withTempDir("netkata-exit-", async (logs) => {
+        let server: ProcessRef | undefined;
+        try {
+          await using session = new TerminalSession(kataArgs(logs), ROOT, { holdOpen: true });
+          const [, attempt] = await session.waitFor(/Your fresh attempt: (\S+attempt-001\.ts)/);
+          await session.waitFor(/left · save to check/);
+          await Deno.writeTextFile(attempt, SILENT_SERVER);
+          await session.waitFor(/── check at/);
+          server = await waitForProcess(
+            () => findDescendant(session.pid, (args) => args.includes(` run `) && args.includes(attempt)),
+            "attempt server",
+          );
+          assert.ok(await isRunning(server), "the check ended before the test could leave");
+          if (leave === "SIGTERM") {
+            const kit = await findDescendant(session.pid, (args) =>
+              args.startsWith(`${Deno.execPath()} run `) && args.includes("tasks/kata.ts"));
+            assert.ok(kit, "no kit process below script");
+            Deno.kill(kit.pid, "SIGTERM");
+          } else {
+            await session.type(leave === "q" ? "q" : "\x03");
+          }
+          assert.equal(await session.exitCode(), EXPECTED_STATUS[leave], session.screen);
+          // The terminal is still open, as it is after the learner quits.
+          assert.deepEqual(await stillRunningAfter([server]), [], "the attempt's server outlived the session");
+          await session.release();
+          const record = JSON.parse(await Deno.readTextFile(`${logs}/attempts.jsonl`));
+          assert.equal(record.result, "fail");
+          assert.equal(record.file, "01-echo-threaded/attempt-001.ts");
+        } finally {
+          if (server) {
+            await killLeftovers([server]);
+          }
+        }
+      }),
+  });
+}

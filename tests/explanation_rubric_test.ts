@@ -58,6 +58,20 @@ Deno.test("gradeExplanation() fails a wrong crossover on that criterion alone, a
   );
 });
 
+Deno.test("gradeExplanation() does not take “never, not even at 10%” for naming the crossover at 10%", () => {
+  const [first] = GOOD_FOR_CROSSING.split(/(?<=\.) /);
+  const denied = GOOD_FOR_CROSSING.replace(
+    first,
+    "Without loss TCP moved 9.41 Gbit/s and at 10% loss still 38.6 Mbit/s, so TCP never falls below UDP, " +
+      "not even at 10% where UDP delivered 90.1 Mbit/s while losing 9.93% of its datagrams.",
+  );
+  const result = grade(denied);
+  assert.deepEqual(unmet(result), [CRITERIA.crossover]);
+  assert.match(evidence(result, CRITERIA.crossover), /; yours says TCP never falls below UDP: “Without loss/);
+  const turned = denied.replace("not even at 10%", "until 10%");
+  assert.deepEqual(unmet(grade(turned)), []);
+});
+
 Deno.test("gradeExplanation() asks for “TCP stays above” when TCP never fell below UDP", () => {
   const stays =
     "At 10% loss TCP still moved 314 Mbit/s against 90.1 Mbit/s for UDP, so TCP never falls below UDP here, " +

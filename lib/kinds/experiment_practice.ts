@@ -102,13 +102,31 @@ export function measuredSweep(result: SweepResult): MeasuredSweep {
   };
 }
 
-/** A prediction of TCP's goodput in per cent of the baseline's: "50", "12.5 %". Undefined if it is not one. */
+/**
+ * A prediction of TCP's goodput in per cent of the baseline's: "50", "12.5 %". Undefined if it is not one.
+ *
+ * @example
+ * ```ts
+ * import { parsePercentOfBaseline } from "./experiment_practice.ts";
+ * parsePercentOfBaseline("12.5 %"); // 12.5
+ * parsePercentOfBaseline("half"); // undefined: asked again
+ * ```
+ */
 export function parsePercentOfBaseline(answer: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)\s*%?$/.exec(answer.trim());
   return match ? Number(match[1]) : undefined;
 }
 
-/** A predicted crossover: a loss in per cent from 0 to 100, or null for "never". Undefined if it is neither. */
+/**
+ * A predicted crossover: a loss in per cent from 0 to 100, or null for "never". Undefined if it is neither.
+ *
+ * @example
+ * ```ts
+ * import { parseCrossover } from "./experiment_practice.ts";
+ * parseCrossover("5%"); // 5
+ * parseCrossover("never"); // null
+ * ```
+ */
 export function parseCrossover(answer: string): number | null | undefined {
   const text = answer.trim().toLowerCase();
   if (text === "never") return null;
@@ -250,7 +268,18 @@ function askExplanation(measured: MeasuredSweep): { explanation: string; grade: 
   }
 }
 
-/** Runs the session; without a terminal there can be no predictions, so it does not measure. */
+/**
+ * Runs the session: predictions (every one required; Ctrl-D stops before
+ * anything is measured), the measurement, the soundness stages, the
+ * paragraph and its grade, the record. Without a terminal there can be no
+ * predictions, so it does not measure.
+ *
+ * @example
+ * ```ts ignore
+ * import { experimentSession } from "./experiment_practice.ts";
+ * await experimentSession({ kata, card, logs, losses: [0, 1, 5, 10], measure, annotate });
+ * ```
+ */
 export async function experimentSession(options: ExperimentSessionOptions): Promise<void> {
   await printCard(options);
   if (!Deno.stdin.isTerminal()) {

@@ -222,6 +222,8 @@ const COMPARING =
 const NEGATION = /\b(never|not|no|nowhere|n't)\b|n't\b/i;
 const PERSISTING =
   /\b(never|always|stays?|stayed|remains?|remained|every|throughout|at all)\b|\bno cross|n't\b|\bnot\b/i;
+/** Words that turn a "never" into "not until": "TCP never falls below UDP until 10%". */
+const TURNING = /\b(until|till|but|except|before|once|then|after|beyond)\b/i;
 const FALLING = /\b(below|under|beneath|behind|less than|lower than|slower than)\b/i;
 
 /** Sentences that compare TCP with UDP: both named, and a word of comparison. */
@@ -257,8 +259,14 @@ function namesCrossover(text: string, sweep: MeasuredSweep): Criterion {
   const before = levels[below - 1];
   const fact = `TCP fell below UDP first at ${first.loss}% (${first.tcp.printed} against ${first.udp.printed})` +
     (before ? ` and was above it at ${before.loss}% (${before.tcp.printed} against ${before.udp.printed})` : "");
-  const says = sentences.find((sentence) => levelsNamed(sentence, losses).includes(first.loss));
+  const naming = sentences.filter((sentence) => levelsNamed(sentence, losses).includes(first.loss));
+  // "TCP never falls below UDP, not even at 10%" names the level to deny the crossing.
+  const denies = (sentence: string) => /\bnever\b/i.test(sentence) && !TURNING.test(sentence);
+  const says = naming.find((sentence) => !denies(sentence));
   if (says) return { name, met: true, evidence: `${fact}, and you say so: ${quote(says)}` };
+  if (naming.length > 0) {
+    return { name, met: false, evidence: `${fact}; yours says TCP never falls below UDP: ${quote(naming[0])}` };
+  }
   const named = [...new Set(sentences.flatMap((sentence) => levelsNamed(sentence, losses)))];
   const yours = named.length ? ` (yours name ${named.map((loss) => `${loss}%`).join(", ")})` : "";
   return { name, met: false, evidence: `${fact}; no sentence comparing TCP with UDP names ${first.loss}%${yours}` };

@@ -81,15 +81,16 @@ export function clientUnderTest(spec: ClientSpec): ClientUnderTest {
     case "deno-file":
       return {
         label: spec.path,
-        // Network access to loopback names and the fixture's port only; no
-        // files, no environment, no subprocesses. Bare "localhost" lets the
-        // attempt resolve the name, as getaddrinfo would.
+        // Network access to loopback names and the fixture's port only (by
+        // name, by IPv4 address, by IPv6 literal); no files, no environment,
+        // no subprocesses. Bare "localhost" lets the attempt resolve the
+        // name, as getaddrinfo would.
         run: (url, port, timeoutMs) =>
           runProcess([
             Deno.execPath(),
             "run",
             "--no-prompt",
-            `--allow-net=localhost,127.0.0.1:${port},localhost:${port}`,
+            `--allow-net=localhost,127.0.0.1:${port},localhost:${port},[::1]:${port}`,
             spec.path,
             url,
           ], timeoutMs),

@@ -84,10 +84,12 @@ export const tenThousandIdle: Stage = {
     const server = await findServer(ctx);
     const budget = await idleBudget(server);
     const active = startActiveClients(ctx);
+    const opened: Deno.TcpConn[] = [];
+    let base: ProcessStatus | undefined;
     try {
       await active.warmedUp;
-      const base = await measure(server);
-      const opened = await openIdle(ctx, budget.count, server, base, active);
+      base = await measure(server);
+      await openIdle(ctx, { count: budget.count, opened, server, base, active });
       const idle = await probeIdle(opened);
       const fresh = await timedEcho(ctx, "A new client");
       const after = await measure(server);
@@ -100,11 +102,35 @@ export const tenThousandIdle: Stage = {
         `${echoes} active echoes meanwhile, slowest ${slowest.toFixed(1)} ms`,
         cost,
       ].filter(Boolean).join("; ");
+    } catch (error) {
+      throw await rootCause(error, server, base, opened.length);
     } finally {
       await active.stop().catch(() => {});
     }
   },
 };
+
+/**
+ * A slow echo or a refused connection is often the symptom of a thread or
+ * a buffer per connection (a thread takes time to start, memory runs out):
+ * when the server's threads or memory already show that, that is the
+ * verdict, with its own hint; otherwise `error` is.
+ */
+async function rootCause(
+  error: unknown,
+  server: Server,
+  base: ProcessStatus | undefined,
+  opened: number,
+): Promise<unknown> {
+  if (!(error instanceof StageFailure) || opened === 0) return error;
+  try {
+    judge(server, base, await measure(server), opened, EARLY_FACTOR);
+  } catch (cause) {
+    if (cause instanceof StageFailure) return cause;
+    throw cause;
+  }
+  return error;
+}
 
 /** The server's processes as this machine sees them, or why it cannot be measured. */
 type Server =
@@ -250,15 +276,19 @@ function megabytes(bytes: number): string {
   return `${Math.round(bytes / 1e6)} MB`;
 }
 
-/** Opens `count` idle connections in batches, judging the server at each checkpoint. */
-async function openIdle(
-  ctx: StageContext,
-  count: number,
-  server: Server,
-  base: ProcessStatus | undefined,
-  active: ActiveClients,
-): Promise<Deno.TcpConn[]> {
-  const opened: Deno.TcpConn[] = [];
+/** What {@linkcode openIdle} works with. */
+interface Crowd {
+  /** How many idle connections to open. */
+  count: number;
+  /** The connections opened so far; openIdle adds to it. */
+  opened: Deno.TcpConn[];
+  server: Server;
+  base: ProcessStatus | undefined;
+  active: ActiveClients;
+}
+
+/** Opens the idle connections in batches, judging the server at each checkpoint. */
+async function openIdle(ctx: StageContext, { count, opened, server, base, active }: Crowd): Promise<void> {
   while (opened.length < count) {
     const batch = Math.min(CONNECT_BATCH, count - opened.length);
     const connecting = Promise.all(Array.from({ length: batch }, () => ctx.connect()));
@@ -272,16 +302,13 @@ async function openIdle(
         if (error instanceof StageFailure) throw error;
         throw new StageFailure(
           `After ${thousands(opened.length)} idle connections, the next could not be made: ${error.message}`,
-          {
-            hint: HINT_ACCEPT,
-          },
+          { hint: HINT_ACCEPT },
         );
       });
     opened.push(...conns);
     active.check();
     if (opened.length % CHECKPOINT_EVERY === 0) judge(server, base, await measure(server), opened.length, EARLY_FACTOR);
   }
-  return opened;
 }
 
 /** Idle connections asked to echo one byte, spread over the whole crowd. */

@@ -306,7 +306,8 @@ function quiz(whole: Conversation, conversations: readonly Conversation[]): Wron
   }
   const synAck = whole.packets.find((packet) => packet.label === "SYN-ACK")!;
   // The SYN the SYN-ACK answers (the last one sent before it, if it was retransmitted).
-  const syn = whole.packets.filter((packet) => packet.label === "SYN" && packet.number < synAck.number).at(-1)!;
+  const syns = whole.packets.filter((packet) => packet.label === "SYN");
+  const syn = syns.filter((packet) => packet.number < synAck.number).at(-1) ?? syns[0];
   const ack = whole.packets.find((packet) => packet.meaning.includes("handshake is complete"))!;
   const handshake = [syn, synAck, ack];
   console.log(`\nLabelling ${describeConversation(whole)}.`);

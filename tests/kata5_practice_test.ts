@@ -79,7 +79,7 @@ async function answer(
     for (let number = 4;; number++) {
       const [, letters, done] = await session.waitFor(
         new RegExp(
-          `(?:#${number} [^\\n]*(\\[[^\\]]*\\]) seq \\d+ ack \\d+ len \\d+ · label: *|(answers? (?:right|wrong))[\\s\\S]*)$`,
+          `(?:#${number} [^\\n]*(\\[[^\\]]*\\]) seq \\d+ ack \\d+ len \\d+ · label: *|(Every answer right \\(\\d+\\)|\\d+ of \\d+ answers wrong)[\\s\\S]*)$`,
         ),
       );
       if (done) return;

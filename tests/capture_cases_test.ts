@@ -8,7 +8,7 @@
 
 import assert from "node:assert/strict";
 import { type AnnotatedPacket, Annotator } from "../lib/pcap/annotate.ts";
-import { splitConversations } from "../lib/pcap/conversations.ts";
+import { splitConversations } from "../lib/pcap/conversation_split.ts";
 import { flagBits } from "../lib/pcap/decode.ts";
 import { readCapture } from "../lib/pcap/reader.ts";
 import { compareWithTshark } from "../lib/pcap/tshark.ts";

@@ -14,7 +14,7 @@
  */
 
 import type { AnnotatedPacket, PacketLabel } from "../pcap/annotate.ts";
-import { type Conversation, describeConversation, sideOf, splitConversations } from "../pcap/conversations.ts";
+import { type Conversation, describeConversation, sideOf, splitConversations } from "../pcap/conversation_split.ts";
 import { flagLetters } from "../pcap/table.ts";
 import { formatClock } from "../practice/clock.ts";
 import { appendAttempt, type AttemptRecord } from "../practice/history.ts";

@@ -17,7 +17,7 @@ import {
   gradedConversation,
   sideOf,
   splitConversations,
-} from "../pcap/conversations.ts";
+} from "../pcap/conversation_split.ts";
 import { compareWithTshark } from "../pcap/tshark.ts";
 import { ToolError } from "../tools/runner.ts";
 import { type Stage, StageFailure, StageSkipped } from "../check/stage.ts";

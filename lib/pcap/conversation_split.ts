@@ -45,7 +45,7 @@ const CLOSE_STEPS: readonly string[] = CONVERSATION_STEPS.slice(4);
  *
  * @example
  * ```ts ignore
- * import { splitConversations } from "./conversations.ts";
+ * import { splitConversations } from "./conversation_split.ts";
  * for (const c of splitConversations(file.packets)) console.log(describeConversation(c));
  * ```
  */

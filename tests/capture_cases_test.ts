@@ -15,6 +15,7 @@ import { compareWithTshark } from "../lib/pcap/tshark.ts";
 import accecn from "./fixtures/pcap/accecn.pcap" with { type: "bytes" };
 import icmpRejected from "./fixtures/pcap/icmp-rejected-then-whole.pcap" with { type: "bytes" };
 import midConnection from "./fixtures/pcap/mid-connection.pcap" with { type: "bytes" };
+import noData from "./fixtures/pcap/no-data.pcap" with { type: "bytes" };
 import refusedThenWhole from "./fixtures/pcap/refused-then-whole.pcap" with { type: "bytes" };
 import refused from "./fixtures/pcap/refused.pcap" with { type: "bytes" };
 import resetAfterData from "./fixtures/pcap/reset-after-data.pcap" with { type: "bytes" };
@@ -29,6 +30,7 @@ const CASES: Record<string, Uint8Array> = {
   "reset-after-data.pcap": resetAfterData,
   "mid-connection.pcap": midConnection,
   "accecn.pcap": accecn,
+  "no-data.pcap": noData,
   "icmp-rejected-then-whole.pcap": icmpRejected,
 };
 

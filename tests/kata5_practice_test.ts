@@ -162,6 +162,12 @@ sessionTest(
   },
 );
 
+sessionTest("Kata 5 practice labels a whole conversation that carries no data", async (logs) => {
+  await using session = await start(logs, capture("no-data.pcap"));
+  await session.waitFor(/Labelling 127\.0\.0\.1:32828 → 127\.0\.0\.1:12345, #1–#6, whole, no data\./);
+  await session.waitFor(/#1 sent by/);
+});
+
 Deno.test({
   name: `Kata 5 practice on the kit's capture: labelling practice, recorded as not the learner's${
     needs.suffix || (haveScript && canCapture ? "" : " [ignored: needs script, root, tcpdump and nc]")

@@ -10,7 +10,7 @@ import { findKata } from "../katas/catalog.ts";
 import { runCheck } from "../lib/check/run.ts";
 import { captureSubject } from "../lib/kinds/capture.ts";
 import { normalizeLabel } from "../lib/kinds/capture_practice.ts";
-import { close, handshake, tsharkAgrees } from "../lib/stages/capture.ts";
+import { close, data, handshake, tsharkAgrees } from "../lib/stages/capture.ts";
 import { createUniqueFile } from "../lib/report/unique_file.ts";
 import { requires, withTempDir } from "./_support.ts";
 
@@ -98,3 +98,13 @@ checkTest("Kata 5 check says a connection ended by RST was reset, not that tcpdu
   assert.match(failed?.hint ?? "", /reset: the client sent RST \(#6\) instead of a FIN/);
   assert.doesNotMatch(failed?.hint ?? "", /stopped|too early/);
 });
+
+checkTest(
+  'Kata 5 check passes the core on a whole conversation without data (the seed\'s "if any"), data a stretch',
+  async () => {
+    const report = await checkCapture("no-data.pcap");
+    assert.equal(report.passed, true);
+    const stage = report.stages.find((stage) => stage.name === data.name);
+    assert.deepEqual([stage?.level, stage?.status], ["stretch", "fail"]);
+  },
+);

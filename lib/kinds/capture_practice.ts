@@ -14,7 +14,14 @@
  */
 
 import type { AnnotatedPacket, PacketLabel } from "../pcap/annotate.ts";
-import { type Conversation, describeConversation, sideOf, splitConversations } from "../pcap/conversation_split.ts";
+import {
+  type Conversation,
+  describeConversation,
+  gradedConversation,
+  isWhole,
+  sideOf,
+  splitConversations,
+} from "../pcap/conversation_split.ts";
 import { flagLetters } from "../pcap/table.ts";
 import { formatClock } from "../practice/clock.ts";
 import { appendAttempt, type AttemptRecord } from "../practice/history.ts";
@@ -258,9 +265,9 @@ export async function labelSession(
   const chosen = await chooseCapture(options, started);
   if (!chosen) return;
   const conversations = splitConversations(chosen.packets);
-  const whole = conversations.find((conversation) => conversation.missing.length === 0);
+  const whole = gradedConversation(conversations);
   let failedStages: string[];
-  if (!whole) {
+  if (!whole || !isWhole(whole)) {
     if (chosen.madeBy === "kit") {
       console.log("The kit's capture holds no whole conversation: please report this as a netkata bug.");
       return;

@@ -91,12 +91,23 @@ function conversationOf(packets: AnnotatedPacket[]): Conversation {
 }
 
 /**
- * The conversation a capture kata grades: the first whole one, else the
- * most nearly whole (the latest of those: a learner's retry comes last).
- * Undefined when there is no TCP packet.
+ * Whether a conversation is whole: handshake and close, every step seen.
+ * Data is the one step it may lack: a client with nothing to send opens and
+ * closes a connection all the same (the seed's checklist: "first data
+ * segment, if any").
+ */
+export function isWhole(conversation: Conversation): boolean {
+  return conversation.missing.every((step) => step === "data");
+}
+
+/**
+ * The conversation a capture kata grades: the first with every step, else
+ * the first whole one without data, else the most nearly whole (the latest
+ * of those: a learner's retry comes last). Undefined when there is no TCP
+ * packet.
  */
 export function gradedConversation(conversations: readonly Conversation[]): Conversation | undefined {
-  const whole = conversations.find((conversation) => conversation.missing.length === 0);
+  const whole = conversations.find((conversation) => conversation.missing.length === 0) ?? conversations.find(isWhole);
   if (whole) return whole;
   return conversations.reduce<Conversation | undefined>(
     (best, conversation) => !best || conversation.missing.length <= best.missing.length ? conversation : best,
@@ -121,6 +132,7 @@ export function describeConversation(conversation: Conversation): string {
   const range = first === last ? `#${first}` : `#${first}–#${last}`;
   let state: string;
   if (missing.length === 0) state = "whole";
+  else if (isWhole(conversation)) state = "whole, no data";
   else if (ending === "refused") state = "refused: the SYN was answered by RST";
   else if (ending === "unanswered") state = "no answer to the SYN";
   else if (ending === "reset") state = `reset by the ${sideOf(conversation, conversation.reset!)}`;

@@ -20,7 +20,7 @@ import {
 } from "../pcap/conversation_split.ts";
 import { compareWithTshark } from "../pcap/tshark.ts";
 import { ToolError } from "../tools/runner.ts";
-import { type Stage, StageFailure, StageSkipped } from "../check/stage.ts";
+import { type Stage, StageFailure, type StageLevel, StageSkipped } from "../check/stage.ts";
 
 /** What a capture stage works with. */
 export interface CaptureContext {
@@ -105,9 +105,11 @@ function stepsStage(
   name: string,
   steps: readonly string[],
   hint: (conversation: Conversation) => string,
+  level: StageLevel = "core",
 ): Stage<CaptureContext> {
   return {
     name,
+    level,
     run(ctx) {
       const { all, graded } = conversationsOf(ctx);
       const missing = (graded?.missing ?? [...CONVERSATION_STEPS]).filter((step) => steps.includes(step));
@@ -139,6 +141,8 @@ export const data = stepsStage(
     [whatHappened(conversation), "Send something: printf 'hello\\n' | nc -N 127.0.0.1 12345."].filter(Boolean).join(
       " ",
     ),
+  // Stretch: the seed's checklist has "first data segment, if any".
+  "stretch",
 );
 
 export const close = stepsStage(

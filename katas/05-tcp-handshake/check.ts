@@ -1,6 +1,7 @@
 /**
  * Kata 5's checker: a capture is graded like any other implementation. It
- * must be readable and hold one whole conversation, from SYN to last ACK.
+ * must be readable and hold one whole conversation, from SYN to last ACK;
+ * data is stretch (the seed's checklist: "first data segment, if any").
  *
  * @module
  */

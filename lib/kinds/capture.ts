@@ -63,7 +63,7 @@ export const captureKind: Kind<CaptureKata> = {
   flags: { reference: { type: "boolean" }, file: { type: "string" } },
   wrongFlag,
   help: (kata) => ({
-    practice: "practice: capture (yours or the kit's), label every packet, timed",
+    practice: "practice: capture, then annotate its whole conversation (handshake: side, flags, seq/ack), timed",
     commands:
       `  deno task kata:${kata.number} run                capture a conversation in a private lab and annotate it`,
     targets: `Check targets (exactly one):

@@ -57,7 +57,12 @@ const MAX_CONVERSATIONS = 65_536;
 /** Per-direction state of one TCP conversation. */
 interface Side {
   name: "client" | "server";
-  /** Initial sequence number: the first seq seen from this side. */
+  /**
+   * Initial sequence number: the seq of this side's SYN. Without one (the
+   * capture started later), Wireshark's base: one less than the first seq
+   * this side sends, or than the first ack the other side sends, whichever
+   * comes first; its first segment is then relative 1, as in Wireshark.
+   */
   isn?: number;
   /** Sequence number just past this side's FIN, once sent. */
   finEnd?: number;
@@ -69,6 +74,8 @@ interface Conversation {
   client: string;
   sides: Record<"client" | "server", Side>;
   established: boolean;
+  /** Only the client's ACK of a SYN-ACK completes a handshake: a capture may start after it. */
+  sawSynAck?: boolean;
 }
 
 /** TCP sequence numbers wrap at 2^32. */
@@ -190,7 +197,8 @@ export class Annotator {
     const fromClient = src === conversation.client;
     const me = conversation.sides[fromClient ? "client" : "server"];
     const peer = conversation.sides[fromClient ? "server" : "client"];
-    me.isn ??= tcp.seq;
+    me.isn ??= tcp.flags.includes("SYN") ? tcp.seq : relative(tcp.seq, 1);
+    if (peer.isn === undefined && tcp.flags.includes("ACK")) peer.isn = relative(tcp.ack, 1);
     const has = (flag: string) => tcp.flags.includes(flag);
     const relativeSeq = relative(tcp.seq, me.isn);
     const relativeAck = has("ACK") && peer.isn !== undefined ? relative(tcp.ack, peer.isn) : 0;
@@ -208,6 +216,7 @@ export class Annotator {
       meaning = `SYN: the ${who} opens the connection and proposes its initial sequence number (${tcp.seq})`;
     } else if (has("SYN")) {
       label = "SYN-ACK";
+      conversation.sawSynAck = true;
       meaning =
         `SYN-ACK: the ${who} accepts, proposes its own initial sequence number (${tcp.seq}) and acknowledges the ${other}'s (ack = its ISN + 1)`;
     } else if (has("FIN")) {
@@ -224,7 +233,7 @@ export class Annotator {
       })`;
     } else {
       label = "ACK";
-      if (!conversation.established && fromClient) {
+      if (!conversation.established && fromClient && conversation.sawSynAck) {
         conversation.established = true;
         meaning = `ACK: the ${who} acknowledges the ${other}'s SYN; the handshake is complete`;
       } else if (

@@ -25,7 +25,7 @@ export interface TcpHeader {
   dstPort: number;
   seq: number;
   ack: number;
-  /** Flag names in the order tcpdump prints them: SYN, FIN, RST, PSH, ACK, URG, ECE, CWR. */
+  /** Flag names in the order tcpdump prints them: SYN, FIN, RST, PSH, ACK, URG, ECE, CWR, AE. */
   flags: string[];
   window: number;
   /** Options by name: MSS, window scale, SACK-permitted, SACK blocks, timestamps. */
@@ -230,6 +230,8 @@ const FLAG_NAMES: [number, string][] = [
   [0x20, "URG"],
   [0x40, "ECE"],
   [0x80, "CWR"],
+  // AccECN's AE (RFC 9768, once the NS nonce bit): the low bit of the byte before.
+  [0x100, "AE"],
 ];
 
 /** The flag byte for flag names: the inverse of {@linkcode TcpHeader.flags}, as tshark's tcp.flags shows it. */
@@ -237,9 +239,9 @@ export function flagBits(flags: readonly string[]): number {
   return FLAG_NAMES.reduce((bits, [bit, name]) => flags.includes(name) ? bits | bit : bits, 0);
 }
 
-/** Flag names for each of the 256 flag bytes, made once: decoding a million packets asks often. */
+/** Flag names for each of the 512 flag values (AE and the flag byte), made once: decoding a million packets asks often. */
 const FLAG_NAME_TABLE: string[][] = Array.from(
-  { length: 256 },
+  { length: 512 },
   (_, bits) => FLAG_NAMES.filter(([bit]) => bits & bit).map(([, name]) => name),
 );
 
@@ -258,7 +260,7 @@ function decodeTcp(
   if (headerLength < 20) {
     throw new DecodeError(`TCP header length ${headerLength} is impossible`);
   }
-  const flagBits = view.getUint8(at + 13);
+  const flagBits = view.getUint16(at + 12) & 0x1ff;
   const options: TcpOptions = {};
   const optionsEnd = Math.min(at + headerLength, view.byteLength);
   if (optionsEnd < at + headerLength) packet.truncated = true;

@@ -9,7 +9,7 @@
 import { formatTable } from "../report/table.ts";
 import type { AnnotatedPacket } from "./annotate.ts";
 
-/** tcpdump's flag letters: S(YN), F(IN), R(ST), P(SH), .(ACK), U(RG), E(CE), W(CWR). */
+/** tcpdump's flag letters: S(YN), F(IN), R(ST), P(SH), .(ACK), U(RG), E(CE), W(CWR), e (AccECN's AE). */
 const LETTERS: Record<string, string> = {
   SYN: "S",
   FIN: "F",
@@ -19,6 +19,7 @@ const LETTERS: Record<string, string> = {
   URG: "U",
   ECE: "E",
   CWR: "W",
+  AE: "e",
 };
 
 /** tcpdump's way of showing flags: "[S.]" for SYN+ACK. */

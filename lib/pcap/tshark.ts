@@ -18,7 +18,9 @@ export async function compareWithTshark(
   path: string,
   packets: readonly AnnotatedPacket[],
 ): Promise<string[]> {
-  const fields = ["frame.number", "tcp.flags", "tcp.seq", "tcp.ack", "tcp.len"];
+  // icmp.type and icmpv6.type: an ICMP error quotes the header of the
+  // segment it answers, and tshark reports that header's TCP fields too.
+  const fields = ["frame.number", "tcp.flags", "tcp.seq", "tcp.ack", "tcp.len", "icmp.type", "icmpv6.type"];
   const { stdout } = await runTool("tshark", [
     "-r",
     path,
@@ -35,8 +37,8 @@ export async function compareWithTshark(
   );
   const problems: string[] = [];
   for (const line of stdout.trim().split("\n")) {
-    const [frame, flags, seq, ack, length] = line.split(",");
-    if (!flags) continue; // not TCP
+    const [frame, flags, seq, ack, length, icmp, icmpv6] = line.split(",");
+    if (!flags || icmp || icmpv6) continue; // not TCP, or a TCP header quoted by ICMP
     const packet = ours.get(Number(frame));
     if (!packet) {
       problems.push(`frame ${frame}: tshark decodes TCP, the kit does not`);

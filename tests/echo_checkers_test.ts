@@ -25,11 +25,13 @@ Deno.test("kata 1 checker reports lost bytes with the offset and a caret", async
   assert.match(details, /\n\s+\^$/);
 });
 
-Deno.test("kata 2 checker shows the slow-reader stage between the idle and half-close stages", () => {
+Deno.test("kata 2 checker adds the quiet-client and slow-reader stages after the idle one, and idle CPU before the last", () => {
   const names = eventLoopStages.map((stage) => stage.name);
-  assert.match(names[5], /reads nothing for 3 s/);
+  assert.match(names[5], /goes quiet after an echo/);
+  assert.match(names[6], /reads nothing for 3 s/);
+  assert.match(names.at(-2)!, /no CPU while its only client is idle/);
   assert.deepEqual(
     names.filter((name) => !concurrentStages.some((s) => s.name === name)),
-    [names[5]],
+    [names[5], names[6], names.at(-2)],
   );
 });

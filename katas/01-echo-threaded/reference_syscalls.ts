@@ -15,7 +15,7 @@
  * join). The worker's read() and write() block — its thread only, which is
  * the whole point of a thread per connection.
  *
- * Run it:   deno run --allow-ffi --allow-read=reference_syscalls.ts reference_syscalls.ts [--port 9000] [--host 127.0.0.1]
+ * Run it:   deno run --allow-ffi --allow-read=reference_syscalls.ts reference_syscalls.ts [--port 9000] [--host 127.0.0.1] [--max-threads 256]
  * Check it: deno task kata:1 check --reference --track syscalls
  *
  * (--allow-read lets the worker load this file. --allow-ffi is full trust:
@@ -23,8 +23,6 @@
  *
  * @module
  */
-
-import { parseArgs } from "node:util";
 
 // ─── libc, by hand ──────────────────────────────────────────────────────────
 // What C gets from <sys/socket.h>, <netinet/in.h> and <errno.h>. Kata 2's
@@ -155,11 +153,25 @@ function listenOn(host: string, port: number): number {
 }
 
 /**
+ * How many connection threads may live at once. A thread here is a whole
+ * JavaScript engine, ~9 MiB resident and ~15 ms to start (see the card), so
+ * without a bound enough clients take all memory, or the kernel's limit on
+ * memory mappings, and the process dies with every client in it. Over the
+ * bound, a client is accepted and closed at once: a quick, visible refusal
+ * rather than a silent wait.
+ * @default {256} (--max-threads): about 2.4 GiB
+ */
+const DEFAULT_MAX_THREADS = 256;
+
+/**
  * Accepts for ever; each connection goes to a new thread at once. This
  * thread blocks in accept() and nowhere else, so a slow client never holds
  * up the next one.
  */
-function acceptLoop(listener: number): never {
+function acceptLoop(listener: number, maxThreads: number): never {
+  // Live connection threads, shared with them: each subtracts itself as it ends.
+  const live = new Int32Array(new SharedArrayBuffer(4));
+  let refusing = false;
   while (true) {
     const fd = libc.accept(listener, null, null); // blocks until a client connects
     if (fd < 0) {
@@ -172,12 +184,20 @@ function acceptLoop(listener: number): never {
       libc.usleep(100_000);
       continue;
     }
+    if (Atomics.load(live, 0) >= maxThreads) {
+      if (!refusing) console.error(`echo: ${maxThreads} threads busy: refusing clients until one ends`);
+      refusing = true;
+      libc.close(fd);
+      continue;
+    }
+    refusing = false;
     // Nagle + the client's delayed ACK would stall small echoes ~40 ms.
     libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ONE, ONE.length);
     try {
       // pthread_create: a new OS thread running this file, told its fd.
       const worker = new Worker(import.meta.url, { type: "module", name: CONNECTION_THREAD });
-      worker.postMessage(fd);
+      Atomics.add(live, 0, 1);
+      worker.postMessage({ fd, live } satisfies Handover);
       // pthread_detach: we keep no handle to wait on. The thread ends itself.
     } catch (error) {
       // No thread to be had (memory, thread limits): refuse this client only.
@@ -245,21 +265,42 @@ function writeAll(fd: number, bytes: Uint8Array): boolean {
 
 // ─── Which thread am I? ──────────────────────────────────────────────────────
 
+/** What the accept loop tells a new connection thread. */
+interface Handover {
+  fd: number;
+  /** The count of live connection threads, shared. */
+  live: Int32Array;
+}
+
 if ((globalThis as { name?: string }).name === CONNECTION_THREAD) {
-  // A connection's thread: serve the descriptor we are handed, then end
-  // this thread (the detached thread returning from its function).
+  // A connection's thread: serve the descriptor we are handed, count
+  // ourselves out, and end this thread (the detached thread returning).
   self.addEventListener("message", (event) => {
-    serveConnection((event as MessageEvent<number>).data);
+    const { fd, live } = (event as MessageEvent<Handover>).data;
+    serveConnection(fd);
+    Atomics.sub(live, 0, 1);
     self.close();
   }, { once: true });
 } else if (import.meta.main) {
+  // Imported here, not at the top: every connection thread loads this file
+  // again, and node:util would add ~3 ms to each one's start.
+  const { parseArgs } = await import("node:util");
   const { values } = parseArgs({
     args: Deno.args,
-    options: { port: { type: "string", default: "9000" }, host: { type: "string", default: "127.0.0.1" } },
+    options: {
+      port: { type: "string", default: "9000" },
+      host: { type: "string", default: "127.0.0.1" },
+      "max-threads": { type: "string", default: String(DEFAULT_MAX_THREADS) },
+    },
   });
   const port = Number(values.port);
+  const maxThreads = Number(values["max-threads"]);
   if (!(Number.isInteger(port) && port >= 1 && port <= 65_535)) {
     console.error(`--port takes a number from 1 to 65535, not ${values.port}`);
+    Deno.exit(2);
+  }
+  if (!(Number.isInteger(maxThreads) && maxThreads >= 1)) {
+    console.error(`--max-threads takes a whole number from 1, not ${values["max-threads"]}`);
     Deno.exit(2);
   }
   let listener;
@@ -270,6 +311,6 @@ if ((globalThis as { name?: string }).name === CONNECTION_THREAD) {
     console.error(error.message);
     Deno.exit(1);
   }
-  console.log(`echo server (a thread per connection) listening on ${values.host}:${port}`);
-  acceptLoop(listener);
+  console.log(`echo server (a thread per connection, at most ${maxThreads}) listening on ${values.host}:${port}`);
+  acceptLoop(listener, maxThreads);
 }

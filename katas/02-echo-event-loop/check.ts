@@ -1,7 +1,8 @@
 /**
  * Kata 2's checker: everything Kata 1 asks, plus a client that stops reading
  * for 3 s while 20 others must stay prompt, the case an event loop with
- * unbuffered writes gets wrong.
+ * unbuffered writes gets wrong; a client gone quiet must not hold the loop
+ * (a blocking read), and an idle server must not spin (EPOLLOUT left on).
  *
  * @module
  */
@@ -18,6 +19,7 @@ import {
   stillAnswers,
   survivesReset,
 } from "../../lib/stages/echo.ts";
+import { idleCpu, quietClient } from "../../lib/stages/echo_idle.ts";
 import type { Stage } from "../../lib/check/stage.ts";
 
 export const stages: readonly Stage[] = [
@@ -26,9 +28,11 @@ export const stages: readonly Stage[] = [
   lateReader,
   hundredClients,
   idleClient,
+  quietClient,
   slowReader,
   halfClose,
   survivesReset,
   nagle,
+  idleCpu,
   stillAnswers,
 ];

@@ -6,7 +6,8 @@
  * @module
  */
 
-import { freePort, waitForListen } from "../net/ports.ts";
+import { forgotHtons, serverPort, watchSwappedPort } from "./byte_order.ts";
+import { waitForListen } from "../net/ports.ts";
 
 /** A server started in-process: where it listens and how to stop it. */
 export interface ServerHandle {
@@ -40,6 +41,8 @@ export interface RunningTarget extends AsyncDisposable {
   readonly label: string;
   readonly hostname: string;
   readonly port: number;
+  /** The process the server runs in, when the checker knows it (not for an address). */
+  readonly pid?: number;
   /**
    * Says why the target may have stopped answering, e.g. its process
    * exited. A process that is dying gets a moment to finish dying first.
@@ -76,7 +79,7 @@ export async function startTarget(
           `The command must say where its port goes: put {port} in it, e.g. --cmd "./echo-server {port}"`,
         );
       }
-      const port = freePort(LOOPBACK);
+      const port = serverPort(LOOPBACK);
       const argv = splitCommand(
         spec.command.replaceAll("{port}", String(port)),
       );
@@ -84,7 +87,7 @@ export async function startTarget(
     }
     case "deno-file": {
       await assertFileExists(spec.path);
-      const port = freePort(LOOPBACK);
+      const port = serverPort(LOOPBACK);
       // The attempt gets network access to exactly one address and port and
       // nothing else: no files, no environment, no subprocesses.
       const argv = [
@@ -118,6 +121,7 @@ async function startModule(
     label,
     hostname: server.addr.hostname,
     port: server.addr.port,
+    pid: Deno.pid, // ours: the server runs in this process
     diagnose: () => Promise.resolve(undefined),
     close,
     [Symbol.asyncDispose]: close,
@@ -258,12 +262,16 @@ async function startProcess(
     await drained;
   };
 
+  // A server that forgot htons listens on the port's byte-swapped twin.
+  const twin = watchSwappedPort(LOOPBACK, port);
   const waited = await waitForListen(LOOPBACK, port, {
     timeoutMs: options.startTimeoutMs ?? 15_000,
-    exited,
+    exited: Promise.race([exited, twin.appeared]),
   });
+  const onTwin = await twin.stop();
   if (waited !== "listening") {
     await close();
+    if (onTwin) throw new TargetError(forgotHtons(label, port));
     const tail = output.text();
     const shown = tail ? `\n${indent(tail)}` : "";
     if (waited === "exited") {
@@ -284,6 +292,7 @@ async function startProcess(
     label,
     hostname: LOOPBACK,
     port,
+    pid: child.pid,
     diagnose: describeExit,
     close,
     [Symbol.asyncDispose]: close,

@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { startTarget, TargetError } from "../lib/check/target.ts";
 import { serverPort, swappedPort } from "../lib/check/byte_order.ts";
+import { platformSentence } from "../lib/kinds/syscall_track.ts";
 import { LogPaths } from "../lib/practice/logs.ts";
 import { standingOf } from "../lib/practice/status.ts";
 import type { AttemptRecord } from "../lib/practice/history.ts";
@@ -333,3 +334,11 @@ class Terminal implements AsyncDisposable {
     await this.#child.status;
   }
 }
+
+Deno.test("platformSentence() says in one sentence why the syscall track does not run on Windows or macOS", () => {
+  assert.match(
+    platformSentence("windows"),
+    /^The syscall track calls a BSD-socket libc, which Windows does not have: [^.]*$/,
+  );
+  assert.match(platformSentence("darwin"), /on darwin, kqueue is the twin/);
+});

@@ -216,8 +216,13 @@ class Epoll {
  */
 const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
-/** One read buffer for the whole loop: only one connection is read at a time. */
-const READ_BYTES = 64 * 1024;
+/**
+ * One read buffer for the whole loop: only one connection is read at a
+ * time. 256 KiB, so that a streaming client's burst goes back in one write.
+ */
+const READ_BYTES = 256 * 1024;
+/** A client's queue starts this small and doubles as needed. */
+const QUEUE_START_BYTES = 16 * 1024;
 /** How long to stop accepting when out of descriptors (EMFILE), before trying again. */
 const ACCEPT_PAUSE_MS = 100;
 
@@ -317,36 +322,62 @@ class EchoLoop {
   }
 
   /**
-   * Reads until EAGAIN, the client's EOF, or the high-water mark. Each chunk
-   * is written straight back when nothing is queued before it; what the
-   * kernel does not take is queued. False when the connection failed.
+   * Reads until EAGAIN, the client's EOF, or the high-water mark. What was
+   * read goes straight back out, one write per buffer-full (not one per
+   * read: a streaming client's burst costs one system call, not four); what
+   * the kernel does not take is queued. False when the connection failed.
    */
   #drainInput(client: Client): boolean {
-    const buffer = this.#readBuffer;
     while (pending(client) < HIGH_WATER) {
-      const n = Number(libc.read(client.fd, buffer, BigInt(READ_BYTES)));
-      if (n === 0) {
-        client.inputDone = true;
-        return true;
-      }
-      if (n < 0) {
-        const code = errno();
-        if (code === EINTR) continue;
-        return code === EAGAIN; // drained; anything else (ECONNRESET…) ends the client
-      }
-      let sent = 0;
-      if (pending(client) === 0) {
-        // The usual case: write at once, from the read buffer, no copy.
-        sent = Number(libc.write(client.fd, buffer, BigInt(n)));
-        if (sent < 0) {
-          const code = errno();
-          if (code !== EAGAIN && code !== EINTR) return false;
-          sent = 0;
-        }
-      }
-      if (sent < n) queue(client, buffer.subarray(sent, n));
+      const filled = this.#fill(client);
+      if (filled < 0 || (filled > 0 && !this.#echo(client, filled))) return false;
+      if (filled < READ_BYTES) return true; // EAGAIN or EOF came first
     }
     return true; // stopped at HIGH_WATER: #updateInterest stops reading
+  }
+
+  /**
+   * Reads into the loop's buffer until it is full, EAGAIN, or EOF (which
+   * marks the client done). Returns how many bytes it read, or -1 when the
+   * connection failed (ECONNRESET and the like).
+   */
+  #fill(client: Client): number {
+    const buffer = this.#readBuffer;
+    let filled = 0;
+    while (filled < READ_BYTES) {
+      const into = filled === 0 ? buffer : buffer.subarray(filled);
+      const n = Number(libc.read(client.fd, into, BigInt(READ_BYTES - filled)));
+      if (n > 0) filled += n;
+      else if (n === 0) {
+        client.inputDone = true;
+        return filled;
+      } else {
+        const code = errno();
+        if (code === EAGAIN) return filled; // drained: nothing more for now
+        if (code !== EINTR) return -1;
+      }
+    }
+    return filled;
+  }
+
+  /**
+   * Writes the first `length` bytes of the read buffer back. The usual case
+   * is a single write straight from the read buffer, no copy; only when
+   * bytes are already queued, or the kernel takes fewer, does anything go to
+   * the client's queue. False when the connection failed.
+   */
+  #echo(client: Client, length: number): boolean {
+    let sent = 0;
+    if (pending(client) === 0) { // else these bytes must wait behind the queued ones
+      sent = Number(libc.write(client.fd, this.#readBuffer, BigInt(length)));
+      if (sent < 0) {
+        const code = errno();
+        if (code !== EAGAIN && code !== EINTR) return false;
+        sent = 0;
+      }
+    }
+    if (sent < length) queue(client, this.#readBuffer.subarray(sent, length));
+    return true;
   }
 
   /** Sends as much of the queue as the kernel takes now. False when the connection failed. */
@@ -401,7 +432,7 @@ function queue(client: Client, bytes: Uint8Array): void {
     if (out && queued + bytes.length <= out.length) {
       out.copyWithin(0, client.start, client.end);
     } else {
-      let size = out?.length ?? READ_BYTES;
+      let size = out?.length ?? QUEUE_START_BYTES;
       while (size < queued + bytes.length) size *= 2;
       const grown = new Uint8Array(size);
       if (out) grown.set(out.subarray(client.start, client.end));

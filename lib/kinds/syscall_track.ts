@@ -50,7 +50,15 @@ export function trackOf(kata: WithTracks, flags: KataFlags): Track {
   if (track === "syscalls" && !kata.syscalls) {
     throw new UsageError(`Kata ${kata.number} has no syscall track: it is written with Deno.listen only`);
   }
+  if (track === "syscalls" && Deno.build.os !== "linux") throw new UsageError(platformSentence(Deno.build.os));
   return track;
+}
+
+/** Why the syscall track does not run on `os`, in one sentence. */
+export function platformSentence(os: typeof Deno.build.os): string {
+  return os === "windows"
+    ? "The syscall track calls a BSD-socket libc, which Windows does not have: use the Deno track (leave out --track)"
+    : `The syscall track is written for Linux (epoll, glibc): on ${os}, kqueue is the twin, a sibling file of the reference that replaces its readiness section`;
 }
 
 /** One sentence, said before a file of this track runs. */

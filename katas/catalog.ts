@@ -40,6 +40,7 @@ export const KATAS: readonly CatalogKata[] = [
     loadReference: async () => (await import("./01-echo-threaded/reference.ts")).startServer,
     loadStarter: async () => (await import("./01-echo-threaded/starter.ts")).startServer,
     referenceC: "reference.c",
+    syscalls: { reference: "reference_syscalls.ts", starter: "starter_syscalls.ts" },
   },
   {
     number: 2,
@@ -56,6 +57,7 @@ export const KATAS: readonly CatalogKata[] = [
     loadReference: async () => (await import("./02-echo-event-loop/reference.ts")).startServer,
     loadStarter: async () => (await import("./02-echo-event-loop/starter.ts")).startServer,
     referenceC: "reference.c",
+    syscalls: { reference: "reference_syscalls.ts", starter: "starter_syscalls.ts" },
   },
   {
     number: 3,

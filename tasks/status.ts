@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { KATAS } from "../katas/catalog.ts";
 import { runMain, UsageError, usageFromParseError } from "../lib/cli/errors.ts";
+import { practiceTracks } from "../lib/kinds/mod.ts";
 import { readAttempts } from "../lib/practice/history.ts";
 import { LogPaths } from "../lib/practice/logs.ts";
 import { readMistakes } from "../lib/practice/mistakes.ts";
@@ -21,7 +22,9 @@ Usage:
 
 Reads logs/attempts.jsonl and the mistake logs logs/NN-name.md, and shows per
 kata: attempts, passes, best and last time against the limit, mistakes logged,
-and whether its "repeat until" criterion is met; then the completion standard.`;
+and whether its "repeat until" criterion is met; then the completion standard.
+Katas 1 and 2 have a second row for their syscall track (--track syscalls),
+whose attempts count apart.`;
 
 async function main(args: string[]): Promise<number> {
   let values;
@@ -50,7 +53,7 @@ async function main(args: string[]): Promise<number> {
   }
   const history = await readAttempts(logs.history);
   const standings = await Promise.all(
-    KATAS.map(async (kata) =>
+    practiceTracks(KATAS).map(async (kata) =>
       standingOf(
         kata,
         history.attempts,
@@ -58,7 +61,8 @@ async function main(args: string[]): Promise<number> {
       )
     ),
   );
-  const standard = completionStandard(standings);
+  // The standard is per kata; a second track is a row of its own, not a second kata.
+  const standard = completionStandard(standings.filter((standing) => standing.kata.track === undefined));
   if (values.json) {
     console.log(
       JSON.stringify(

@@ -13,11 +13,13 @@ import assert from "node:assert/strict";
 import { KATAS } from "../katas/catalog.ts";
 import type { CheckReport } from "../lib/check/report.ts";
 import { runCheck, serverSubject } from "../lib/check/run.ts";
+import { TargetError } from "../lib/check/target.ts";
 import { captureSubject } from "../lib/kinds/capture.ts";
 import { clientKataSubject } from "../lib/kinds/client.ts";
 import { sweepSubject } from "../lib/kinds/experiment.ts";
-import type { CatalogKata } from "../lib/kinds/mod.ts";
+import type { CatalogKata, ServerKata } from "../lib/kinds/mod.ts";
 import { serverKataSubject } from "../lib/kinds/server.ts";
+import { syscallFileTarget } from "../lib/kinds/syscall_track.ts";
 import { captureHandshake } from "../lib/lab/handshake.ts";
 import { runSweep } from "../lib/loss/sweep.ts";
 import { buildC } from "../lib/tools/build_c.ts";
@@ -97,7 +99,12 @@ function firstFailure(report: CheckReport) {
 function kindFiles(kata: CatalogKata): string[] {
   switch (kata.kind) {
     case "server":
-      return ["reference.ts", "starter.ts", ...(kata.referenceC ? [kata.referenceC] : [])];
+      return [
+        "reference.ts",
+        "starter.ts",
+        ...(kata.referenceC ? [kata.referenceC] : []),
+        ...(kata.syscalls ? [kata.syscalls.reference, kata.syscalls.starter] : []),
+      ];
     case "client":
       return ["reference.ts", "starter.ts"];
     case "capture":
@@ -111,7 +118,8 @@ async function assertCard(kata: CatalogKata): Promise<void> {
   const card = await Deno.readTextFile(new URL("KATA.md", kata.directory));
   assert.match(card, new RegExp(`^# Kata ${kata.number} · \\S`), "the card's title");
   assert.match(card, new RegExp(`^\\*\\*Time limit:\\*\\* ${kata.timeLimitMinutes} minutes$`, "m"));
-  for (const section of ["Goal", "Setup", "Repeat until", "Common mistakes"]) {
+  const tracks = kata.kind === "server" && kata.syscalls ? ["Syscall track"] : [];
+  for (const section of ["Goal", "Setup", "Repeat until", "Common mistakes", ...tracks]) {
     assert.match(card, new RegExp(`^## ${section}$`, "m"), `the card has no "## ${section}"`);
   }
   for (const file of ["check.ts", ...kindFiles(kata)]) {
@@ -147,13 +155,55 @@ async function starterTarget(kata: CatalogKata): Promise<BrokenTarget | undefine
 function brokenStep(t: Deno.TestContext, kata: CatalogKata, broken: BrokenCase) {
   const needs = requires(...(broken.needs ?? []));
   return t.step({
-    name: `catches "${broken.mistake}" at "${broken.stage}"${needs.suffix}`,
+    name: `catches "${broken.mistake}" ${
+      broken.startError ? "before it starts" : `at "${broken.stage}"`
+    }${needs.suffix}`,
     ignore: needs.ignore,
     fn: async () => {
+      if (broken.startError) {
+        const error = await grade(kata, broken.target).then(() => undefined, (error) => error);
+        assert.ok(error instanceof TargetError, `it started: ${error}`);
+        assert.match(error.message, broken.startError);
+        return;
+      }
       const failed = firstFailure(await grade(kata, broken.target));
       assert.equal(failed.name, broken.stage, `failed at "${failed.name}": ${failed.message}`);
       if (broken.hint) assert.match(failed.hint ?? "", broken.hint);
       if (broken.message) assert.match(failed.message ?? "", broken.message);
+    },
+  });
+}
+
+const spawnsFfi = requires("run", "read", "ffi");
+
+/**
+ * The syscall track: its reference, run as its own process with
+ * --allow-ffi, passes; its starter fails, here before it even listens.
+ */
+async function syscallSteps(t: Deno.TestContext, kata: ServerKata) {
+  const ignore = spawnsFfi.ignore || Deno.build.os !== "linux";
+  const suffix = spawnsFfi.suffix || (Deno.build.os === "linux" ? "" : " [ignored: the syscall track is Linux's]");
+  await t.step({
+    name: `the syscall-track reference passes${suffix}`,
+    ignore,
+    fn: async () => {
+      const report = await runCheck(
+        { ...kata, stages: await kata.loadStages() },
+        await serverKataSubject(kata, "reference-syscalls"),
+      );
+      const failed = report.stages.find((stage) => stage.status === "fail");
+      assert.equal(failed, undefined, `${failed?.name}: ${failed?.message}\n${failed?.details ?? ""}`);
+    },
+  });
+  await t.step({
+    name: `the syscall-track starter fails: it says what is not written yet${suffix}`,
+    ignore,
+    fn: async () => {
+      const file = decodeURIComponent(new URL(kata.syscalls!.starter, kata.directory).pathname);
+      const starting = grade(kata, { server: await syscallFileTarget(file) });
+      const error = await starting.then(() => undefined, (error) => error);
+      assert.ok(error instanceof TargetError, `it started: ${error}`);
+      assert.match(error.message, /exited with status 1 before listening[\s\S]*Not written yet: listenOn/);
     },
   });
 }
@@ -192,6 +242,7 @@ function selfTest(kata: CatalogKata, listed: boolean) {
         assert.equal(first?.status, "fail", `"${first?.name}" ${first?.status}`);
       });
     }
+    if (kata.kind === "server" && kata.syscalls) await syscallSteps(t, kata);
     for (const broken of BROKEN.filter((broken) => broken.kata === kata.number)) {
       await brokenStep(t, kata, broken);
     }
@@ -232,5 +283,9 @@ Deno.test("every broken implementation names a kata of the catalog, of the kind 
     const kata = katas.find((kata) => kata.number === broken.kata);
     assert.ok(kata, `"${broken.mistake}" names kata ${broken.kata}, which is not in the catalog`);
     assert.equal(Object.keys(broken.target)[0], kata.kind, broken.mistake);
+    assert.ok(
+      (broken.stage === undefined) !== (broken.startError === undefined),
+      `${broken.mistake}: a stage or a start error`,
+    );
   }
 });

@@ -26,12 +26,14 @@ Deno.test("kata 1 checker reports lost bytes with the offset and a caret", async
   assert.match(details, /\n\s+\^$/);
 });
 
-Deno.test("kata 2 checker shows the slow-reader stage between the idle and half-close stages, and C10K as stretch", () => {
+Deno.test("kata 2 checker adds the quiet-client and slow-reader stages after the idle one, idle CPU before the last core stage, and C10K as stretch", () => {
   const names = eventLoopStages.map((stage) => stage.name);
-  assert.match(names[5], /reads nothing for 3 s/);
+  assert.match(names[5], /goes quiet after an echo/);
+  assert.match(names[6], /reads nothing for 3 s/);
+  assert.match(names.at(-3)!, /no CPU while its only client is idle/);
   assert.deepEqual(
     names.filter((name) => !concurrentStages.some((s) => s.name === name)),
-    [names[5], tenThousandIdle.name],
+    [names[5], names[6], names.at(-3), tenThousandIdle.name],
   );
   assert.deepEqual(eventLoopStages.filter((stage) => stage.level === "stretch"), [eventLoopStages.at(-1)]);
   assert.ok(concurrentStages.every((stage) => (stage.level ?? "core") === "core"));

@@ -174,8 +174,9 @@ import { parseArgs } from "node:util";
 /**
  * Files that may start a process without the tool runner: the runner
  * itself; the learner's own programs, which are what is graded (a server or
- * a client from --cmd or --file); and the benchmarks, until they move onto
- * the runner. lib/tools/registry.ts documents the same list.
+ * a client from --cmd or --file); a syscall-track reference run in the
+ * foreground; and the benchmarks, until they move onto the runner.
+ * lib/tools/registry.ts documents the same list.
  */
 const SPAWN_EXCEPTIONS = [
   "lib/tools/runner.ts",
@@ -188,6 +189,7 @@ const SPAWN_EXCEPTIONS = [
   "lib/tools/process_stats.ts",
   "lib/fuzz/http.ts",
   "lib/bench/server_process.ts",
+  "lib/kinds/syscall_track.ts",
 ];
 
 Deno.test({

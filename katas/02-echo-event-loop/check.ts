@@ -1,9 +1,11 @@
 /**
  * Kata 2's checker: everything Kata 1 asks, with hints in an event loop's
  * terms, plus a client that stops reading for 3 s while 20 others must stay
- * prompt, the case an event loop with unbuffered writes gets wrong. Then,
- * as a stretch stage, what an event loop has and a worker per connection
- * lacks: 10 000 idle connections that cost little memory and no thread.
+ * prompt, the case an event loop with unbuffered writes gets wrong; a client
+ * gone quiet must not hold the loop (a blocking read), and an idle server
+ * must not spin (EPOLLOUT left on). Then, as a stretch stage, what an event
+ * loop has and a worker per connection lacks: 10 000 idle connections that
+ * cost little memory and no thread.
  *
  * @module
  */
@@ -22,6 +24,7 @@ import {
   survivesReset,
 } from "../../lib/stages/echo.ts";
 import { tenThousandIdle } from "../../lib/stages/echo_c10k.ts";
+import { idleCpu, quietClient } from "../../lib/stages/echo_idle.ts";
 import type { Stage } from "../../lib/check/stage.ts";
 
 export const stages: readonly Stage[] = [
@@ -30,10 +33,12 @@ export const stages: readonly Stage[] = [
   lateReader,
   hundredClients,
   idleClient,
+  quietClient,
   slowReader,
   halfClose,
   survivesReset,
   nagle,
+  idleCpu,
   stillAnswers,
   tenThousandIdle,
 ].map(inEventLoopTerms);

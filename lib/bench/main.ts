@@ -23,8 +23,10 @@ Usage:
   deno task bench http [--seconds N] [--connections N] [--cmd "NAME=COMMAND {port}"]…
   deno task bench pcap [--packets N]
 
-echo: the Kata 1 and Kata 2 Deno references, the two C references (built
-with cc), and every --cmd you add, under a C load generator. Scenarios:
+echo: the Kata 1 and Kata 2 Deno references, their syscall-track references
+(libc through FFI: epoll, and a Worker thread per connection, which refuses
+clients over 256 threads), the two C references (built with cc), and every
+--cmd you add, under a C load generator. Scenarios:
 request/response with 64 B and 64 KiB messages at 1, 100 and 1000
 connections, streaming at 100, and 10 000 idle connections beside 100 active
 ones. Every echoed byte is verified.
@@ -132,6 +134,7 @@ async function benchEcho(
   json: boolean,
 ): Promise<number> {
   const reference = (slug: string) => repoPath(`katas/${slug}/reference.ts`);
+  const syscalls = (slug: string) => repoPath(`katas/${slug}/reference_syscalls.ts`);
   const c = async (slug: string) => `${await buildC(cSource(slug), `${BUILD}/${slug}`)} {port}`;
   const servers: BenchServer[] = [
     { name: "C epoll (kata 2)", command: await c("02-echo-event-loop") },
@@ -143,6 +146,16 @@ async function benchEcho(
     {
       name: "Deno task/conn (kata 1)",
       command: `${Deno.execPath()} run --allow-net ${reference("01-echo-threaded")} --port {port}`,
+    },
+    {
+      name: "FFI epoll (kata 2 syscalls)",
+      command: `${Deno.execPath()} run --allow-ffi ${syscalls("02-echo-event-loop")} --port {port}`,
+    },
+    {
+      name: "FFI Worker/conn (kata 1 syscalls)",
+      command: `${Deno.execPath()} run --allow-ffi --allow-read=${syscalls("01-echo-threaded")} ${
+        syscalls("01-echo-threaded")
+      } --port {port}`,
     },
     ...extra,
   ];

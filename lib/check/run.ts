@@ -103,7 +103,7 @@ export async function serverSubject(
   const target = await startTarget(spec, options);
   return {
     label: target.label,
-    lease: serverContexts(target.hostname, target.port),
+    lease: serverContexts(target.hostname, target.port, target.pid),
     diagnose: () => target.diagnose(),
     [Symbol.asyncDispose]: () => target.close(),
   };

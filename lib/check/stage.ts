@@ -45,6 +45,8 @@ export interface StageContext {
   /** Address of the implementation under test. */
   readonly hostname: string;
   readonly port: number;
+  /** The process it runs in, when the checker knows it: to read its CPU time. */
+  readonly pid?: number;
   /** Opens a TCP connection to the target; closed when the stage ends. */
   connect(): Promise<Deno.TcpConn>;
   /** Aborted when the stage times out. */
@@ -62,6 +64,7 @@ export interface ContextLease<C> {
 export function serverContexts(
   hostname: string,
   port: number,
+  pid?: number,
 ): (signal: AbortSignal) => ContextLease<StageContext> {
   return (signal) => {
     const connections = new Set<Deno.TcpConn>();
@@ -69,6 +72,7 @@ export function serverContexts(
       context: {
         hostname,
         port,
+        pid,
         signal,
         async connect() {
           const conn = await Deno.connect({ hostname, port });

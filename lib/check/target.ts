@@ -6,7 +6,8 @@
  * @module
  */
 
-import { freePort, waitForListen } from "../net/ports.ts";
+import { waitForListen } from "../net/ports.ts";
+import { forgotHtons, serverPort, watchSwappedPort } from "./byte_order.ts";
 import { assertMayStart, PipeDrain, ProcessGroup } from "./process_group.ts";
 import { importRefusal, RESOLUTION_FLAGS, serverNetFlags } from "./sandbox.ts";
 
@@ -42,6 +43,8 @@ export interface RunningTarget extends AsyncDisposable {
   readonly label: string;
   readonly hostname: string;
   readonly port: number;
+  /** The process the server runs in, when the checker knows it (not for an address). */
+  readonly pid?: number;
   /**
    * Says why the target may have stopped answering, e.g. its process
    * exited. A process that is dying gets a moment to finish dying first.
@@ -78,7 +81,7 @@ export async function startTarget(
           `The command must say where its port goes: put {port} in it, e.g. --cmd "./echo-server {port}"`,
         );
       }
-      const port = freePort(LOOPBACK);
+      const port = serverPort(LOOPBACK);
       const argv = splitCommand(
         spec.command.replaceAll("{port}", String(port)),
       );
@@ -87,7 +90,7 @@ export async function startTarget(
     case "deno-file": {
       await assertFileExists(spec.path);
       await assertAttemptImports(spec.path);
-      const port = freePort(LOOPBACK);
+      const port = serverPort(LOOPBACK);
       // The attempt gets network access to exactly one address and port and
       // nothing else: no files, no environment, no subprocesses.
       const argv = [
@@ -122,6 +125,7 @@ async function startModule(
     label,
     hostname: server.addr.hostname,
     port: server.addr.port,
+    pid: Deno.pid, // ours: the server runs in this process
     diagnose: () => Promise.resolve(undefined),
     close,
     [Symbol.asyncDispose]: close,
@@ -262,12 +266,16 @@ async function startProcess(
 ): Promise<RunningTarget> {
   const server = new ServerProcess(argv);
   const timeoutMs = options.startTimeoutMs ?? 15_000;
+  // A server that forgot htons listens on the port's byte-swapped twin.
+  const twin = watchSwappedPort(LOOPBACK, port);
   const waited = await waitForListen(LOOPBACK, port, {
     timeoutMs,
-    exited: server.exited,
+    exited: Promise.race([server.exited, twin.appeared]),
   });
+  const onTwin = await twin.stop();
   if (waited !== "listening") {
     await server.close();
+    if (onTwin) throw new TargetError(forgotHtons(label, port));
     const tail = server.output();
     const shown = tail ? `\n${indent(tail)}` : "";
     if (waited === "exited") {
@@ -291,6 +299,7 @@ async function startProcess(
     label,
     hostname: LOOPBACK,
     port,
+    pid: server.pid,
     diagnose: () => server.diagnose(),
     close,
     [Symbol.asyncDispose]: close,
@@ -311,6 +320,11 @@ class ServerProcess {
     const append = (chunk: Uint8Array) => this.#output.append(chunk);
     this.#pipes = [new PipeDrain(this.#group.child.stdout, append), new PipeDrain(this.#group.child.stderr, append)];
     this.exited = this.#group.status.then((status) => this.exitStatus = status);
+  }
+
+  /** The server process's id (the group's leader). */
+  get pid(): number {
+    return this.#group.child.pid;
   }
 
   output(): string {

@@ -25,6 +25,8 @@ export interface KataFlags {
   cmd?: string;
   port?: string;
   host?: string;
+  /** The track of a server kata: "deno" (the default) or "syscalls". */
+  track?: string;
   json?: boolean;
   loss?: string;
   repeats?: string;
@@ -171,16 +173,19 @@ export async function practiseCode<C>(
   kata: PracticeKata & { directory: URL; loadStages(): Promise<readonly Stage<C>[]> },
   { rest, card, logs }: KataCommand,
   subjectOf: (file: string) => Promise<Subject<C>>,
+  track?: { name: string; starter: string },
 ): Promise<number> {
   expectNoMore(rest, "practice");
   return await practice({
-    kata,
+    // A track's attempts are kept, counted and recorded apart from the default track's.
+    kata: track ? { ...kata, track: track.name } : kata,
     card,
     logs,
-    starter: new URL("starter.ts", kata.directory),
+    starter: new URL(track?.starter ?? "starter.ts", kata.directory),
     check: async (file, onResult) =>
       await runCheck({ ...kata, stages: await kata.loadStages() }, await subjectOf(file), { onResult }),
-    checkCommand: (file) => `deno task kata:${kata.number} check --file ${file}`,
+    checkCommand: (file) =>
+      `deno task kata:${kata.number} check ${track ? `--track ${track.name} ` : ""}--file ${file}`,
     onInterrupt,
   });
 }

@@ -8,6 +8,7 @@
 import { parseArgs } from "node:util";
 import { UsageError, usageFromParseError } from "../cli/errors.ts";
 import { repoPath } from "../cli/paths.ts";
+import type { PracticeKata } from "../practice/kata.ts";
 import { LogPaths } from "../practice/logs.ts";
 import { appendMistake } from "../practice/mistakes.ts";
 import { printCard } from "../practice/session.ts";
@@ -76,6 +77,25 @@ function kindOf(kata: CatalogKata): BoundKind {
     case "experiment":
       return bind(KINDS.experiment, kata);
   }
+}
+
+/**
+ * What the status board counts, kata by kata: each kata, followed by its
+ * syscall track where it has one (its attempts are recorded apart). A track
+ * adds a row, not a line of the completion standard.
+ *
+ * @example
+ * ```ts ignore
+ * import { practiceTracks } from "./mod.ts";
+ * practiceTracks(KATAS).map((kata) => kata.track ?? "deno");
+ * ```
+ */
+export function practiceTracks(katas: readonly CatalogKata[]): PracticeKata[] {
+  return katas.flatMap((kata) =>
+    kata.kind === "server" && kata.syscalls
+      ? [kata, { ...kata, title: `${kata.title} · syscall track`, track: "syscalls", completion: undefined }]
+      : [kata]
+  );
 }
 
 /** `deno task kata:N --help` for `kata`. */

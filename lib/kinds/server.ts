@@ -23,6 +23,15 @@ import {
   untilInterrupted,
 } from "./common.ts";
 import type { KataCommand, KataEntry, Kind } from "./kind.ts";
+import {
+  fullTrustWarning,
+  runSyscallReference,
+  type SyscallFiles,
+  syscallFileTarget,
+  syscallPath,
+  type Track,
+  trackOf,
+} from "./syscall_track.ts";
 
 /** A server kata's catalog entry. */
 export interface ServerKata extends KataEntry<"server", StageContext> {
@@ -36,10 +45,12 @@ export interface ServerKata extends KataEntry<"server", StageContext> {
   loadStarter(): Promise<StartServer>;
   /** File name of the C reference in the kata's folder, if there is one. */
   referenceC?: string;
+  /** The syscall track's files (`--track syscalls`: libc through FFI), if the kata has one. */
+  syscalls?: SyscallFiles;
 }
 
 /** What to grade: the references by name, or any target the harness starts. */
-export type ServerTarget = "reference" | "reference-c" | TargetSpec;
+export type ServerTarget = "reference" | "reference-c" | "reference-syscalls" | TargetSpec;
 
 /**
  * The subject for `target`: the Deno reference in-process, the C reference
@@ -60,6 +71,10 @@ export async function serverKataSubject(kata: ServerKata, target: ServerTarget):
       start: await kata.loadReference(),
     });
   }
+  if (target === "reference-syscalls") {
+    if (!kata.syscalls) throw new UsageError(`Kata ${kata.number} has no syscall track`);
+    return await serverSubject(await syscallFileTarget(syscallPath(kata, "reference")));
+  }
   if (target === "reference-c") {
     if (!kata.referenceC) throw new UsageError(`Kata ${kata.number} has no C reference`);
     const binary = await buildC(new URL(kata.referenceC, kata.directory), repoPath(`logs/.build/${kata.slug}`));
@@ -69,18 +84,26 @@ export async function serverKataSubject(kata: ServerKata, target: ServerTarget):
 }
 
 /** The target the flags name; usage errors for none, several, or a bad port. */
-function targetFromFlags(kata: ServerKata, flags: KataFlags): ServerTarget {
+async function targetFromFlags(kata: ServerKata, flags: KataFlags, track: Track): Promise<ServerTarget> {
   const say = `--reference, ${kata.referenceC ? "--reference-c, " : ""}--file PATH, --cmd "COMMAND {port}" or --port P`;
   const flag = chooseTarget(flags, ["reference", "reference-c", "file", "cmd", "port"], say);
   if (flags.host !== undefined && flags.port === undefined) {
     throw new UsageError("--host goes with --port: it says where an already running server listens");
   }
+  if (track === "syscalls" && flag !== "reference" && flag !== "file") {
+    throw new UsageError(
+      `--track syscalls picks the reference and how --file runs; --${flag} is graded the same on every track: leave --track out`,
+    );
+  }
   switch (flag) {
     case "reference":
+      return track === "syscalls" ? "reference-syscalls" : flag;
     case "reference-c":
       return flag;
     case "file":
-      return { kind: "deno-file", path: flags.file! };
+      if (track === "deno") return { kind: "deno-file", path: flags.file! };
+      console.error(fullTrustWarning(flags.file!));
+      return await syscallFileTarget(flags.file!);
     case "cmd":
       return { kind: "command", command: flags.cmd! };
     case "port":
@@ -92,6 +115,7 @@ async function runReference(kata: ServerKata, { flags, rest }: KataCommand): Pro
   expectNoMore(rest, "run");
   const port = flags.port === undefined ? kata.defaultPort : parsePort(flags.port);
   const hostname = flags.host ?? "127.0.0.1";
+  if (trackOf(kata, flags) === "syscalls") return await runSyscallReference(kata, { hostname, port });
   const start = await kata.loadReference();
   const server = await listenOrExplain(port, () => start({ hostname, port }));
   if (!server) return 1;
@@ -113,11 +137,12 @@ export const serverKind: Kind<ServerKata> = {
     cmd: { type: "string" },
     port: { type: "string" },
     host: { type: "string" },
+    track: { type: "string" },
   },
   wrongFlag: (kata, flag) => `Kata ${kata.number} grades a server: --${flag} does not apply (see --help)`,
   help: (kata) => ({
     practice: "practice: card, fresh attempt, countdown, check on save",
-    commands: `  deno task kata:${kata.number} run [--port P] [--host H]
+    commands: `  deno task kata:${kata.number} run [--port P] [--host H]${kata.syscalls ? " [--track syscalls]" : ""}
                                   run the reference server (default 127.0.0.1:${kata.defaultPort})`,
     targets: `Check targets (exactly one):
   --reference          the Deno reference solution, in-process${
@@ -125,13 +150,34 @@ export const serverKind: Kind<ServerKata> = {
     }
   --file PATH          a Deno attempt, run with network access to one loopback port only
   --cmd "COMMAND {port}"  any program in any language; {port} becomes a free port
-  --port P [--host H]  a server that is already listening (host 127.0.0.1 by default)`,
+  --port P [--host H]  a server that is already listening (host 127.0.0.1 by default)${
+      kata.syscalls
+        ? `
+
+Tracks (practice, check --reference, check --file, run):
+  --track deno         Deno.listen and async tasks (the default)
+  --track syscalls     the BSD-socket calls in libc through FFI (${
+          kata.number === 1 ? "socket … accept, a thread per connection" : "non-blocking sockets and epoll"
+        });
+                       Linux only; --file then runs with --allow-ffi, which is full trust`
+        : ""
+    }`,
   }),
-  practice: (kata, command) =>
-    practiseCode(kata, command, (file) => serverKataSubject(kata, { kind: "deno-file", path: file })),
+  practice: (kata, command) => {
+    if (trackOf(kata, command.flags) === "deno") {
+      return practiseCode(kata, command, (file) => serverKataSubject(kata, { kind: "deno-file", path: file }));
+    }
+    console.error(fullTrustWarning("each attempt"));
+    return practiseCode(
+      kata,
+      command,
+      async (file) => serverKataSubject(kata, await syscallFileTarget(file)),
+      { name: "syscalls", starter: kata.syscalls!.starter },
+    );
+  },
   check: async (kata, { flags, rest }) => {
     expectNoMore(rest, "check");
-    const target = targetFromFlags(kata, flags);
+    const target = await targetFromFlags(kata, flags, trackOf(kata, flags));
     return await printCheck(kata, () => serverKataSubject(kata, target), { json: flags.json ?? false });
   },
   run: runReference,

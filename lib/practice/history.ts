@@ -18,6 +18,8 @@ export interface AttemptRecord {
   failedStages: string[];
   /** The attempt file, relative to the logs folder, when there is one. */
   file?: string;
+  /** The track, when not the kata's default one: "syscalls". */
+  track?: string;
 }
 
 /**
@@ -76,5 +78,6 @@ function isAttemptRecord(value: unknown): value is AttemptRecord {
     typeof record.started === "string" &&
     typeof record.durationMs === "number" &&
     (record.result === "pass" || record.result === "fail") &&
-    Array.isArray(record.failedStages);
+    Array.isArray(record.failedStages) &&
+    (record.track === undefined || typeof record.track === "string");
 }

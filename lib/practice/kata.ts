@@ -23,6 +23,11 @@ export interface PracticeKata {
   };
   /** The lines of the completion standard this kata counts towards. */
   completion?: readonly CompletionItem[];
+  /**
+   * The track practised, when not the kata's default: "syscalls" (katas 1
+   * and 2 against libc). Its attempts are kept, recorded and counted apart.
+   */
+  track?: string;
 }
 
 /**

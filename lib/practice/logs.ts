@@ -6,6 +6,7 @@
  * logs/attempts.jsonl              one JSON line per attempt, every kata
  * logs/01-echo-threaded.md         the mistake log of Kata 1
  * logs/01-echo-threaded/attempt-003.ts   the third fresh attempt
+ * logs/01-echo-threaded/syscalls/attempt-001.ts   the first of the syscall track
  * ```
  *
  * @module
@@ -26,8 +27,9 @@ export class LogPaths {
     return `${this.root}/${kata.slug}.md`;
   }
 
-  attempts(kata: Pick<PracticeKata, "slug">): string {
-    return `${this.root}/${kata.slug}`;
+  /** The kata's attempts; a track's in a folder of their own: `logs/01-echo-threaded/syscalls/`. */
+  attempts(kata: Pick<PracticeKata, "slug" | "track">): string {
+    return `${this.root}/${kata.slug}${kata.track ? `/${kata.track}` : ""}`;
   }
 
   /** A new file in the kata's folder named by the time: `…/2026-11-27T01-18-46.pcap`. */

@@ -264,6 +264,7 @@ class Session {
       result,
       failedStages: result === "pass" ? [] : this.#lastFailures,
       file: this.file.slice(this.options.logs.root.length + 1),
+      ...(this.options.kata.track ? { track: this.options.kata.track } : {}),
     });
     const within = durationMs <= this.#limitMs ? "within" : "over";
     console.log(

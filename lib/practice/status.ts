@@ -32,7 +32,7 @@ export function standingOf(
   attempts: readonly AttemptRecord[],
   mistakes: number,
 ): KataStanding {
-  const mine = attempts.filter((attempt) => attempt.kata === kata.number)
+  const mine = attempts.filter((attempt) => attempt.kata === kata.number && attempt.track === kata.track)
     .sort((a, b) => a.started.localeCompare(b.started));
   const limitMs = (kata.repeatUntil.withinMinutes ?? kata.timeLimitMinutes) *
     60_000;

@@ -477,7 +477,7 @@ export const EVENT_LOOP_HINTS: Readonly<EchoHints> = {
   partialWrite:
     "write() may take fewer bytes than it was given; it returns how many. Keep the unwritten rest at the front of that connection's output buffer and write it when this write completes, without waiting for it in the loop (a loop that waits on one client's write stalls all the others); and queue only the n bytes each read returned.",
   oneAtATime:
-    "The server seems to serve one client at a time: never await one connection's read or write in the loop. Start the operation, go back to the loop, and handle its completion as an event (in C: non-blocking sockets, and epoll_wait() says which ones are ready).",
+    "The server seems to serve one client at a time: never await one connection's read or write in the loop. Start the operation, go back to the loop, and handle its completion as an event (in C and on the syscall track: sockets made non-blocking with SOCK_NONBLOCK or fcntl, so that reading until EAGAIN returns instead of blocking, and epoll_wait() says which ones are ready).",
   halfClose:
     "A read that completes with null (EOF) means the client has finished sending: stop reading from it, keep writing what its output buffer holds, and close the connection once the output buffer is empty.",
   reset:

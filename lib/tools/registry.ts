@@ -11,6 +11,8 @@
  *   `--file`) and `lib/check/client.ts` (a client from `--cmd` or `--file`);
  * - the server under test of the HTTP fuzzer, `lib/fuzz/http.ts` (the
  *   reference or a learner's `--cmd`), for the same reason;
+ * - a kata's syscall-track reference, run in the foreground by
+ *   `lib/kinds/syscall_track.ts` (Deno itself, on a kata's file);
  * - the benchmarks in `lib/bench/` (the servers under test, the C load
  *   generator, wrk, nginx, taskset, sh) and `lib/tools/process_stats.ts`
  *   (cat /proc/…), until they move onto the runner.

@@ -1,0 +1,467 @@
+/**
+ * Kata 2, syscall track — the event-driven echo server at the BSD-socket
+ * level: non-blocking sockets, epoll, and an output buffer per connection,
+ * typed in TypeScript and called in libc through Deno's FFI.
+ *
+ * One thread, one loop: epoll_wait() says which descriptors are ready; for
+ * each, read until EAGAIN and write what the kernel takes. What it does not
+ * take stays in that connection's buffer, and only then do we ask epoll for
+ * EPOLLOUT, to hear when the socket can take more. Nothing ever blocks but
+ * epoll_wait() itself, so nobody waits for anybody.
+ *
+ * This is the Linux file (epoll). On macOS and the BSDs kqueue is the twin:
+ * a kqueue variant is a sibling file that replaces only the section marked
+ * "The readiness API" (and the few constants that differ). Windows has
+ * neither; use the Deno.listen track there.
+ *
+ * Run it:   deno run --allow-ffi reference_syscalls.ts [--port 9000] [--host 127.0.0.1]
+ * Check it: deno task kata:2 check --reference --track syscalls
+ *
+ * --allow-ffi is full trust: code that can call libc can do anything this
+ * user can, whatever other flags say. The checker says so before it runs an
+ * attempt of this track.
+ *
+ * @module
+ */
+
+import { parseArgs } from "node:util";
+
+// ─── libc, by hand ──────────────────────────────────────────────────────────
+// What C gets from <sys/socket.h>, <sys/epoll.h> and <errno.h>. Kata 1's
+// syscall file repeats part of this block on purpose: each kata is one file
+// that runs on its own, with nothing to import.
+
+/** Linux's values (the same on x86-64 and arm64). */
+const AF_INET = 2;
+const SOCK_STREAM = 1;
+const SOCK_NONBLOCK = 0o4000;
+const SOCK_CLOEXEC = 0o2000000;
+const SOL_SOCKET = 1;
+const SO_REUSEADDR = 2;
+const IPPROTO_TCP = 6;
+const TCP_NODELAY = 1;
+const SOMAXCONN = 4096;
+const EINTR = 4;
+const EAGAIN = 11; // also EWOULDBLOCK on Linux
+const ENFILE = 23;
+const EMFILE = 24;
+const ECONNABORTED = 103;
+const EPOLLIN = 0x001;
+const EPOLLOUT = 0x004;
+const EPOLLERR = 0x008;
+const EPOLL_CLOEXEC = 0o2000000;
+const EPOLL_CTL_ADD = 1;
+const EPOLL_CTL_MOD = 3;
+
+/**
+ * The calls we make, with C's types: `int` is i32, `size_t` usize, `ssize_t`
+ * isize. 64-bit integers cross as BigInt: we pass BigInt(n) (a plain number
+ * there makes Deno take its slow path, 2× the cost of the call) and turn
+ * results back with Number().
+ */
+const SYMBOLS = {
+  socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
+  setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
+  listen: { parameters: ["i32", "i32"], result: "i32" },
+  accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32" },
+  read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  close: { parameters: ["i32"], result: "i32" },
+  epoll_create1: { parameters: ["i32"], result: "i32" },
+  epoll_ctl: { parameters: ["i32", "i32", "i32", "buffer"], result: "i32" },
+  epoll_wait: { parameters: ["i32", "buffer", "i32", "i32"], result: "i32" },
+  __errno_location: { parameters: [], result: "pointer" },
+  strerror: { parameters: ["i32"], result: "pointer" },
+} as const;
+
+/** libc, or one sentence on why not: another system, or no --allow-ffi. */
+function openLibc() {
+  const problem = platformProblem();
+  if (problem) {
+    console.error(problem);
+    Deno.exit(2);
+  }
+  try {
+    return Deno.dlopen("libc.so.6", SYMBOLS).symbols;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+    console.error("The syscall track calls libc: run it with --allow-ffi (deno run --allow-ffi FILE --port P)");
+    Deno.exit(2);
+  }
+}
+
+/** This file is Linux's; elsewhere it says so, in one sentence, instead of failing obscurely. */
+function platformProblem(): string | undefined {
+  if (Deno.build.os === "linux") return undefined;
+  if (Deno.build.os === "windows") {
+    return "The syscall track needs a BSD-socket libc, which Windows does not have: use the Deno.listen track";
+  }
+  return `This is the Linux (epoll) version: on ${Deno.build.os}, kqueue is the twin, a sibling file that replaces the readiness section`;
+}
+
+const libc = openLibc();
+
+/**
+ * errno is a thread-local int; glibc says where it lives. Read it right after
+ * the call that failed, before anything else can make a system call on this
+ * thread and overwrite it.
+ */
+const errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
+const errno = () => errnoView.getInt32();
+
+/** A failed call, as perror() would say it: "bind: Address already in use". */
+class SystemError extends Error {
+  constructor(call: string, readonly code: number) {
+    super(`${call}: ${Deno.UnsafePointerView.getCString(libc.strerror(code)!)}`);
+    this.name = "SystemError";
+  }
+}
+
+/** Throws when a setup call returned -1. */
+function check(result: number, call: string): number {
+  if (result < 0) throw new SystemError(call, errno());
+  return result;
+}
+
+/** An int for setsockopt(): its bytes, in this machine's order. */
+const ONE = new Uint8Array(new Int32Array([1]).buffer);
+
+/**
+ * struct sockaddr_in, byte by byte (16 bytes):
+ *   0–1  sin_family  AF_INET, in host order (little-endian here)
+ *   2–3  sin_port    in NETWORK order: big-endian, high byte first (htons)
+ *   4–7  sin_addr    the four parts of the dotted quad, in order
+ *   8–15 zero
+ */
+function sockaddrIn(host: string, port: number): Uint8Array {
+  const parts = host.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((part) => !Number.isInteger(part) || part < 0 || part > 255)) {
+    throw new TypeError(`Not an IPv4 address: ${host}`);
+  }
+  const addr = new Uint8Array(16);
+  addr[0] = AF_INET & 0xff;
+  addr[1] = AF_INET >> 8;
+  addr[2] = port >> 8; // htons: the high byte goes first on the wire
+  addr[3] = port & 0xff;
+  addr.set(parts, 4);
+  return addr;
+}
+
+/** socket + setsockopt(SO_REUSEADDR) + bind + listen: what Deno.listen does for you. */
+function listenOn(host: string, port: number): number {
+  // SOCK_NONBLOCK is the one-call form of fcntl(fd, F_SETFL, O_NONBLOCK):
+  // accept() with nothing pending now fails with EAGAIN instead of blocking.
+  const fd = check(libc.socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), "socket");
+  // Without SO_REUSEADDR a restarted server cannot bind for about a minute,
+  // while the old connections sit in TIME_WAIT.
+  check(libc.setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, ONE, ONE.length), "setsockopt(SO_REUSEADDR)");
+  const addr = sockaddrIn(host, port);
+  check(libc.bind(fd, addr, addr.length), `bind ${host}:${port}`);
+  check(libc.listen(fd, SOMAXCONN), "listen");
+  return fd;
+}
+
+// ─── The readiness API: epoll (a kqueue variant replaces this section) ───────
+
+/**
+ * struct epoll_event is { uint32_t events; uint64_t data; }. On x86-64 the
+ * kernel packs it into 12 bytes; elsewhere it is 16, with `data` at 8. We
+ * put the descriptor in `data`, so an event says which connection it is for.
+ */
+const EVENT_BYTES = Deno.build.arch === "x86_64" ? 12 : 16;
+const DATA_OFFSET = Deno.build.arch === "x86_64" ? 4 : 8;
+/** How many ready descriptors one epoll_wait() may report. */
+const MAX_EVENTS = 256;
+
+class Epoll {
+  readonly fd = check(libc.epoll_create1(EPOLL_CLOEXEC), "epoll_create1");
+  /** What epoll_wait() fills in, read as 32-bit words (strides are multiples of 4). */
+  readonly #ready = new Uint32Array(MAX_EVENTS * EVENT_BYTES / 4);
+  readonly #readyBytes = new Uint8Array(this.#ready.buffer);
+  readonly #one = new Uint32Array(EVENT_BYTES / 4);
+  readonly #oneBytes = new Uint8Array(this.#one.buffer);
+
+  /** Registers `fd` (EPOLL_CTL_ADD) or changes what we want to hear about it (EPOLL_CTL_MOD). */
+  control(op: number, fd: number, events: number): number {
+    this.#one.fill(0);
+    this.#one[0] = events;
+    this.#one[DATA_OFFSET / 4] = fd; // the low half of data.u64, little-endian
+    return libc.epoll_ctl(this.fd, op, fd, this.#oneBytes);
+  }
+
+  /** Blocks until something is ready (or `timeoutMs` passes; -1: no limit); calls `onReady` per descriptor. */
+  wait(timeoutMs: number, onReady: (fd: number, events: number) => void): void {
+    const n = libc.epoll_wait(this.fd, this.#readyBytes, MAX_EVENTS, timeoutMs);
+    if (n < 0) {
+      const code = errno();
+      if (code === EINTR) return; // a signal arrived: just wait again
+      throw new SystemError("epoll_wait", code);
+    }
+    const stride = EVENT_BYTES / 4;
+    for (let i = 0; i < n; i++) {
+      onReady(this.#ready[i * stride + DATA_OFFSET / 4], this.#ready[i * stride]);
+    }
+  }
+}
+
+// ─── The server ─────────────────────────────────────────────────────────────
+
+/**
+ * Backpressure: above HIGH_WATER unsent bytes we stop reading from a client
+ * (it is not reading its echoes, and reading more would only grow our buffer
+ * without bound); below LOW_WATER we read again. Every buffer in an event
+ * loop needs such a bound: one loop holds them all, so one greedy client
+ * could otherwise take the memory of the whole server.
+ */
+const HIGH_WATER = 1024 * 1024;
+const LOW_WATER = 256 * 1024;
+/**
+ * One read buffer for the whole loop: only one connection is read at a
+ * time. 256 KiB, so that a streaming client's burst goes back in one write.
+ */
+const READ_BYTES = 256 * 1024;
+/** A client's queue starts this small and doubles as needed. */
+const QUEUE_START_BYTES = 16 * 1024;
+/** How long to stop accepting when out of descriptors (EMFILE), before trying again. */
+const ACCEPT_PAUSE_MS = 100;
+
+/**
+ * One client. An idle one is this object and nothing else — no buffer of its
+ * own until a write comes back partial — so 10 000 idle clients cost well
+ * under 1 KiB each.
+ */
+interface Client {
+  fd: number;
+  /** Unsent bytes are out[start, end); null while nothing waits. */
+  out: Uint8Array | null;
+  start: number;
+  end: number;
+  /** What epoll is told about this fd now: EPOLLIN, EPOLLOUT, both. */
+  interest: number;
+  /** The client sent EOF: close once `out` is empty. */
+  inputDone: boolean;
+}
+
+const pending = (client: Client) => client.end - client.start;
+
+/** The event loop: owns every client; runs until the process ends. */
+class EchoLoop {
+  readonly #epoll = new Epoll();
+  /** Clients by descriptor: the kernel hands out the lowest free fd, so this stays dense. */
+  readonly #clients: (Client | undefined)[] = [];
+  readonly #readBuffer = new Uint8Array(READ_BYTES);
+  #acceptPausedUntil = 0;
+
+  constructor(readonly listener: number) {
+    check(this.#epoll.control(EPOLL_CTL_ADD, listener, EPOLLIN), "epoll_ctl(listener)");
+  }
+
+  run(): never {
+    const onReady = (fd: number, events: number) => {
+      if (fd === this.listener) this.#acceptAll();
+      else this.#serve(this.#clients[fd]!, events);
+    };
+    while (true) {
+      let timeout = -1;
+      if (this.#acceptPausedUntil > 0) {
+        timeout = Math.max(0, Math.ceil(this.#acceptPausedUntil - performance.now()));
+        if (timeout === 0) this.#resumeAccepting();
+      }
+      this.#epoll.wait(timeout, onReady);
+    }
+  }
+
+  /** The listener is readable: accept every pending connection, until EAGAIN. */
+  #acceptAll(): void {
+    while (true) {
+      // accept4 makes the new socket non-blocking in the same call.
+      const fd = libc.accept4(this.listener, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
+      if (fd < 0) {
+        const code = errno();
+        if (code === EINTR || code === ECONNABORTED) continue; // that one gave up; the next may not
+        if (code === EAGAIN) return; // nobody else waiting
+        if (code === EMFILE || code === ENFILE) return this.#pauseAccepting(code);
+        throw new SystemError("accept4", code);
+      }
+      // Nagle + the client's delayed ACK would stall small echoes ~40 ms.
+      libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ONE, ONE.length);
+      const client: Client = { fd, out: null, start: 0, end: 0, interest: EPOLLIN, inputDone: false };
+      if (this.#epoll.control(EPOLL_CTL_ADD, fd, EPOLLIN) < 0) {
+        libc.close(fd);
+        continue;
+      }
+      this.#clients[fd] = client;
+    }
+  }
+
+  /**
+   * Out of descriptors. The pending connection stays in the queue, so a
+   * level-triggered listener would wake us again at once, for ever: take it
+   * out of the epoll set for a moment instead of spinning.
+   */
+  #pauseAccepting(code: number): void {
+    console.error(`${new SystemError("accept4", code).message}: pausing accepts for ${ACCEPT_PAUSE_MS} ms`);
+    this.#epoll.control(EPOLL_CTL_MOD, this.listener, 0);
+    this.#acceptPausedUntil = performance.now() + ACCEPT_PAUSE_MS;
+  }
+
+  #resumeAccepting(): void {
+    this.#acceptPausedUntil = 0;
+    this.#epoll.control(EPOLL_CTL_MOD, this.listener, EPOLLIN);
+  }
+
+  /** Something happened on a client's socket. */
+  #serve(client: Client, events: number): void {
+    if (events & EPOLLERR) return this.#close(client); // a reset: nothing left to say to it
+    // EPOLLIN also reports EOF and a hang-up; read() then tells which.
+    if ((client.interest & EPOLLIN) && !this.#drainInput(client)) return this.#close(client);
+    if (pending(client) > 0 && !this.#flush(client)) return this.#close(client);
+    if (client.inputDone && pending(client) === 0) return this.#close(client);
+    this.#updateInterest(client);
+  }
+
+  /**
+   * Reads until EAGAIN, the client's EOF, or the high-water mark. What was
+   * read goes straight back out, one write per buffer-full (not one per
+   * read: a streaming client's burst costs one system call, not four); what
+   * the kernel does not take is queued. False when the connection failed.
+   */
+  #drainInput(client: Client): boolean {
+    while (pending(client) < HIGH_WATER) {
+      const filled = this.#fill(client);
+      if (filled < 0 || (filled > 0 && !this.#echo(client, filled))) return false;
+      if (filled < READ_BYTES) return true; // EAGAIN or EOF came first
+    }
+    return true; // stopped at HIGH_WATER: #updateInterest stops reading
+  }
+
+  /**
+   * Reads into the loop's buffer until it is full, EAGAIN, or EOF (which
+   * marks the client done). Returns how many bytes it read, or -1 when the
+   * connection failed (ECONNRESET and the like).
+   */
+  #fill(client: Client): number {
+    const buffer = this.#readBuffer;
+    let filled = 0;
+    while (filled < READ_BYTES) {
+      const into = filled === 0 ? buffer : buffer.subarray(filled);
+      const n = Number(libc.read(client.fd, into, BigInt(READ_BYTES - filled)));
+      if (n > 0) filled += n;
+      else if (n === 0) {
+        client.inputDone = true;
+        return filled;
+      } else {
+        const code = errno();
+        if (code === EAGAIN) return filled; // drained: nothing more for now
+        if (code !== EINTR) return -1;
+      }
+    }
+    return filled;
+  }
+
+  /**
+   * Writes the first `length` bytes of the read buffer back. The usual case
+   * is a single write straight from the read buffer, no copy; only when
+   * bytes are already queued, or the kernel takes fewer, does anything go to
+   * the client's queue. False when the connection failed.
+   */
+  #echo(client: Client, length: number): boolean {
+    let sent = 0;
+    if (pending(client) === 0) { // else these bytes must wait behind the queued ones
+      sent = Number(libc.write(client.fd, this.#readBuffer, BigInt(length)));
+      if (sent < 0) {
+        const code = errno();
+        if (code !== EAGAIN && code !== EINTR) return false;
+        sent = 0;
+      }
+    }
+    if (sent < length) queue(client, this.#readBuffer.subarray(sent, length));
+    return true;
+  }
+
+  /** Sends as much of the queue as the kernel takes now. False when the connection failed. */
+  #flush(client: Client): boolean {
+    while (pending(client) > 0) {
+      const n = Number(libc.write(client.fd, client.out!.subarray(client.start, client.end), BigInt(pending(client))));
+      if (n < 0) {
+        const code = errno();
+        if (code === EINTR) continue;
+        return code === EAGAIN; // the rest waits for EPOLLOUT
+      }
+      client.start += n;
+    }
+    // Drained: give the buffer back, so that an idle client holds none.
+    client.out = null;
+    client.start = client.end = 0;
+    return true;
+  }
+
+  /**
+   * Tells epoll what we want to hear, and only when that changed (each change
+   * is a system call). EPOLLIN while under the high-water mark and before
+   * EOF (after EOF the socket stays readable for ever: asking again would
+   * spin); EPOLLOUT only while bytes wait — a writable socket is almost
+   * always writable, so leaving EPOLLOUT on turns the loop into a busy loop.
+   */
+  #updateInterest(client: Client): void {
+    const queued = pending(client);
+    let want = 0;
+    if (!client.inputDone) {
+      const wasReading = (client.interest & EPOLLIN) !== 0;
+      if (queued < (wasReading ? HIGH_WATER : LOW_WATER)) want |= EPOLLIN;
+    }
+    if (queued > 0) want |= EPOLLOUT;
+    if (want === client.interest) return;
+    client.interest = want;
+    if (this.#epoll.control(EPOLL_CTL_MOD, client.fd, want) < 0) this.#close(client);
+  }
+
+  #close(client: Client): void {
+    // close() also takes the descriptor out of the epoll set.
+    libc.close(client.fd);
+    this.#clients[client.fd] = undefined;
+  }
+}
+
+/** Appends `bytes` to the client's queue: slides it to the front, or grows it, when it is full. */
+function queue(client: Client, bytes: Uint8Array): void {
+  const queued = pending(client);
+  const out = client.out;
+  if (!out || client.end + bytes.length > out.length) {
+    if (out && queued + bytes.length <= out.length) {
+      out.copyWithin(0, client.start, client.end);
+    } else {
+      let size = out?.length ?? QUEUE_START_BYTES;
+      while (size < queued + bytes.length) size *= 2;
+      const grown = new Uint8Array(size);
+      if (out) grown.set(out.subarray(client.start, client.end));
+      client.out = grown;
+    }
+    client.start = 0;
+    client.end = queued;
+  }
+  client.out!.set(bytes, client.end);
+  client.end += bytes.length;
+}
+
+if (import.meta.main) {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { port: { type: "string", default: "9000" }, host: { type: "string", default: "127.0.0.1" } },
+  });
+  const port = Number(values.port);
+  if (!(Number.isInteger(port) && port >= 1 && port <= 65_535)) {
+    console.error(`--port takes a number from 1 to 65535, not ${values.port}`);
+    Deno.exit(2);
+  }
+  try {
+    const loop = new EchoLoop(listenOn(values.host, port));
+    console.log(`event-loop echo server (epoll) listening on ${values.host}:${port}`);
+    loop.run();
+  } catch (error) {
+    if (!(error instanceof SystemError || error instanceof TypeError)) throw error;
+    console.error(error.message);
+    Deno.exit(1);
+  }
+}

@@ -1,0 +1,103 @@
+/**
+ * Stages for what an event loop does while nothing happens (Kata 2): it must
+ * not wait on one quiet client, and it must not spin. Both are the classic
+ * mistakes of an epoll loop written against the system calls — a blocking
+ * read on a socket left blocking, and EPOLLOUT left registered once the
+ * buffer drained — and both look fine to a client that only counts bytes.
+ *
+ * @module
+ */
+
+import { describeMismatch, randomBytes } from "../net/bytes.ts";
+import { readFull, writeAll } from "../net/io.ts";
+import { type Stage, StageFailure, StageSkipped, withDeadline } from "../check/stage.ts";
+import { cpuSeconds } from "../tools/process_stats.ts";
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Writes `payload` and reads its echo, starting to read after `readDelayMs`; throws unless byte-exact. */
+async function echoOnce(conn: Deno.TcpConn, payload: Uint8Array, hint: string, readDelayMs = 0): Promise<void> {
+  const writing = writeAll(conn, payload);
+  writing.catch(() => {}); // a server that closes early fails the read below, the better diagnosis
+  if (readDelayMs) await delay(readDelayMs);
+  const received = new Uint8Array(payload.length);
+  const n = await readFull(conn, received);
+  const mismatch = describeMismatch(payload, received.subarray(0, n));
+  if (mismatch) throw new StageFailure("The echo came back different from what was sent", { details: mismatch, hint });
+  await writing;
+}
+
+/** How promptly a client must be served while another, quiet one stays connected. */
+const QUIET_DEADLINE_MS = 2_000;
+const HINT_QUIET =
+  "One client that went quiet after an echo held up everybody else: the loop waited on it. Nothing in an event loop may wait for one connection. With epoll, make every socket non-blocking (SOCK_NONBLOCK in accept4, or fcntl O_NONBLOCK), so that reading until EAGAIN stops instead of blocking; in Deno, never await one connection's read inside the loop.";
+
+/**
+ * A client sends a line, gets its echo, and stays connected saying nothing;
+ * the next client must still be served at once. An epoll loop that reads
+ * until EAGAIN on a blocking socket is stuck in read() on the quiet one.
+ */
+export const quietClient: Stage = {
+  name: "a client that goes quiet after an echo does not hold up others",
+  timeoutMs: 10_000,
+  timeoutHint: HINT_QUIET,
+  async run(ctx) {
+    const quiet = await ctx.connect();
+    await echoOnce(quiet, new TextEncoder().encode("hello, then silence\n"), HINT_QUIET);
+    const next = await ctx.connect();
+    await withDeadline(
+      echoOnce(next, new TextEncoder().encode("anyone home?\n"), HINT_QUIET),
+      QUIET_DEADLINE_MS,
+      () =>
+        new StageFailure(
+          `No echo within ${QUIET_DEADLINE_MS / 1000} s while another client, already echoed, sat quiet`,
+          { hint: HINT_QUIET },
+        ),
+    );
+  },
+};
+
+/** How long the server's CPU time is watched while its client is idle. */
+const IDLE_WINDOW_MS = 1_000;
+/** More than this share of one core while idle is a busy loop, not work. */
+const IDLE_CPU_LIMIT = 0.2;
+/** Enough that the server's writes come back partial while the client is not reading. */
+const BACKED_UP_BYTES = 8 * 1024 * 1024;
+const HINT_SPIN =
+  "The server spins while nothing happens. In an epoll loop: EPOLLOUT left registered after the buffer drained (a socket with room to write is always writable, so epoll_wait returns at once, for ever), or EPOLLIN still registered after EOF. Ask for EPOLLOUT only while the connection's buffer is non-empty, and stop reading after EOF. Elsewhere: a loop that retries EAGAIN instead of waiting.";
+
+/**
+ * Makes a connection's output back up (8 MiB, read late, so the server must
+ * buffer and wait for the socket to drain), lets it drain, then watches the
+ * server's CPU time for a second while the client sits idle. A loop that
+ * left EPOLLOUT registered is at 100% of a core; a correct one near 0.
+ */
+export const idleCpu: Stage = {
+  name: "uses no CPU while its only client is idle, after an echo that backed up",
+  timeoutMs: 20_000,
+  async run(ctx) {
+    if (ctx.pid === undefined) {
+      throw new StageSkipped("the checker did not start this server, so it cannot read its CPU time");
+    }
+    const conn = await ctx.connect();
+    await echoOnce(
+      conn,
+      randomBytes(BACKED_UP_BYTES),
+      "write() may take fewer bytes than it was given: keep the rest and write it when the socket is writable.",
+      300,
+    );
+    const before = await cpuSeconds(ctx.pid);
+    if (before === undefined) {
+      throw new StageSkipped("cannot read the server's CPU time here (it needs Linux's /proc and --allow-run)");
+    }
+    const started = performance.now();
+    await delay(IDLE_WINDOW_MS);
+    const after = await cpuSeconds(ctx.pid);
+    const seconds = (performance.now() - started) / 1000;
+    if (after === undefined) throw new StageFailure("The server process went away while its client sat idle");
+    const share = (after - before) / seconds;
+    const summary = `${Math.round(share * 100)}% of a CPU core for ${seconds.toFixed(1)} s while its client sat idle`;
+    if (share > IDLE_CPU_LIMIT) throw new StageFailure(`The server used ${summary}`, { hint: HINT_SPIN });
+    return summary;
+  },
+};

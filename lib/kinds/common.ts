@@ -34,6 +34,7 @@ export interface KataFlags {
   tool?: string;
   delay?: string;
   rate?: string;
+  link?: string;
 }
 
 /** Refuses positional arguments a command does not take. */

@@ -55,6 +55,8 @@ export interface IperfOptions {
   seconds: number;
   /** UDP sending rate, iperf3 syntax. @default {"100M"} */
   udpRate?: string;
+  /** UDP datagram payload, bytes (iperf3 -l). @default {iperf3's: the path MTU less headers} */
+  udpLength?: number;
   /** TCP congestion control (-C). */
   congestion?: string;
   /** Where the client runs; on the host when absent (a remote --server). */
@@ -149,6 +151,7 @@ async function iperfOnce(options: IperfOptions): Promise<RunResult> {
   if (options.port !== undefined) args.push("-p", String(options.port));
   if (options.protocol === "udp") {
     args.push("-u", "-b", options.udpRate ?? "100M");
+    if (options.udpLength !== undefined) args.push("-l", String(options.udpLength));
   }
   if (options.protocol === "tcp" && options.congestion) {
     args.push("-C", options.congestion);

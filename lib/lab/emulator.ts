@@ -32,6 +32,8 @@ export interface EmulatorReport {
   seconds: number;
   /** CPU time the emulator used (user and system), s. */
   cpuSeconds: number;
+  /** What the scheduler granted it: real-time (SCHED_FIFO 1), nice -10, or nothing. */
+  priority?: "realtime" | "nice" | "none";
   /**
    * Packets the kernel dropped before the emulator read them, per end
    * (a full device queue: the emulator did not keep up). Never asked for:

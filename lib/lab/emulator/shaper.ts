@@ -68,6 +68,9 @@ export interface DirectionCounters {
   writeFailed: number;
   /** The longest the bottleneck queue grew, bytes. */
   maxQueueBytes: number;
+  /** How late packets left, summed and at worst, ms (a busy machine wakes the emulator late). */
+  lateTotalMs: number;
+  lateMaxMs: number;
 }
 
 /** A packet on its way, and when it leaves. */
@@ -102,6 +105,8 @@ export class Direction {
     delivered: 0,
     writeFailed: 0,
     maxQueueBytes: 0,
+    lateTotalMs: 0,
+    lateMaxMs: 0,
   };
   /** Packets held, in the order they leave. */
   #held: Held[] = [];
@@ -169,10 +174,16 @@ export class Direction {
     return this.#held[this.#head]?.due;
   }
 
-  /** Hands every packet due by `now` to `send`, in order. */
-  release(now: number, send: (packet: Uint8Array) => boolean): void {
+  /**
+   * Hands every packet due by `now` to `send`, in order. `actual` is the
+   * real time, for the lateness counters, where `now` reaches ahead of it.
+   */
+  release(now: number, send: (packet: Uint8Array) => boolean, actual = now): void {
     while (this.#head < this.#held.length && this.#held[this.#head].due <= now) {
-      const { packet } = this.#held[this.#head++];
+      const { packet, due } = this.#held[this.#head++];
+      const late = Math.max(0, actual - due);
+      this.counters.lateTotalMs += late;
+      this.counters.lateMaxMs = Math.max(this.counters.lateMaxMs, late);
       if (send(packet)) this.counters.delivered++;
       else this.counters.writeFailed++;
     }

@@ -71,19 +71,24 @@ Deno.test("padhyeEstimate() falls below Mathis as loss grows: timeouts dominate"
   assert.equal(padhyeEstimate(1448, rtt, 1e-9, { ceilingBps: 96e6 }), 96e6);
 });
 
-Deno.test("findCrossover() and findCollapse() read the crossing from the data, interpolated on a log scale", () => {
+Deno.test("findCrossover() and findCollapse() read the crossing from the data, interpolated on log scales", () => {
   const words = "delivers less than UDP";
-  const crossing = findCrossover([[0, 95e6, 90e6], [1, 9e6, 89e6], [5, 1e6, 85e6]], words);
-  assert.deepEqual(crossing.between, [0, 1]);
-  assert.ok(crossing.lossPercent! > 0 && crossing.lossPercent! < 0.1, String(crossing.lossPercent));
-  assert.match(crossing.summary, /^TCP delivers less than UDP between 0% and 1% loss \(about 0\.0\d+%\)$/);
+  // From 0 %, no line to interpolate on (log 0): the bracket only.
+  const fromZero = findCrossover([[0, 95e6, 90e6], [1, 9e6, 89e6], [5, 1e6, 85e6]], words);
+  assert.deepEqual(fromZero, { between: [0, 1], summary: "TCP delivers less than UDP between 0% and 1% loss" });
+  // TCP ∝ 1/√p from 100 Mbit/s at 1 %: it meets a flat 50 Mbit/s at 4 %, between 1 % and 10 %.
+  const crossing = findCrossover([[1, 100e6, 50e6], [10, 100e6 / Math.sqrt(10), 50e6]], words);
+  assert.deepEqual(crossing.between, [1, 10]);
+  assert.ok(Math.abs(crossing.lossPercent! - 4) < 1e-9, String(crossing.lossPercent));
+  assert.match(crossing.summary, /^TCP delivers less than UDP between 1% and 10% loss \(about 4\.0%\)$/);
   assert.match(findCrossover([[0, 95e6, 90e6], [10, 91e6, 81e6]], words).summary, /^TCP never .* up to 10%/);
   assert.match(findCrossover([[0, 80e6, 90e6]], words).summary, /already at 0%/);
   // Half of 80 Mbit/s is 40: between 8 and 20 on a log scale, at 1 + ln 2 / ln 10 %.
   assert.deepEqual(findCollapse([[0, 80e6], [1, 50e6], [2, 5e6]]).between, [1, 2]);
   assert.match(findCollapse([[0, 80e6], [1, 50e6]]).summary, /keeps over half its goodput up to 1%/);
+  // From 80 at 1 % to 8 at 4 %, a power law: half (40) at 1 % × 4^(ln 2 / ln 10).
   assert.ok(
-    Math.abs(findCollapse([[0, 80e6], [1, 80e6], [2, 8e6]]).lossPercent! - (1 + Math.log(2) / Math.log(10))) < 1e-9,
+    Math.abs(findCollapse([[0, 80e6], [1, 80e6], [4, 8e6]]).lossPercent! - 4 ** (Math.log(2) / Math.log(10))) < 1e-9,
   );
 });
 
@@ -179,9 +184,10 @@ Deno.test({
     withTempDir("netkata-sweeps-", async (dir) => {
       // Files are named by the second: two runs in one second share a stem.
       const stem = `${dir}/2026-11-27T01-18-46`;
-      const first = await saveSweep(SAMPLE, stem);
+      const first = await saveSweep(SAMPLE, stem, ["$ ip netns add netkata-kata6-client-1"]);
       const second = await saveSweep(WITH_FAILURES, stem);
-      assert.deepEqual(first, [`${stem}.json`, `${stem}.csv`, `${stem}.svg`]);
+      assert.deepEqual(first, [`${stem}.json`, `${stem}.csv`, `${stem}.svg`, `${stem}.log`]);
+      assert.match(await Deno.readTextFile(first[3]), /^\$ ip netns add netkata-kata6-client-1$/m);
       assert.deepEqual(second, [`${stem}-2.json`, `${stem}-2.csv`, `${stem}-2.svg`]);
       assert.deepEqual(JSON.parse(await Deno.readTextFile(first[0])).levels[0].failed, []);
       assert.equal(JSON.parse(await Deno.readTextFile(second[0])).levels[0].failed[0].run, "TCP run 2");

@@ -149,7 +149,7 @@ async function measure(
     onProgress: json ? undefined : drawProgress,
   });
   const stem = await logs.timestamped(kata);
-  return { result, files: await saveSweep(result, stem) };
+  return { result, files: await saveSweep(result, stem, transcript.lines) };
 }
 
 /** The sweep's tables, for people. */

@@ -78,8 +78,10 @@ export interface Crossover {
  * The loss at which TCP stops doing at least as well as UDP, from measured
  * points (loss per cent, TCP's figure, UDP's figure; higher is better: pass
  * 1/time for times). Between two levels, the ratio TCP/UDP is interpolated
- * on a log scale (goodput under loss changes by powers of ten, not
- * linearly). `worse` completes "TCP … between 1% and 5%".
+ * on log scales (goodput under loss goes as a power of the loss, a straight
+ * line on log–log axes). Between 0 % and the first level there is no such
+ * line (log 0): only the bracket is given, not a made-up figure.
+ * `worse` completes "TCP … between 1% and 5%".
  *
  * @example
  * ```ts
@@ -100,12 +102,12 @@ export function findCrossover(
     const [p0, tcp0, udp0] = usable[i - 1];
     const [p1, tcp1, udp1] = usable[i];
     if (tcp1 >= udp1) continue;
-    const f0 = Math.log(tcp0 / udp0);
-    const f1 = Math.log(tcp1 / udp1);
-    const at = p0 + (p1 - p0) * (f0 / (f0 - f1));
+    const between: [number, number] = [p0, p1];
+    if (p0 <= 0) return { between, summary: `TCP ${worse} between ${p0}% and ${p1}% loss` };
+    const at = logLogCrossing(p0, Math.log(tcp0 / udp0), p1, Math.log(tcp1 / udp1));
     return {
       lossPercent: at,
-      between: [p0, p1],
+      between,
       summary: `TCP ${worse} between ${p0}% and ${p1}% loss (about ${at.toPrecision(2)}%)`,
     };
   }
@@ -129,14 +131,15 @@ export function findCollapse(points: readonly [loss: number, tcp: number][]): Cr
   const at = usable.findIndex(([, tcp]) => tcp < half);
   if (at <= 0) return { summary: `TCP keeps over half its goodput up to ${usable.at(-1)![0]}%` };
   const [[p0, tcp0], [p1, tcp1]] = [usable[at - 1], usable[at]];
-  const lossPercent = p0 + (p1 - p0) * Math.log(tcp0 / half) / Math.log(tcp0 / tcp1);
-  return {
-    lossPercent,
-    between: [p0, p1],
-    summary: `TCP's goodput falls to half of its ${usable[0][0]}% figure between ${p0}% and ${p1}% loss (about ${
-      lossPercent.toPrecision(2)
-    }%)`,
-  };
+  const words = `TCP's goodput falls to half of its ${usable[0][0]}% figure between ${p0}% and ${p1}% loss`;
+  if (p0 <= 0) return { between: [p0, p1], summary: words };
+  const lossPercent = logLogCrossing(p0, Math.log(tcp0 / half), p1, Math.log(tcp1 / half));
+  return { lossPercent, between: [p0, p1], summary: `${words} (about ${lossPercent.toPrecision(2)}%)` };
+}
+
+/** Where a quantity `f`, straight against log p, crosses 0 between (p0, f0) and (p1, f1); p0 > 0. */
+function logLogCrossing(p0: number, f0: number, p1: number, f1: number): number {
+  return Math.exp(Math.log(p0) + (Math.log(p1) - Math.log(p0)) * (f0 / (f0 - f1)));
 }
 
 /**

@@ -236,7 +236,7 @@ export function sweepChart(result: SweepResult): string {
     references: offered ? [{ y: offered, label: `UDP offered: ${formatRate(offered)}`, color: "#d62728" }] : [],
     formatY: formatRate,
     note: `Dots: medians of ${result.options.repeats} runs; bars: min–max. Dashed: models, not measurements.${
-      result.collapse?.lossPercent !== undefined ? ` ${result.collapse.summary}.` : ""
+      result.collapse?.between ? `\n${result.collapse.summary}.` : ""
     }`,
   });
 }
@@ -280,18 +280,21 @@ export function requestsChart(result: SweepResult): string | undefined {
 
 /**
  * Writes <stem>.json, .csv, .svg (goodput) and, where measured,
- * <stem>-realtime.svg and <stem>-requests.svg; returns their paths. Never
- * overwrites: where <stem>.json exists (two runs in the same second share a
- * timestamp), the files become <stem>-2.*, <stem>-3.* and so on.
+ * <stem>-realtime.svg and <stem>-requests.svg, and the transcript of every
+ * command the run started as <stem>.log (to paste into a terminal); returns
+ * their paths. Never overwrites: where <stem>.json exists (two runs in the
+ * same second share a timestamp), the files become <stem>-2.*, <stem>-3.*
+ * and so on.
  *
  * @example
  * ```ts ignore
- * const files = await saveSweep(result, "logs/06-tcp-vs-udp/2026-11-27T01-18-46");
+ * const files = await saveSweep(result, "logs/06-tcp-vs-udp/2026-11-27T01-18-46", transcript.lines);
  * ```
  */
 export async function saveSweep(
   result: SweepResult,
   stem: string,
+  commands?: readonly string[],
 ): Promise<string[]> {
   const free = await createUniqueFile(stem, ".json", JSON.stringify(result, null, 2) + "\n");
   const files = [`${free}.json`, `${free}.csv`, `${free}.svg`];
@@ -301,6 +304,13 @@ export async function saveSweep(
     if (chart === undefined) continue;
     files.push(`${free}-${suffix}.svg`);
     await Deno.writeTextFile(files.at(-1)!, chart);
+  }
+  if (commands !== undefined) {
+    files.push(`${free}.log`);
+    await Deno.writeTextFile(
+      files.at(-1)!,
+      `# Every command this run started, in order (${result.started})\n${commands.join("\n")}\n`,
+    );
   }
   return files;
 }

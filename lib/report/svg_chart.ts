@@ -39,7 +39,7 @@ export interface ChartOptions {
   logY?: boolean;
   /** Formats a y value for the axis, e.g. bits/s as "10 Mbit/s". */
   formatY?: (value: number) => string;
-  /** A line of small print under the chart: what the bars are, where the data came from. */
+  /** Small print under the chart, up to two lines ("\n" between): what the bars are, where the data came from. */
   note?: string;
 }
 
@@ -107,16 +107,18 @@ function axes(options: ChartOptions, scale: Scale): string[] {
   const yLabel = scale.logY ? `${options.yLabel} (logarithmic scale)` : options.yLabel;
   parts.push(
     `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${PLOT_W}" height="${PLOT_H}" fill="none" stroke="#333"/>`,
-    `<text x="${MARGIN.left + PLOT_W / 2}" y="${MARGIN.top + PLOT_H + 40}" text-anchor="middle">${
+    `<text x="${MARGIN.left + PLOT_W / 2}" y="${MARGIN.top + PLOT_H + 36}" text-anchor="middle">${
       escape(options.xLabel)
     }</text>`,
     `<text transform="translate(20 ${MARGIN.top + PLOT_H / 2}) rotate(-90)" text-anchor="middle">${
       escape(yLabel)
     }</text>`,
   );
-  if (options.note) {
-    parts.push(`<text x="${MARGIN.left}" y="${HEIGHT - 10}" font-size="10" fill="#555">${escape(options.note)}</text>`);
-  }
+  const notes = options.note?.split("\n").slice(0, 2) ?? [];
+  notes.forEach((line, i) => {
+    const y = HEIGHT - 8 - (notes.length - 1 - i) * 13;
+    parts.push(`<text x="${MARGIN.left}" y="${y}" font-size="10" fill="#555">${escape(line)}</text>`);
+  });
   return parts;
 }
 

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { Direction, isShortUdp, seededRandom } from "../lib/lab/emulator/shaper.ts";
 import { Lab } from "../lib/lab/lab.ts";
-import { LabPath } from "../lib/lab/path.ts";
+import { burstModel, LabPath } from "../lib/lab/path.ts";
 import { iperfRun, startIperfServer } from "../lib/loss/iperf.ts";
 import { udpPingIn } from "../lib/loss/probe.ts";
 import { hasProgram, isRoot, requires } from "./_support.ts";
@@ -84,6 +84,23 @@ Deno.test("Direction's Gilbert–Elliott loss comes in bursts of the length the 
   const mean = bursts.reduce((a, b) => a + b, 0) / bursts.length;
   assert.ok(mean > 3 && mean < 5, `mean burst ${mean.toFixed(2)} packets, the model says 4`);
   assert.equal(direction.counters.droppedBurst, 40_000 - left.size);
+});
+
+Deno.test("burstModel() gives Gilbert–Elliott parameters with the loss rate and mean burst asked", () => {
+  assert.equal(burstModel(0, 4), undefined);
+  assert.equal(burstModel(10), undefined);
+  const direction = new Direction({ burst: burstModel(10, 4) }, seededRandom(3));
+  const left = new Set(run(direction, 40_000, 100, 0.001).map(({ seq }) => seq));
+  const lost = 100 * (1 - left.size / 40_000);
+  assert.ok(Math.abs(lost - 10) <= 1, `lost ${lost.toFixed(2)}%, asked 10%`);
+  const bursts: number[] = [];
+  let length = 0;
+  for (let seq = 0; seq < 40_000; seq++) {
+    if (!left.has(seq)) length++;
+    else if (length > 0) bursts.push(length), length = 0;
+  }
+  const mean = bursts.reduce((a, b) => a + b, 0) / bursts.length;
+  assert.ok(Math.abs(mean - 4) < 0.5, `mean burst ${mean.toFixed(2)}, asked 4`);
 });
 
 Deno.test("isShortUdp() spares iperf3's small set-up datagrams, and nothing else", () => {

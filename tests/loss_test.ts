@@ -567,7 +567,7 @@ Deno.test({
     assert.equal(remote.code, 2, remote.stderr);
     assert.match(
       remote.stderr,
-      /--delay, --rate and --link shape the kit's own lab; with --server, shape the path yourself/,
+      /--delay, --rate, --jitter, --burst and --link shape the kit's own lab; with --server, shape the path yourself/,
     );
     const badLink = await kata6(["--link", "tbf"]);
     assert.equal(badLink.code, 2, badLink.stderr);
@@ -581,7 +581,10 @@ Deno.test({
   fn: async () => {
     const nft = await kata6(["--link", "nftables", "--delay", "20", "--loss", "0", "--repeats", "1", "--seconds", "1"]);
     assert.equal(nft.code, 1, nft.stderr);
-    assert.match(nft.stderr, /^nftables only drops packets: delay, jitter and rate need --link kit or netem$/m);
+    assert.match(
+      nft.stderr,
+      /^nftables only drops packets at random: delay, jitter, rate and bursty loss need --link kit or netem$/m,
+    );
     assert.doesNotMatch(nft.stdout + nft.stderr, /iperf3 -c/, "it measured anyway");
     // Where the kernel has netem, the short sweep runs on it and says so.
     const netem = await kata6(["--link", "netem", "--loss", "0", "--repeats", "1", "--seconds", "1"]);

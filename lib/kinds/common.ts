@@ -35,6 +35,8 @@ export interface KataFlags {
   delay?: string;
   rate?: string;
   link?: string;
+  jitter?: string;
+  burst?: string;
 }
 
 /** Refuses positional arguments a command does not take. */

@@ -41,6 +41,9 @@ interface Sweep {
   delayMs?: number;
   /** Bottleneck rate, tc syntax; undefined for none. */
   rate?: string;
+  jitterMs?: number;
+  /** Mean burst length of bursty loss, packets; random loss when undefined. */
+  burstPackets?: number;
   link: "auto" | "netem" | "kit" | "nftables";
   /** TCP congestion control for iperf3. */
   congestion?: string;
@@ -87,9 +90,11 @@ function sweepFromFlags(flags: KataFlags): Sweep {
   if (!["auto", "netem", "kit", "nftables"].includes(link)) {
     throw new UsageError(`--link is netem, kit or nftables, not "${link}"`);
   }
-  const shaped = flags.delay !== undefined || flags.rate !== undefined || flags.link !== undefined;
+  const shaped = [flags.delay, flags.rate, flags.link, flags.jitter, flags.burst].some((flag) => flag !== undefined);
   if (flags.server && shaped) {
-    throw new UsageError("--delay, --rate and --link shape the kit's own lab; with --server, shape the path yourself");
+    throw new UsageError(
+      "--delay, --rate, --jitter, --burst and --link shape the kit's own lab; with --server, shape the path yourself",
+    );
   }
   // nftables only drops: the default path's delay and rate are not asked of it (asking says so).
   const defaults = link === "nftables" || flags.server ? { delayMs: 0, rate: "0" } : DEFAULT_PATH;
@@ -110,6 +115,14 @@ function sweepFromFlags(flags: KataFlags): Sweep {
       "--tool deno runs inside the kit's own lab; --server is for iperf3",
     );
   }
+  const jitterMs = Number(flags.jitter ?? 0);
+  if (!(jitterMs >= 0 && jitterMs <= 1000)) {
+    throw new UsageError(`--jitter takes milliseconds from 0 to 1000, not "${flags.jitter}"`);
+  }
+  const burstPackets = flags.burst === undefined ? undefined : Number(flags.burst);
+  if (burstPackets !== undefined && !(burstPackets >= 1 && burstPackets <= 1000)) {
+    throw new UsageError(`--burst takes a mean burst length of 1 to 1000 packets, not "${flags.burst}"`);
+  }
   const congestion = flags.cc ?? (tool === "iperf3" ? DEFAULT_CONGESTION : undefined);
   return {
     losses,
@@ -119,6 +132,8 @@ function sweepFromFlags(flags: KataFlags): Sweep {
     udpRate,
     delayMs: delayMs || undefined,
     rate: rate === "0" ? undefined : rate,
+    jitterMs: jitterMs || undefined,
+    burstPackets,
     link: link as Sweep["link"],
     congestion,
     tool,
@@ -141,6 +156,8 @@ async function measure(
     congestion: sweep.congestion,
     delayMs: sweep.delayMs,
     rate: sweep.rate,
+    jitterMs: sweep.jitterMs,
+    burstPackets: sweep.burstPackets,
     link: sweep.link,
     server: flags.server,
     tool: sweep.tool,
@@ -228,6 +245,8 @@ export const experimentKind: Kind<ExperimentKata> = {
     delay: { type: "string" },
     rate: { type: "string" },
     link: { type: "string" },
+    jitter: { type: "string" },
+    burst: { type: "string" },
   },
   wrongFlag: (kata, flag) => `Kata ${kata.number} runs an experiment; --${flag} does not apply (see --help)`,
   help: (kata) => ({
@@ -244,6 +263,9 @@ export const experimentKind: Kind<ExperimentKata> = {
   --server HOST        an iperf3 server you run elsewhere (no shaping here)
   --delay 20           one-way delay, ms, each direction (a 40 ms round trip)
   --rate 100mbit       bottleneck rate, each direction (0: none)
+  --jitter MS          jitter, each direction (the kit's emulator keeps order)
+  --burst N            bursty loss (Gilbert–Elliott), bursts of N packets on
+                       average, at the same loss rate
   --link netem|kit|nftables  who shapes: netem, the kit's own emulator (TUN),
                        or nftables (loss only); default netem where the
                        kernel has it, else the kit's emulator`,

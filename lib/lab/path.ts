@@ -17,7 +17,7 @@
  */
 
 import { ToolError } from "../tools/runner.ts";
-import { type EmulatedLink, emulatedLink, type EmulatorReport } from "./emulator.ts";
+import { type BurstLoss, type EmulatedLink, emulatedLink, type EmulatorReport } from "./emulator.ts";
 import { type Lab, LabUnavailable } from "./lab.ts";
 import { linkLabs } from "./link.ts";
 import { applyNftLoss } from "./loss.ts";
@@ -35,6 +35,11 @@ export interface PathOptions {
   jitterMs?: number;
   /** Bottleneck rate, bits/s, each direction; none when absent. */
   rateBps?: number;
+  /**
+   * Bursty loss (Gilbert–Elliott) with bursts of this many packets on
+   * average, at the same overall loss rate; random loss when absent.
+   */
+  burstPackets?: number;
   /** The bottleneck's queue, bytes (the kit's emulator). @default {150000} */
   queueBytes?: number;
   /** How long one loss level may take at most: the emulator's time limit. */
@@ -44,7 +49,7 @@ export interface PathOptions {
 }
 
 /** Which means each option took, in words for the record: `{ delay: "kit", rate: "kit", loss: "kit" }`. */
-export type Applied = Partial<Record<"delay" | "jitter" | "rate" | "loss", LinkKind>>;
+export type Applied = Partial<Record<"delay" | "jitter" | "rate" | "loss" | "bursty loss", LinkKind>>;
 
 /** One shaped path between a client lab and a server lab. */
 export class LabPath implements AsyncDisposable {
@@ -70,8 +75,10 @@ export class LabPath implements AsyncDisposable {
       throw new LabUnavailable("This kernel has no netem (sch_netem): use --link kit, the kit's own link emulator");
     }
     const kind: LinkKind = wanted === "auto" ? (netem ? "netem" : "kit") : wanted;
-    if (kind === "nftables" && (options.delayMs || options.jitterMs || options.rateBps)) {
-      throw new LabUnavailable("nftables only drops packets: delay, jitter and rate need --link kit or netem");
+    if (kind === "nftables" && (options.delayMs || options.jitterMs || options.rateBps || options.burstPackets)) {
+      throw new LabUnavailable(
+        "nftables only drops packets at random: delay, jitter, rate and bursty loss need --link kit or netem",
+      );
     }
     const path = new LabPath(client, server, kind, options);
     if (kind !== "kit") {
@@ -82,6 +89,14 @@ export class LabPath implements AsyncDisposable {
     return path;
   }
 
+  /** What the learner should know about how it was applied, or undefined. */
+  get notice(): string | undefined {
+    if (this.kind === "netem" && this.options.jitterMs) {
+      return "netem's jitter reorders packets (its queue sorts by departure time); the kit's emulator keeps their order";
+    }
+    return undefined;
+  }
+
   /** Which means took each option asked for. */
   get applied(): Applied {
     const { delayMs, jitterMs, rateBps } = this.options;
@@ -89,7 +104,7 @@ export class LabPath implements AsyncDisposable {
       ...(delayMs ? { delay: this.kind } : {}),
       ...(jitterMs ? { jitter: this.kind } : {}),
       ...(rateBps ? { rate: this.kind } : {}),
-      loss: this.kind,
+      ...(this.options.burstPackets ? { "bursty loss": this.kind } : { loss: this.kind }),
     };
   }
 
@@ -98,7 +113,15 @@ export class LabPath implements AsyncDisposable {
     if (this.kind === "kit") {
       await this.#emulator?.stop();
       const { delayMs, jitterMs, rateBps, queueBytes } = this.options;
-      const direction = { delayMs, jitterMs, rateBps, queueBytes, lossPercent: percent, spareUdpUpTo: 100 };
+      const burst = burstModel(percent, this.options.burstPackets);
+      const direction = {
+        delayMs,
+        jitterMs,
+        rateBps,
+        queueBytes,
+        spareUdpUpTo: 100,
+        ...burst ? { burst } : { lossPercent: percent },
+      };
       const [first, second] = this.options.addresses ?? ["198.18.0.1", "198.18.0.2"];
       this.#emulator = await emulatedLink(this.client, this.server, {
         config: { forward: direction, reverse: direction },
@@ -139,8 +162,24 @@ async function hasNetem(lab: Lab): Promise<boolean> {
   return true;
 }
 
+/**
+ * Gilbert–Elliott parameters for `percent` loss in bursts of `burstPackets`
+ * on average: every packet in the bad state is lost, none in the good one;
+ * the bad state lasts 1/toGood packets, and is entered often enough that
+ * toBad / (toBad + toGood) of the packets fall in it.
+ */
+export function burstModel(percent: number, burstPackets?: number): BurstLoss | undefined {
+  if (!burstPackets || percent <= 0) return undefined;
+  const loss = Math.min(percent / 100, 0.99);
+  const toGood = 1 / burstPackets;
+  return { toBad: (loss * toGood) / (1 - loss), toGood, lossBad: 1, lossGood: 0 };
+}
+
 async function applyNetem(lab: Lab, device: string, percent: number, options: PathOptions): Promise<void> {
-  const netem = ["loss", `${percent}%`];
+  const burst = burstModel(percent, options.burstPackets);
+  const netem = burst
+    ? ["loss", "gemodel", `${burst.toBad * 100}%`, `${burst.toGood * 100}%`, "100%", "0%"]
+    : ["loss", `${percent}%`];
   if (options.delayMs || options.jitterMs) {
     netem.push("delay", `${options.delayMs ?? 0}ms`);
     if (options.jitterMs) netem.push(`${options.jitterMs}ms`);

@@ -34,6 +34,11 @@ export interface RunResult {
   congestion?: string;
   /** How many tries it took, where the server was busy at first. */
   attempts?: number;
+  /**
+   * UDP: datagrams the receiving socket's full buffer dropped (the lab's
+   * UdpRcvbufErrors): lost to a receiver not scheduled in time, not to the path.
+   */
+  receiveBufferDrops?: number;
 }
 
 /** How often, and after how long, to try again when the server is busy. */

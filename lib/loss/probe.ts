@@ -57,15 +57,20 @@ const denoArgs = (
 ];
 
 /**
- * Segments the lab's TCP has retransmitted so far. Linux counts per network
- * namespace, so the difference around a run is that run's. Read with
- * `nstat` because Deno lets no program read /proc/net/snmp without
- * --allow-all.
+ * The lab's own counter `name` (TcpRetransSegs, UdpRcvbufErrors…) so far.
+ * Linux keeps them per network namespace, so the difference around a run
+ * is that run's. Read with `nstat` because Deno lets no program read
+ * /proc/net/snmp without --allow-all.
+ *
+ * @example
+ * ```ts ignore
+ * const before = await labCounter(lab, "TcpRetransSegs");
+ * ```
  */
-async function retransmitted(lab: Lab): Promise<number> {
-  const { stdout } = await lab.run("nstat", ["-asz", "TcpRetransSegs"]);
-  const match = /^TcpRetransSegs\s+(\d+)/m.exec(stdout);
-  if (!match) throw new ToolError("nstat", "failed", `nstat printed no TcpRetransSegs: ${stdout.slice(0, 200)}`);
+export async function labCounter(lab: Lab, name: string): Promise<number> {
+  const { stdout } = await lab.run("nstat", ["-asz", name]);
+  const match = new RegExp(`^${name}\\s+(\\d+)`, "m").exec(stdout);
+  if (!match) throw new ToolError("nstat", "failed", `nstat printed no ${name}: ${stdout.slice(0, 200)}`);
   return Number(match[1]);
 }
 
@@ -134,12 +139,12 @@ export async function probeRun(
     String(options.seconds),
   ];
   if (options.protocol === "tcp") {
-    const before = await retransmitted(lab);
+    const before = await labCounter(lab, "TcpRetransSegs");
     const report = await runProbe(lab, probe, ["tcp", ...common], options.seconds);
     return {
       protocol: "tcp",
       goodput: report.goodput as number,
-      retransmits: await retransmitted(lab) - before,
+      retransmits: await labCounter(lab, "TcpRetransSegs") - before,
       congestion: report.congestion as string | undefined,
     };
   }

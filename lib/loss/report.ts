@@ -64,8 +64,10 @@ export function formatSweepTable(result: SweepResult): string {
     }),
   );
   const failures = failedRuns(result);
-  if (failures.length === 0) return table;
-  return `${table}\n\n${failures.length} run${
+  const dropped = receiverDrops(result);
+  const withDrops = dropped ? `${table}\n${dropped}` : table;
+  if (failures.length === 0) return withDrops;
+  return `${withDrops}\n\n${failures.length} run${
     failures.length === 1 ? "" : "s"
   } failed (left out of the figures above):\n${failures.map((line) => `  ${line}`).join("\n")}`;
 }
@@ -81,6 +83,20 @@ function linkDrops(level: SweepResult["levels"][number]): string {
   const { forward, reverse } = level.link.counters;
   const lost = forward.droppedRandom + forward.droppedBurst + reverse.droppedRandom + reverse.droppedBurst;
   return `${lost} loss, ${forward.droppedQueue + reverse.droppedQueue} queue`;
+}
+
+/**
+ * The UDP datagrams a full receive buffer dropped, per level and run, when
+ * there were any: loss the machine added (a receiver not scheduled in
+ * time), not the path.
+ */
+function receiverDrops(result: SweepResult): string | undefined {
+  const levels = result.levels.filter((level) => level.udp.runs.some((run) => run.receiveBufferDrops));
+  if (levels.length === 0) return undefined;
+  return `UDP datagrams dropped by the receiver's full socket buffer (the machine, not the path): ${
+    levels.map((level) => `${level.loss}%: ${level.udp.runs.map((run) => run.receiveBufferDrops ?? "?").join(", ")}`)
+      .join("; ")
+  }`;
 }
 
 /** Every failed run of the sweep, one line each: "5% loss, UDP run 2: the server is busy…". */

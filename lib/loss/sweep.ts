@@ -27,7 +27,7 @@ import {
   modelCrossover,
   padhyeEstimate,
 } from "./models.ts";
-import { probeRun, startProbeServer, type WorkloadsResult, workloadsRun } from "./probe.ts";
+import { labCounter, probeRun, startProbeServer, type WorkloadsResult, workloadsRun } from "./probe.ts";
 import { type Spread, spread } from "./stats.ts";
 
 /** Options for {@linkcode runSweep}. */
@@ -55,6 +55,10 @@ export interface SweepOptions {
   delayMs?: number;
   /** Bottleneck rate, tc syntax ("100mbit"), each direction. */
   rate?: string;
+  /** Jitter, ms, each direction (the kit's emulator keeps the order; netem's reorders). */
+  jitterMs?: number;
+  /** Bursty loss: bursts of this many packets on average (Gilbert–Elliott); random loss when absent. */
+  burstPackets?: number;
   /** The bottleneck's queue in bytes (the kit's emulator). @default {1500000} */
   queueBytes?: number;
   /** Real-time workload: messages per second and deadline. @default {{ rate: 50, deadlineMs: 150 }} */
@@ -203,6 +207,8 @@ async function sweepInLabs(
   await using path = await LabPath.open(client, server, {
     link: options.link,
     delayMs: options.delayMs,
+    jitterMs: options.jitterMs,
+    burstPackets: options.burstPackets,
     rateBps: options.rate ? parseRateText(options.rate) : undefined,
     queueBytes: options.queueBytes ?? 1_500_000,
     levelMs: options.repeats * 3 * perRunMs,
@@ -216,11 +222,13 @@ async function sweepInLabs(
     level.link = await path.endLevel();
     levels.push(level);
   }
-  const notice = options.link === undefined || options.link === "auto"
-    ? path.kind === "kit"
+  const notices = [
+    (options.link ?? "auto") === "auto" && path.kind === "kit"
       ? "This kernel has no netem: delay, rate and loss are applied by the kit's own link emulator (TUN devices, lib/lab/emulator)."
-      : undefined
-    : undefined;
+      : undefined,
+    path.notice,
+  ].filter(Boolean);
+  const notice = notices.length ? notices.join(" ") : undefined;
   return { method: path.kind, applied: path.applied, notice, levels };
 }
 
@@ -242,14 +250,21 @@ function labBench(client: Lab, server: Lab, options: SweepOptions): Bench {
     });
   };
   const rttMs = 2 * (options.delayMs ?? 0);
+  const bulk = async (protocol: "tcp" | "udp") => {
+    if (options.tool === "deno" && probe !== undefined) {
+      await probeReady();
+      return await probeRun(client, probe, { server: SERVER_ADDRESS, protocol, seconds, udpRate });
+    }
+    await using _iperfServer = await startIperfServer(server, SERVER_ADDRESS, idleSeconds);
+    return await iperfRun({ server: SERVER_ADDRESS, protocol, seconds, udpRate, congestion, lab: client, retry });
+  };
   return {
     async bulk(protocol) {
-      if (options.tool === "deno" && probe !== undefined) {
-        await probeReady();
-        return await probeRun(client, probe, { server: SERVER_ADDRESS, protocol, seconds, udpRate });
-      }
-      await using _iperfServer = await startIperfServer(server, SERVER_ADDRESS, idleSeconds);
-      return await iperfRun({ server: SERVER_ADDRESS, protocol, seconds, udpRate, congestion, lab: client, retry });
+      if (protocol === "tcp") return await bulk(protocol);
+      // UDP lost at the receiver's socket is the machine's doing, not the path's: counted apart.
+      const before = await labCounter(server, "UdpRcvbufErrors");
+      const result = await bulk(protocol);
+      return { ...result, receiveBufferDrops: await labCounter(server, "UdpRcvbufErrors") - before };
     },
     workloads: probe === undefined ? undefined : async () => {
       await probeReady();

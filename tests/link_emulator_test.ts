@@ -125,7 +125,7 @@ const PROBE = decodeURIComponent(new URL("../katas/06-tcp-vs-udp/probe.ts", impo
 
 /** Two labs joined by the kit's emulator with `options`, loss `loss`; `measure` runs between them. */
 async function throughEmulator<T>(
-  options: { delayMs?: number; rateBps?: number },
+  options: { delayMs?: number; rateBps?: number; congestion?: string },
   loss: number,
   measure: (client: Lab, server: Lab) => Promise<T>,
 ) {
@@ -189,5 +189,18 @@ Deno.test({
     assert.ok(Math.abs(measured.lossPercent! - 10) <= 2, `lost ${measured.lossPercent}%`);
     const forward = report!.counters.forward;
     assert.ok(forward.droppedRandom > 0 && forward.droppedQueue === 0, JSON.stringify(forward));
+  },
+});
+
+Deno.test({
+  name: `the path's congestion control holds for a program that does not choose one${suffix}`,
+  ignore: !ready,
+  fn: async () => {
+    // reno: surely not this system's default (bbr or cubic), and always built in.
+    const { measured } = await throughEmulator({ congestion: "reno" }, 0, async (client, server) => {
+      await using _server = await startIperfServer(server, "198.18.0.2", 20);
+      return await iperfRun({ server: "198.18.0.2", protocol: "tcp", seconds: 1, lab: client });
+    });
+    assert.equal(measured.congestion, "reno");
   },
 });

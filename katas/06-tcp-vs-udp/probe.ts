@@ -11,11 +11,11 @@
  *   deno run --allow-net --unstable-net probe.ts workloads --host H [--seconds S] (real-time and requests, both protocols at once)
  *   deno run --allow-net --unstable-net probe.ts ping     --host H [--count 50]
  *
- * Retransmissions are not the probe's to count: Deno lets no program read
- * /proc/net/snmp without --allow-all. The kit reads the lab's counters
- * around each run with `nstat` (lib/loss/probe.ts). With
- * `--allow-read=/proc/sys/net/ipv4/tcp_congestion_control` the TCP mode
- * says which congestion control it ran with.
+ * Retransmissions and the congestion control are not the probe's to see:
+ * Deno lets no program read /proc (net/snmp, sys/net) without --allow-all.
+ * The kit reads the lab's counters around each run with `nstat`, and sets
+ * the congestion control on the lab's route (lib/loss/probe.ts,
+ * lib/lab/path.ts).
  * Every client mode prints one JSON object. The server listens on TCP and
  * UDP on the same port (`--port 0`: any free one, printed); with `--idle S`
  * it stops by itself once no client has come for S seconds. One-way latency
@@ -335,16 +335,6 @@ async function request(
   }
 }
 
-/** The namespace's default congestion control, where it can be read. */
-async function congestionControl(): Promise<string | undefined> {
-  try {
-    return (await Deno.readTextFile("/proc/sys/net/ipv4/tcp_congestion_control")).trim();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.NotCapable) return undefined;
-    throw error;
-  }
-}
-
 async function tcpBulk(hostname: string, port: number, seconds: number) {
   const block = new Uint8Array(256 * 1024);
   const report = await request(hostname, port, "BULK", async (conn) => {
@@ -355,7 +345,6 @@ async function tcpBulk(hostname: string, port: number, seconds: number) {
     protocol: "tcp",
     goodput: (report.bytes * 8) / report.seconds,
     bytes: report.bytes,
-    congestion: await congestionControl(),
   };
 }
 

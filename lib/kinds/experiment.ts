@@ -45,7 +45,7 @@ interface Sweep {
   /** Mean burst length of bursty loss, packets; random loss when undefined. */
   burstPackets?: number;
   link: "auto" | "netem" | "kit" | "nftables";
-  /** TCP congestion control for iperf3. */
+  /** TCP congestion control, on the lab's route and iperf3's -C. */
   congestion?: string;
   tool: "iperf3" | "deno";
 }
@@ -123,7 +123,8 @@ function sweepFromFlags(flags: KataFlags): Sweep {
   if (burstPackets !== undefined && !(burstPackets >= 1 && burstPackets <= 1000)) {
     throw new UsageError(`--burst takes a mean burst length of 1 to 1000 packets, not "${flags.burst}"`);
   }
-  const congestion = flags.cc ?? (tool === "iperf3" ? DEFAULT_CONGESTION : undefined);
+  // Against a remote server, the kit applies nothing: the system's own.
+  const congestion = flags.cc ?? (flags.server ? undefined : DEFAULT_CONGESTION);
   return {
     losses,
     repeats,
@@ -258,7 +259,7 @@ export const experimentKind: Kind<ExperimentKata> = {
   --repeats 3          runs per level and protocol (median, min–max)
   --seconds 3          length of each run
   --udp-rate 90M       UDP's offered rate (iperf3 syntax)
-  --cc cubic           TCP congestion control for iperf3
+  --cc cubic           TCP congestion control (both tools: set on the lab's route)
   --tool iperf3|deno   who measures bulk goodput: iperf3, or the kit's ${kata.probe}
   --server HOST        an iperf3 server you run elsewhere (no shaping here)
   --delay 20           one-way delay, ms, each direction (a 40 ms round trip)

@@ -42,6 +42,13 @@ export interface PathOptions {
   burstPackets?: number;
   /** The bottleneck's queue, bytes (the kit's emulator). @default {150000} */
   queueBytes?: number;
+  /**
+   * TCP congestion control for every connection between the labs, whatever
+   * the program (a route's `congctl`: no sysctl needed, and it holds for
+   * the kit's probe, which cannot choose its own). The system's default
+   * when absent.
+   */
+  congestion?: string;
   /** How long one loss level may take at most: the emulator's time limit. */
   levelMs: number;
   /** Addresses of the two ends. @default {["198.18.0.1", "198.18.0.2"]} */
@@ -85,6 +92,7 @@ export class LabPath implements AsyncDisposable {
       const [first, second] = options.addresses ?? ["198.18.0.1", "198.18.0.2"];
       const link = await linkLabs(client, server, { first, second });
       path.#veth = { first: link.first.device, second: link.second.device };
+      await path.#setCongestion(link.first.device, link.second.device);
     }
     return path;
   }
@@ -129,12 +137,26 @@ export class LabPath implements AsyncDisposable {
         first,
         second,
       });
+      await this.#setCongestion(this.#emulator.first.device, this.#emulator.second.device);
       return;
     }
     const ends = [[this.client, this.#veth!.first], [this.server, this.#veth!.second]] as const;
     for (const [lab, device] of ends) {
       if (this.kind === "nftables") await applyNftLoss(lab, percent);
       else await applyNetem(lab, device, percent, this.options);
+    }
+  }
+
+  /** Puts the congestion control asked for on the route between the labs, on both sides. */
+  async #setCongestion(clientDevice: string, serverDevice: string): Promise<void> {
+    const congestion = this.options.congestion;
+    if (!congestion) return;
+    const [first, second] = this.options.addresses ?? ["198.18.0.1", "198.18.0.2"];
+    for (
+      const [lab, device, address] of [[this.client, clientDevice, first], [this.server, serverDevice, second]] as const
+    ) {
+      const network = `${address.split(".").slice(0, 3).join(".")}.0/24`;
+      await lab.run("ip", ["route", "replace", network, "dev", device, "src", address, "congctl", congestion]);
     }
   }
 

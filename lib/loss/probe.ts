@@ -51,7 +51,6 @@ const denoArgs = (
   "run",
   "--allow-net",
   "--unstable-net",
-  "--allow-read=/proc/sys/net/ipv4/tcp_congestion_control",
   probe,
   ...mode,
 ];
@@ -145,7 +144,6 @@ export async function probeRun(
       protocol: "tcp",
       goodput: report.goodput as number,
       retransmits: await labCounter(lab, "TcpRetransSegs") - before,
-      congestion: report.congestion as string | undefined,
     };
   }
   const report = await runProbe(lab, probe, [

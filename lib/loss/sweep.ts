@@ -209,6 +209,7 @@ async function sweepInLabs(
     delayMs: options.delayMs,
     jitterMs: options.jitterMs,
     burstPackets: options.burstPackets,
+    congestion: options.congestion,
     rateBps: options.rate ? parseRateText(options.rate) : undefined,
     queueBytes: options.queueBytes ?? 1_500_000,
     levelMs: options.repeats * 3 * perRunMs,
@@ -400,7 +401,8 @@ function finish(result: SweepResult): SweepResult {
   result.rttSource = askedRttUs ? "asked" : rtts.length ? "measured" : undefined;
   result.measuredRttUs = rtts.length ? Math.min(...rtts) : undefined;
   result.mss = base?.tcp.runs.find((run) => run.mss)?.mss ?? (result.rttUs ? DEFAULT_MSS : undefined);
-  result.congestion = base?.tcp.runs.find((run) => run.congestion)?.congestion;
+  // Asked for (on the lab's route, or iperf3's -C), else what iperf3 reported.
+  result.congestion = result.options.congestion ?? base?.tcp.runs.find((run) => run.congestion)?.congestion;
   // TCP's payload share of a 1500-byte packet: the most goodput the bottleneck allows.
   const ceilingBps = result.rateBps && result.mss ? result.rateBps * result.mss / 1500 : undefined;
   if (result.rttUs && result.mss) {

@@ -163,9 +163,10 @@ function referenceParts(reference: Reference, scale: Scale): string[] {
     `<line x1="${MARGIN.left}" x2="${MARGIN.left + PLOT_W}" y1="${y.toFixed(1)}" y2="${
       y.toFixed(1)
     }" stroke="${reference.color}" stroke-width="1" stroke-dasharray="2 3"/>`,
-    `<text x="${MARGIN.left + PLOT_W - 4}" y="${
-      (y - 4).toFixed(1)
-    }" text-anchor="end" font-size="11" fill="${reference.color}">${escape(reference.label)}</text>`,
+    // Under the line near the top of the plot, above it elsewhere.
+    `<text x="${MARGIN.left + 4}" y="${
+      (y < MARGIN.top + 20 ? y + 13 : y - 4).toFixed(1)
+    }" font-size="11" fill="${reference.color}">${escape(reference.label)}</text>`,
   ];
 }
 

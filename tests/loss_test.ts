@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { parseRate } from "../lib/stages/experiment.ts";
+import { lossApplied, parseRate } from "../lib/stages/experiment.ts";
 import { iperfRun, parseIperf } from "../lib/loss/iperf.ts";
 import { formatRate, formatSweepTable, saveSweep, sweepChart, sweepCsv } from "../lib/loss/report.ts";
 import { spread } from "../lib/loss/stats.ts";
@@ -145,6 +145,34 @@ Deno.test("sweepChart() tells the truth: log scale said, min–max bars on every
   assert.match(svg, />Mathis MSS\/\(RTT·√p\) \(model\)</);
   assert.match(svg, />UDP offered: 90 Mbit\/s</);
   assert.match(svg, /Dashed: models, not measurements/);
+});
+
+Deno.test("lossApplied judges the path's loss: what the receiver's own full buffer dropped is not the path's", async () => {
+  const run = { protocol: "udp" as const, goodput: 86e6, lossPercent: 3.6, datagrams: 10_000 };
+  const at = (receiveBufferDrops?: number): SweepResult => {
+    const runs = [{ ...run, receiveBufferDrops }];
+    const level = SAMPLE.levels[1];
+    return {
+      ...SAMPLE,
+      levels: [{
+        ...level,
+        loss: 1,
+        udp: {
+          ...level.udp,
+          lossPercent: spread([3.6]),
+          pathLossPercent: receiveBufferDrops === undefined ? undefined : spread([3.6 - receiveBufferDrops / 100]),
+          runs,
+        },
+      }],
+    };
+  };
+  // 260 of 10 000 datagrams dropped by the receiver: the path lost 1 %.
+  assert.match(String(await lossApplied.run({ result: at(260), udpRate: 90e6 })), /^1% → 1\.00% \(less the receiver's/);
+  // Not counted: 3.6 % is all the path's, and too much.
+  await assert.rejects(
+    async () => await lossApplied.run({ result: at(undefined), udpRate: 90e6 }),
+    /asked 1%, the path lost 3\.60% of UDP/,
+  );
 });
 
 /** SAMPLE with one TCP run failed at 0% and every UDP run failed at 10%. */

@@ -24,6 +24,8 @@ export interface RunResult {
   retransmits?: number;
   /** UDP: per cent of datagrams lost. */
   lossPercent?: number;
+  /** UDP: datagrams sent. */
+  datagrams?: number;
   /** UDP: jitter in ms (RFC 3550). */
   jitterMs?: number;
   /** TCP: the sender's smallest smoothed RTT (the path, without queueing), µs. */
@@ -99,6 +101,7 @@ export function parseIperf(json: string, protocol: "tcp" | "udp"): RunResult {
       protocol,
       goodput: received.bits_per_second,
       lossPercent: received.lost_percent ?? end.sum?.lost_percent,
+      datagrams: received.packets ?? end.sum?.packets,
       jitterMs: received.jitter_ms ?? end.sum?.jitter_ms,
     };
   }

@@ -156,6 +156,7 @@ export async function probeRun(
     protocol: "udp",
     goodput: report.goodput as number,
     lossPercent: report.lossPercent as number,
+    datagrams: report.sent as number,
     jitterMs: report.jitterMs as number,
   };
 }

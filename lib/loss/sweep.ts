@@ -104,6 +104,11 @@ export interface LevelResult {
   udp: {
     goodput: Spread;
     lossPercent: Spread;
+    /**
+     * The loss the path caused: what UDP lost less what the receiver's full
+     * socket buffer dropped (the machine's doing), where that was counted.
+     */
+    pathLossPercent?: Spread;
     jitterMs: Spread;
     runs: RunResult[];
   };
@@ -342,6 +347,9 @@ async function measureLevel(
       udp: {
         goodput: spread(udp.map((r) => r.goodput)),
         lossPercent: spread(udp.map((r) => r.lossPercent ?? 0)),
+        pathLossPercent: udp.every((r) => r.receiveBufferDrops !== undefined && r.datagrams)
+          ? spread(udp.map((r) => (r.lossPercent ?? 0) - 100 * r.receiveBufferDrops! / r.datagrams!))
+          : undefined,
         jitterMs: spread(udp.map((r) => r.jitterMs ?? 0)),
         runs: udp,
       },

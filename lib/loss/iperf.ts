@@ -22,6 +22,11 @@ export interface RunResult {
   goodput: number;
   /** TCP: segments retransmitted by the sender. */
   retransmits?: number;
+  /**
+   * TCP: retransmissions the receiver reported as duplicates (D-SACK): the
+   * original had arrived, late or reordered. Spurious, not loss.
+   */
+  spuriousRetransmits?: number;
   /** UDP: per cent of datagrams lost. */
   lossPercent?: number;
   /** UDP: datagrams sent. */

@@ -56,21 +56,22 @@ const denoArgs = (
 ];
 
 /**
- * The lab's own counter `name` (TcpRetransSegs, UdpRcvbufErrors…) so far.
+ * The lab's own counters `names` (TcpRetransSegs, UdpRcvbufErrors…) so far.
  * Linux keeps them per network namespace, so the difference around a run
  * is that run's. Read with `nstat` because Deno lets no program read
- * /proc/net/snmp without --allow-all.
+ * /proc/net/snmp without --allow-all. A counter the kernel does not have
+ * reads 0.
  *
  * @example
  * ```ts ignore
- * const before = await labCounter(lab, "TcpRetransSegs");
+ * const { TcpRetransSegs } = await labCounters(lab, ["TcpRetransSegs"]);
  * ```
  */
-export async function labCounter(lab: Lab, name: string): Promise<number> {
-  const { stdout } = await lab.run("nstat", ["-asz", name]);
-  const match = new RegExp(`^${name}\\s+(\\d+)`, "m").exec(stdout);
-  if (!match) throw new ToolError("nstat", "failed", `nstat printed no ${name}: ${stdout.slice(0, 200)}`);
-  return Number(match[1]);
+export async function labCounters<N extends string>(lab: Lab, names: readonly N[]): Promise<Record<N, number>> {
+  const { stdout } = await lab.run("nstat", ["-asz", ...names]);
+  const counters = {} as Record<N, number>;
+  for (const name of names) counters[name] = Number(new RegExp(`^${name}\\s+(\\d+)`, "m").exec(stdout)?.[1] ?? 0);
+  return counters;
 }
 
 /**
@@ -138,12 +139,13 @@ export async function probeRun(
     String(options.seconds),
   ];
   if (options.protocol === "tcp") {
-    const before = await labCounter(lab, "TcpRetransSegs");
+    const before = await labCounters(lab, ["TcpRetransSegs"]);
     const report = await runProbe(lab, probe, ["tcp", ...common], options.seconds);
+    const after = await labCounters(lab, ["TcpRetransSegs"]);
     return {
       protocol: "tcp",
       goodput: report.goodput as number,
-      retransmits: await labCounter(lab, "TcpRetransSegs") - before,
+      retransmits: after.TcpRetransSegs - before.TcpRetransSegs,
     };
   }
   const report = await runProbe(lab, probe, [

@@ -40,7 +40,7 @@ export function formatSweepTable(result: SweepResult): string {
     [
       "loss",
       "TCP goodput",
-      "retransmits",
+      "retransmits (spurious)",
       "link drops",
       "models: Padhye / Mathis",
       "UDP goodput",
@@ -54,7 +54,7 @@ export function formatSweepTable(result: SweepResult): string {
       return [
         `${level.loss}%`,
         tcp ? range(level.tcp.goodput.median, level.tcp.goodput.min, level.tcp.goodput.max, formatRate) : "failed",
-        tcp ? String(Math.round(level.tcp.retransmits.median)) : "–",
+        tcp ? retransmits(level) : "–",
         linkDrops(level),
         models(level),
         udp ? range(level.udp.goodput.median, level.udp.goodput.min, level.udp.goodput.max, formatRate) : "failed",
@@ -70,6 +70,13 @@ export function formatSweepTable(result: SweepResult): string {
   return `${withDrops}\n\n${failures.length} run${
     failures.length === 1 ? "" : "s"
   } failed (left out of the figures above):\n${failures.map((line) => `  ${line}`).join("\n")}`;
+}
+
+/** Retransmissions, median, with those the receiver reported as duplicates (D-SACK) where counted. */
+function retransmits(level: SweepResult["levels"][number]): string {
+  const all = String(Math.round(level.tcp.retransmits.median));
+  const spurious = level.tcp.spuriousRetransmits;
+  return spurious && Number.isFinite(spurious.median) ? `${all} (${Math.round(spurious.median)})` : all;
 }
 
 /**

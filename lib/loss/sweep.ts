@@ -27,7 +27,7 @@ import {
   modelCrossover,
   padhyeEstimate,
 } from "./models.ts";
-import { labCounter, probeRun, startProbeServer, type WorkloadsResult, workloadsRun } from "./probe.ts";
+import { labCounters, probeRun, startProbeServer, type WorkloadsResult, workloadsRun } from "./probe.ts";
 import { type Spread, spread } from "./stats.ts";
 
 /** Options for {@linkcode runSweep}. */
@@ -100,7 +100,13 @@ export interface LevelResult {
   loss: number;
   /** Runs that failed; the spreads are over the runs that did not. */
   failed: FailedRun[];
-  tcp: { goodput: Spread; retransmits: Spread; runs: RunResult[] };
+  tcp: {
+    goodput: Spread;
+    retransmits: Spread;
+    /** Retransmissions the receiver had already (D-SACK), where counted. */
+    spuriousRetransmits?: Spread;
+    runs: RunResult[];
+  };
   udp: {
     goodput: Spread;
     lossPercent: Spread;
@@ -266,11 +272,18 @@ function labBench(client: Lab, server: Lab, options: SweepOptions): Bench {
   };
   return {
     async bulk(protocol) {
-      if (protocol === "tcp") return await bulk(protocol);
+      if (protocol === "tcp") {
+        // Retransmissions the receiver saw twice (D-SACK) were not needed: reordering, not loss.
+        const before = await labCounters(client, ["TcpExtTCPDSACKRecvSegs"]);
+        const result = await bulk(protocol);
+        const after = await labCounters(client, ["TcpExtTCPDSACKRecvSegs"]);
+        return { ...result, spuriousRetransmits: after.TcpExtTCPDSACKRecvSegs - before.TcpExtTCPDSACKRecvSegs };
+      }
       // UDP lost at the receiver's socket is the machine's doing, not the path's: counted apart.
-      const before = await labCounter(server, "UdpRcvbufErrors");
+      const before = await labCounters(server, ["UdpRcvbufErrors"]);
       const result = await bulk(protocol);
-      return { ...result, receiveBufferDrops: await labCounter(server, "UdpRcvbufErrors") - before };
+      const after = await labCounters(server, ["UdpRcvbufErrors"]);
+      return { ...result, receiveBufferDrops: after.UdpRcvbufErrors - before.UdpRcvbufErrors };
     },
     workloads: probe === undefined ? undefined : async () => {
       await probeReady();
@@ -342,6 +355,9 @@ async function measureLevel(
       tcp: {
         goodput: spread(tcp.map((r) => r.goodput)),
         retransmits: spread(tcp.map((r) => r.retransmits ?? 0)),
+        spuriousRetransmits: tcp.every((r) => r.spuriousRetransmits !== undefined)
+          ? spread(tcp.map((r) => r.spuriousRetransmits!))
+          : undefined,
         runs: tcp,
       },
       udp: {

@@ -171,7 +171,7 @@ Deno.test("lossApplied judges the path's loss: what the receiver's own full buff
   // Not counted: 3.6 % is all the path's, and too much.
   await assert.rejects(
     async () => await lossApplied.run({ result: at(undefined), udpRate: 90e6 }),
-    /asked 1%, the path lost 3\.60% of UDP/,
+    /: asked 1%, UDP lost 3\.60%$/,
   );
 });
 

@@ -63,7 +63,11 @@ export const lossApplied: Stage<ExperimentContext> = {
     });
     if (off.length > 0) {
       throw new StageFailure(
-        off.map((level) => `asked ${level.loss}%, the path lost ${pathLoss(level).toFixed(2)}% of UDP`).join("; "),
+        off.map((level) =>
+          `asked ${level.loss}%, UDP lost ${level.udp.lossPercent.median.toFixed(2)}%${
+            level.udp.pathLossPercent ? ` (${pathLoss(level).toFixed(2)}% on the path)` : ""
+          }`
+        ).join("; "),
         {
           hint: "Loss must apply to packets entering each namespace (the input hook), on the link the traffic uses.",
         },

@@ -18,7 +18,7 @@ const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
  * local; the catalog imports only types, besides its own katas' files.
  */
 export const MAY_IMPORT: Readonly<Record<string, readonly string[]>> = {
-  "tasks": ["katas/catalog", "lib/kinds", "lib/bench", "lib/fuzz", "lib/pcap", "lib/practice", "lib/cli"],
+  "tasks": ["katas/catalog", "lib/kinds", "lib/bench", "lib/fuzz", "lib/pcap", "lib/practice", "lib/cli", "lib/loss"],
   "katas/catalog": ["katas/check", "katas/solution", "lib/kinds", "lib/practice"],
   "katas/check": ["lib/stages", "lib/check", "lib/http"],
   "katas/solution": [],

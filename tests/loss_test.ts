@@ -6,10 +6,11 @@
  */
 
 import assert from "node:assert/strict";
-import { parseRate } from "../lib/stages/experiment.ts";
+import { lossApplied, parseRate } from "../lib/stages/experiment.ts";
 import { iperfRun, parseIperf } from "../lib/loss/iperf.ts";
 import { formatRate, formatSweepTable, saveSweep, sweepChart, sweepCsv } from "../lib/loss/report.ts";
-import { mathisEstimate, spread } from "../lib/loss/stats.ts";
+import { spread } from "../lib/loss/stats.ts";
+import { findCollapse, findCrossover, mathisEstimate, modelCrossover, padhyeEstimate } from "../lib/loss/models.ts";
 import { runSweep, type SweepResult } from "../lib/loss/sweep.ts";
 import { runTool, spawnTool, ToolError } from "../lib/tools/runner.ts";
 import { removeStaleLabs } from "../lib/lab/stale.ts";
@@ -60,31 +61,118 @@ Deno.test("spread(), mathisEstimate(), parseRate() and formatRate() do their sum
   assert.equal(formatRate(873e6), "873 Mbit/s");
 });
 
+Deno.test("padhyeEstimate() falls below Mathis as loss grows: timeouts dominate", () => {
+  const rtt = 0.04;
+  assert.equal(padhyeEstimate(1448, rtt, 0), undefined);
+  // At 0.01 % the two agree within 30 %; at 10 % Padhye is under a third of Mathis.
+  const ratio = (p: number) => padhyeEstimate(1448, rtt, p)! / mathisEstimate(1448, rtt, p)!;
+  assert.ok(ratio(0.0001) > 0.7 && ratio(0.0001) < 1, `ratio ${ratio(0.0001)} at 0.01 %`);
+  assert.ok(ratio(0.1) < 1 / 3, `ratio ${ratio(0.1)} at 10 %`);
+  assert.equal(padhyeEstimate(1448, rtt, 1e-9, { ceilingBps: 96e6 }), 96e6);
+});
+
+Deno.test("findCrossover() and findCollapse() read the crossing from the data, interpolated on log scales", () => {
+  const words = "delivers less than UDP";
+  // From 0 %, no line to interpolate on (log 0): the bracket only.
+  const fromZero = findCrossover([[0, 95e6, 90e6], [1, 9e6, 89e6], [5, 1e6, 85e6]], words);
+  assert.deepEqual(fromZero, { between: [0, 1], summary: "TCP delivers less than UDP between 0% and 1% loss" });
+  // TCP ∝ 1/√p from 100 Mbit/s at 1 %: it meets a flat 50 Mbit/s at 4 %, between 1 % and 10 %.
+  const crossing = findCrossover([[1, 100e6, 50e6], [10, 100e6 / Math.sqrt(10), 50e6]], words);
+  assert.deepEqual(crossing.between, [1, 10]);
+  assert.ok(Math.abs(crossing.lossPercent! - 4) < 1e-9, String(crossing.lossPercent));
+  assert.match(crossing.summary, /^TCP delivers less than UDP between 1% and 10% loss \(about 4\.0%\)$/);
+  assert.match(findCrossover([[0, 95e6, 90e6], [10, 91e6, 81e6]], words).summary, /^TCP never .* up to 10%/);
+  assert.match(findCrossover([[0, 80e6, 90e6]], words).summary, /already at 0%/);
+  // Half of 80 Mbit/s is 40: between 8 and 20 on a log scale, at 1 + ln 2 / ln 10 %.
+  assert.deepEqual(findCollapse([[0, 80e6], [1, 50e6], [2, 5e6]]).between, [1, 2]);
+  assert.match(findCollapse([[0, 80e6], [1, 50e6]]).summary, /keeps over half its goodput up to 1%/);
+  // From 80 at 1 % to 8 at 4 %, a power law: half (40) at 1 % × 4^(ln 2 / ln 10).
+  assert.ok(
+    Math.abs(findCollapse([[0, 80e6], [1, 80e6], [4, 8e6]]).lossPercent! - 4 ** (Math.log(2) / Math.log(10))) < 1e-9,
+  );
+});
+
+Deno.test("modelCrossover() finds where a model falls below UDP's offered rate less the loss", () => {
+  const offered = 90e6;
+  const model = (p: number) => padhyeEstimate(1448, 0.04, p, { ceilingBps: 96e6 });
+  const at = modelCrossover(model, offered)!;
+  assert.ok(Math.abs(model(at / 100)! - offered * (1 - at / 100)) < offered * 1e-6);
+  assert.equal(modelCrossover(() => 1e12, offered), undefined);
+});
+
 const SAMPLE: SweepResult = {
   started: "2026-11-27T00:00:00Z",
-  method: "nftables",
-  rttUs: 50,
+  method: "kit",
+  rttUs: 40_000,
   mss: 1448,
-  options: { losses: [0, 10], repeats: 1, seconds: 1, udpRate: "100M" },
+  udpOfferedBps: 90e6,
+  options: { losses: [0, 10], repeats: 3, seconds: 1, udpRate: "90M" },
   levels: [0, 10].map((loss) => ({
     loss,
     failed: [],
-    tcp: { goodput: spread([loss ? 1e8 : 1e10]), retransmits: spread([0]), runs: [] },
-    udp: { goodput: spread([1e8 * (1 - loss / 100)]), lossPercent: spread([loss]), jitterMs: spread([0.01]), runs: [] },
-    mathis: loss ? 1e9 : undefined,
+    tcp: { goodput: spread(loss ? [1e6, 2e6, 3e6] : [8e7, 9e7, 9.2e7]), retransmits: spread([0]), runs: [] },
+    udp: {
+      goodput: spread([9e7 * (1 - loss / 100)]),
+      lossPercent: spread([loss]),
+      jitterMs: spread([0.01]),
+      runs: [],
+    },
+    mathis: loss ? 1e6 : undefined,
+    padhye: loss ? 3e5 : undefined,
   })),
 };
 
-Deno.test("sweepCsv() has one row per loss level, and sweepChart() one line per protocol plus Mathis", () => {
+Deno.test("sweepCsv() has one row per loss level, and sweepChart() one line per protocol plus the models", () => {
   const csv = sweepCsv(SAMPLE).trim().split("\n");
   assert.equal(csv.length, 3);
   assert.match(csv[0], /^loss_percent,tcp_goodput_bps,/);
-  assert.match(csv[2], /^10,100000000,/);
+  assert.match(csv[2], /^10,2000000,1000000,3000000,/);
   const svg = sweepChart(SAMPLE);
   assert.match(svg, /^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
-  assert.equal((svg.match(/<path /g) ?? []).length, 3);
-  assert.match(svg, /stroke-dasharray/);
-  assert.match(svg, />10 Gbit\/s</);
+  // TCP, UDP, Padhye, Mathis, then one min–max bar per measured point.
+  assert.equal((svg.match(/<path d=/g) ?? []).length, 4);
+  assert.match(svg, />100 Mbit\/s</);
+});
+
+Deno.test("sweepChart() tells the truth: log scale said, min–max bars on every point, models named, UDP's offered rate drawn", () => {
+  const svg = sweepChart(SAMPLE);
+  assert.match(svg, />goodput \(logarithmic scale\)</);
+  const bars = [...svg.matchAll(/<path class="range" d="M([\d.]+) ([\d.]+) V([\d.]+)/g)];
+  assert.equal(bars.length, 4, "a bar for each of 2 protocols × 2 levels");
+  // TCP at 10 %: 1 to 3 Mbit/s, a bar with height; UDP's single value: no height.
+  assert.ok(bars.some(([, , top, bottom]) => Number(bottom) - Number(top) > 10));
+  assert.match(svg, />Padhye \(with timeouts\) \(model\)</);
+  assert.match(svg, />Mathis MSS\/\(RTT·√p\) \(model\)</);
+  assert.match(svg, />UDP offered: 90 Mbit\/s</);
+  assert.match(svg, /Dashed: models, not measurements/);
+});
+
+Deno.test("lossApplied judges the path's loss: what the receiver's own full buffer dropped is not the path's", async () => {
+  const run = { protocol: "udp" as const, goodput: 86e6, lossPercent: 3.6, datagrams: 10_000 };
+  const at = (receiveBufferDrops?: number): SweepResult => {
+    const runs = [{ ...run, receiveBufferDrops }];
+    const level = SAMPLE.levels[1];
+    return {
+      ...SAMPLE,
+      levels: [{
+        ...level,
+        loss: 1,
+        udp: {
+          ...level.udp,
+          lossPercent: spread([3.6]),
+          pathLossPercent: receiveBufferDrops === undefined ? undefined : spread([3.6 - receiveBufferDrops / 100]),
+          runs,
+        },
+      }],
+    };
+  };
+  // 260 of 10 000 datagrams dropped by the receiver: the path lost 1 %.
+  assert.match(String(await lossApplied.run({ result: at(260), udpRate: 90e6 })), /^1% → 1\.00% \(less the receiver's/);
+  // Not counted: 3.6 % is all the path's, and too much.
+  await assert.rejects(
+    async () => await lossApplied.run({ result: at(undefined), udpRate: 90e6 }),
+    /: asked 1%, UDP lost 3\.60%$/,
+  );
 });
 
 /** SAMPLE with one TCP run failed at 0% and every UDP run failed at 10%. */
@@ -112,7 +200,7 @@ Deno.test("formatSweepTable(), sweepCsv() and sweepChart() show failed runs as f
   // No figure where no run succeeded: empty cells, not NaN.
   assert.match(
     lossy,
-    /^10,100000000,100000000,100000000,0,1000000000,,,,,,,,,,UDP run 1: iperf3 failed: unable to connect$/,
+    /^10,2000000,1000000,3000000,0,1000000,,,,,,,,,,300000,,,,,UDP run 1: iperf3 failed: unable to connect$/,
   );
   assert.doesNotMatch(sweepChart(WITH_FAILURES), /NaN/);
 });
@@ -124,9 +212,10 @@ Deno.test({
     withTempDir("netkata-sweeps-", async (dir) => {
       // Files are named by the second: two runs in one second share a stem.
       const stem = `${dir}/2026-11-27T01-18-46`;
-      const first = await saveSweep(SAMPLE, stem);
+      const first = await saveSweep(SAMPLE, stem, ["$ ip netns add netkata-kata6-client-1"]);
       const second = await saveSweep(WITH_FAILURES, stem);
-      assert.deepEqual(first, [`${stem}.json`, `${stem}.csv`, `${stem}.svg`]);
+      assert.deepEqual(first, [`${stem}.json`, `${stem}.csv`, `${stem}.svg`, `${stem}.log`]);
+      assert.match(await Deno.readTextFile(first[3]), /^\$ ip netns add netkata-kata6-client-1$/m);
       assert.deepEqual(second, [`${stem}-2.json`, `${stem}-2.csv`, `${stem}-2.svg`]);
       assert.deepEqual(JSON.parse(await Deno.readTextFile(first[0])).levels[0].failed, []);
       assert.equal(JSON.parse(await Deno.readTextFile(second[0])).levels[0].failed[0].run, "TCP run 2");
@@ -418,8 +507,12 @@ Deno.test({
       `${protocol.toUpperCase()}: probe ${mbit(deno[protocol].runs)} vs iperf3 ${mbit(iperf[protocol].runs)} Mbit/s`;
     assert.ok(ratio(deno.udp.goodput.max, iperf.udp.goodput.max) <= 1.05, compare("udp"));
     assert.ok(ratio(deno.tcp.goodput.median, iperf.tcp.goodput.median) <= 4, compare("tcp"));
-    assert.equal(deno.realtime?.udp.onTime, 1);
-    assert.equal(deno.realtime?.tcp.delivered, 1);
+    assert.equal(deno.realtime?.udp.onTime.median, 1);
+    assert.equal(deno.realtime?.tcp.delivered.median, 1);
+    // The probe's TCP retransmissions come from the lab's own counters, not a 0 put there.
+    assert.ok(deno.tcp.runs.every((run) => Number.isInteger(run.retransmits)), JSON.stringify(deno.tcp.runs));
+    assert.equal(deno.requests?.tcp.failed, 0);
+    assert.ok(deno.requests!.udp.medianMs.median > 0);
   },
 });
 
@@ -448,6 +541,8 @@ Deno.test({
       const run = await startKata6(logs);
       const pids = await pidsIn(run.labs);
       assert.ok(pids.length > 0, "no process in the labs while iperf3 runs");
+      // Where netem is missing, the kit's link emulator runs in the client lab: the cleanup must find it too.
+      const emulated = /lib\/lab\/emulator\/main\.ts/.test(run.seen());
       // SIGKILL: no cleanup of its own at all.
       run.child.kill("SIGKILL");
       await run.child.status;
@@ -456,7 +551,7 @@ Deno.test({
       const notices: string[] = [];
       const removed = await removeStaleLabs({ onNotice: (notice) => notices.push(notice) });
       assert.deepEqual(await existing(run.labs), []);
-      assert.deepEqual(await stillRunning(pids), []);
+      assert.deepEqual(await stillRunning(pids), [], emulated ? "the link emulator among them" : "");
       // Another suite starting a lab at the same moment may have removed
       // them first (and said so in its own output); ours says what it did.
       const ours = run.labs.filter((name) => removed.includes(name));
@@ -469,4 +564,62 @@ Deno.test({
         for (const name of ours) assert.ok(notices[0].includes(name), notices[0]);
       }
     }),
+});
+
+/** Runs `deno task kata:6 run` with `args`; returns its exit status and what it printed. */
+async function kata6(args: string[]) {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-net",
+      `--allow-read=${ROOT}`,
+      "--allow-write=/dev/null",
+      "--allow-run",
+      "tasks/kata.ts",
+      "6",
+      "run",
+      ...args,
+    ],
+    cwd: ROOT,
+    env: { NO_COLOR: "1" },
+  }).output();
+  const text = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: text(output.stdout), stderr: text(output.stderr) };
+}
+
+Deno.test({
+  name: `kata:6 refuses, in one sentence, shaping options it cannot apply${needs.suffix}`,
+  ignore: needs.ignore,
+  fn: async () => {
+    const remote = await kata6(["--server", "127.0.0.1", "--rate", "10mbit"]);
+    assert.equal(remote.code, 2, remote.stderr);
+    assert.match(
+      remote.stderr,
+      /--delay, --rate, --jitter, --burst and --link shape the kit's own lab; with --server, shape the path yourself/,
+    );
+    const badLink = await kata6(["--link", "tbf"]);
+    assert.equal(badLink.code, 2, badLink.stderr);
+    assert.match(badLink.stderr, /--link is netem, kit or nftables, not "tbf"/);
+  },
+});
+
+Deno.test({
+  name: `kata:6 refuses delay over nftables, and netem where the kernel has none, in one sentence${suffix}`,
+  ignore: !ready,
+  fn: async () => {
+    const nft = await kata6(["--link", "nftables", "--delay", "20", "--loss", "0", "--repeats", "1", "--seconds", "1"]);
+    assert.equal(nft.code, 1, nft.stderr);
+    assert.match(
+      nft.stderr,
+      /^nftables only drops packets at random: delay, jitter, rate and bursty loss need --link kit or netem$/m,
+    );
+    assert.doesNotMatch(nft.stdout + nft.stderr, /iperf3 -c/, "it measured anyway");
+    // Where the kernel has netem, the short sweep runs on it and says so.
+    const netem = await kata6(["--link", "netem", "--loss", "0", "--repeats", "1", "--seconds", "1"]);
+    if (netem.code === 0) assert.match(netem.stdout, /Shaped by: delay netem, rate netem, loss netem\./);
+    else {assert.match(
+        netem.stderr,
+        /^This kernel has no netem \(sch_netem\): use --link kit, the kit's own link emulator$/m,
+      );}
+  },
 });

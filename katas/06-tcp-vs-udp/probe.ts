@@ -7,7 +7,15 @@
  *   deno run --allow-net --unstable-net probe.ts tcp      --host H [--port P] [--seconds S]
  *   deno run --allow-net --unstable-net probe.ts udp      --host H [--port P] [--seconds S] [--rate 100M]
  *   deno run --allow-net --unstable-net probe.ts realtime --host H --proto tcp|udp [--rate 50] [--deadline 150]
+ *   deno run --allow-net --unstable-net probe.ts requests --host H --proto tcp|udp [--size 10000] [--retry 100]
+ *   deno run --allow-net --unstable-net probe.ts workloads --host H [--seconds S] (real-time and requests, both protocols at once)
+ *   deno run --allow-net --unstable-net probe.ts ping     --host H [--count 50]
  *
+ * Retransmissions and the congestion control are not the probe's to see:
+ * Deno lets no program read /proc (net/snmp, sys/net) without --allow-all.
+ * The kit reads the lab's counters around each run with `nstat`, and sets
+ * the congestion control on the lab's route (lib/loss/probe.ts,
+ * lib/lab/path.ts).
  * Every client mode prints one JSON object. The server listens on TCP and
  * UDP on the same port (`--port 0`: any free one, printed); with `--idle S`
  * it stops by itself once no client has come for S seconds. One-way latency
@@ -24,6 +32,10 @@ const DEFAULT_PORT = 5202;
 const DATAGRAM_BYTES = 1400;
 /** A real-time message: about one 20 ms voice frame. */
 const MESSAGE_BYTES = 160;
+/** Payload of one UDP response piece: a request/response reply is cut into these. */
+const PIECE_BYTES = 1200;
+/** A request still not answered after this long counts as failed. */
+const TRANSFER_LIMIT_MS = 10_000;
 
 /** Wall-clock milliseconds with sub-millisecond precision, comparable across processes. */
 const now = () => performance.timeOrigin + performance.now();
@@ -99,14 +111,17 @@ export function serve(
     const buffer = new Uint8Array(64 * 1024);
     while (true) {
       let data: Uint8Array;
+      let remote: Deno.Addr;
       try {
-        [data] = await datagrams.receive(buffer);
+        [data, remote] = await datagrams.receive(buffer);
       } catch (error) {
         if (closed && isClosedError(error)) return;
         throw error;
       }
       lastActivity = now();
-      recordDatagram(sessions, data);
+      if (isPing(data)) await datagrams.send(data, remote as Deno.NetAddr).catch(() => {});
+      else if (startsWith(data, REQUEST)) await answerRequest(datagrams, data, remote as Deno.NetAddr);
+      else recordDatagram(sessions, data);
     }
   })();
 
@@ -134,6 +149,44 @@ export function serve(
   });
   console.log(`probe listening on ${hostname}:${bound} (TCP and UDP)`);
   return { port: bound, finished, close };
+}
+
+const PING = encoder.encode("PING");
+const REQUEST = encoder.encode("RRQ\0");
+const RESPONSE = encoder.encode("RRS\0");
+
+function startsWith(data: Uint8Array, prefix: Uint8Array): boolean {
+  return data.length >= prefix.length && prefix.every((byte, i) => data[i] === byte);
+}
+
+/**
+ * A request over UDP: "RRQ\0", id, size, then the pieces wanted (none: all).
+ * Each piece of the answer says which it is, so the client asks again for
+ * exactly the ones lost: reliability where the application wants it.
+ */
+async function answerRequest(datagrams: Deno.DatagramConn, data: Uint8Array, to: Deno.NetAddr): Promise<void> {
+  if (data.length < 12) return;
+  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+  const id = view.getUint32(4);
+  const size = Math.min(view.getUint32(8), 1_000_000);
+  const count = Math.ceil(size / PIECE_BYTES);
+  const wanted = data.length > 12
+    ? Array.from({ length: (data.length - 12) >> 1 }, (_, i) => view.getUint16(12 + i * 2))
+    : Array.from({ length: count }, (_, i) => i);
+  for (const index of wanted.filter((index) => index < count)) {
+    const piece = new Uint8Array(12 + Math.min(PIECE_BYTES, size - index * PIECE_BYTES));
+    const header = new DataView(piece.buffer);
+    piece.set(RESPONSE);
+    header.setUint32(4, id);
+    header.setUint16(8, index);
+    header.setUint16(10, count);
+    await datagrams.send(piece, to).catch(() => {});
+  }
+}
+
+/** A ping is echoed as it is, not counted: its first four bytes say "PING". */
+function isPing(data: Uint8Array): boolean {
+  return data.length >= 12 && PING.every((byte, i) => data[i] === byte);
 }
 
 /** Counts one datagram of a UDP session: sequence, reordering, jitter, latency. */
@@ -242,6 +295,9 @@ async function handleTcp(
       take();
     }
     await writeAll(conn, encoder.encode(JSON.stringify({ latencies }) + "\n"));
+  } else if (command === "GET") {
+    // Request/response: the size asked for, then the end of the connection.
+    await writeAll(conn, new Uint8Array(Math.min(Number(argument) || 0, 10_000_000)));
   } else if (command === "UDPSTATS") {
     const session = sessions.get(Number(argument));
     sessions.delete(Number(argument));
@@ -370,6 +426,49 @@ export async function udpPaced(options: UdpPacedOptions) {
 }
 
 /**
+ * Round-trip times, as ping measures them but over UDP (ping needs a raw
+ * socket, and is not everywhere): `count` small datagrams, one every
+ * `intervalMs`, each echoed by the server. A ping not back within a second
+ * is lost.
+ */
+export async function udpPing(hostname: string, port: number, count: number, intervalMs = 23) {
+  const socket = Deno.listenDatagram({ hostname: "0.0.0.0", port: 0, transport: "udp" });
+  const sentAt = new Map<number, number>();
+  const rtts: number[] = [];
+  const receiving = (async () => {
+    const buffer = new Uint8Array(64);
+    while (rtts.length < count) {
+      const [data] = await socket.receive(buffer);
+      const seq = new DataView(data.buffer, data.byteOffset).getUint32(4);
+      const sent = sentAt.get(seq);
+      if (sent !== undefined) rtts.push(now() - sent);
+      sentAt.delete(seq);
+    }
+  })().catch(() => {});
+  try {
+    const datagram = new Uint8Array(12);
+    datagram.set(PING);
+    for (let seq = 0; seq < count; seq++) {
+      new DataView(datagram.buffer).setUint32(4, seq);
+      sentAt.set(seq, now());
+      await socket.send(datagram, { transport: "udp", hostname, port });
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+    await Promise.race([receiving, new Promise((resolve) => setTimeout(resolve, 1000))]);
+  } finally {
+    socket.close();
+  }
+  const sorted = rtts.sort((a, b) => a - b);
+  return {
+    sent: count,
+    received: sorted.length,
+    minMs: sorted[0] ?? null,
+    medianMs: sorted[Math.floor(sorted.length / 2)] ?? null,
+    maxMs: sorted.at(-1) ?? null,
+  };
+}
+
+/**
  * The real-time workload: small timestamped messages at a fixed rate, as a
  * voice call sends them. What matters is not how much arrives but how much
  * arrives in time.
@@ -442,6 +541,140 @@ async function realtime(
   };
 }
 
+/** Completion times of request/response transfers: what a user waiting for a page feels. */
+function completion(protocol: "tcp" | "udp", times: number[], failed: number, size: number) {
+  const sorted = [...times].sort((a, b) => a - b);
+  const at = (q: number) => sorted.length ? sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] : null;
+  return {
+    protocol,
+    size,
+    completed: sorted.length,
+    failed,
+    medianMs: at(0.5),
+    p90Ms: at(0.9),
+    maxMs: sorted.at(-1) ?? null,
+  };
+}
+
+/**
+ * Request/response over TCP, as a browser fetches a small file: a new
+ * connection per request (the handshake is part of the cost), `size` bytes
+ * back, then the next request, until `seconds` are over. Under loss, a lost
+ * SYN costs a whole second (TCP's first timeout), a lost last segment an RTO.
+ */
+async function tcpRequests(hostname: string, port: number, seconds: number, size: number) {
+  const times: number[] = [];
+  let failed = 0;
+  const until = now() + seconds * 1000;
+  const buffer = new Uint8Array(64 * 1024);
+  while (now() < until) {
+    const started = now();
+    let received = 0;
+    let conn: Deno.TcpConn | undefined;
+    const limit = setTimeout(() => conn?.close(), TRANSFER_LIMIT_MS);
+    try {
+      conn = await Deno.connect({ hostname, port });
+      conn.setNoDelay(true);
+      await writeAll(conn, encoder.encode(`GET ${size}\n`));
+      for (let n; (n = await conn.read(buffer)) !== null;) received += n;
+    } catch (error) {
+      // Closed by the time limit, or reset: this request failed.
+      if (!(error instanceof Deno.errors.BadResource || error instanceof Deno.errors.ConnectionReset)) throw error;
+    } finally {
+      clearTimeout(limit);
+      try {
+        conn?.close();
+      } catch {
+        // Closed by the time limit already.
+      }
+    }
+    if (received === size) times.push(now() - started);
+    else failed++;
+  }
+  return completion("tcp", times, failed, size);
+}
+
+/**
+ * Request/response over UDP with reliability of the application's own: ask,
+ * and after `retryMs` without the whole answer, ask again for exactly the
+ * pieces missing. No handshake, and a timer the application chooses (TCP's
+ * first one is a second, its shortest 200 ms): that is where UDP wins.
+ */
+async function udpRequests(hostname: string, port: number, seconds: number, size: number, retryMs: number) {
+  const socket = Deno.listenDatagram({ hostname: "0.0.0.0", port: 0, transport: "udp" });
+  const count = Math.ceil(size / PIECE_BYTES);
+  let current: { id: number; got: Set<number>; done: () => void } | undefined;
+  const receiving = (async () => {
+    const buffer = new Uint8Array(2048);
+    while (true) {
+      const [data] = await socket.receive(buffer);
+      if (!startsWith(data, RESPONSE) || data.length < 12 || !current) continue;
+      const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
+      if (view.getUint32(4) !== current.id) continue;
+      current.got.add(view.getUint16(8));
+      if (current.got.size === count) current.done();
+    }
+  })().catch(() => {});
+  const times: number[] = [];
+  let failed = 0;
+  const until = now() + seconds * 1000;
+  try {
+    while (now() < until) {
+      const started = now();
+      const got = new Set<number>();
+      const complete = new Promise<void>((done) => current = { id: Math.floor(Math.random() * 2 ** 32), got, done });
+      let finished = false;
+      while (!finished && now() - started < TRANSFER_LIMIT_MS) {
+        const missing = Array.from({ length: count }, (_, i) => i).filter((i) => !got.has(i));
+        const request = new Uint8Array(12 + (got.size ? missing.length * 2 : 0));
+        const view = new DataView(request.buffer);
+        request.set(REQUEST);
+        view.setUint32(4, current!.id);
+        view.setUint32(8, size);
+        if (got.size) missing.forEach((index, i) => view.setUint16(12 + i * 2, index));
+        await socket.send(request, { transport: "udp", hostname, port });
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        finished = await Promise.race([
+          complete.then(() => true),
+          new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), retryMs)),
+        ]);
+        clearTimeout(timer);
+      }
+      if (finished) times.push(now() - started);
+      else failed++;
+    }
+  } finally {
+    socket.close();
+    await receiving;
+  }
+  return completion("udp", times, failed, size);
+}
+
+/** What the workloads mode runs: both workloads over both protocols, at once (they are light). */
+export interface WorkloadOptions {
+  hostname: string;
+  port: number;
+  seconds: number;
+  /** Real-time messages per second. */
+  rate: number;
+  deadlineMs: number;
+  /** Request/response: bytes per answer. */
+  size: number;
+  /** Request/response over UDP: ask again after this long. */
+  retryMs: number;
+}
+
+async function workloads(options: WorkloadOptions) {
+  const { hostname, port, seconds, rate, deadlineMs, size, retryMs } = options;
+  const [rtTcp, rtUdp, rrTcp, rrUdp] = await Promise.all([
+    realtime(hostname, port, "tcp", seconds, rate, deadlineMs),
+    realtime(hostname, port, "udp", seconds, rate, deadlineMs),
+    tcpRequests(hostname, port, seconds, size),
+    udpRequests(hostname, port, seconds, size, retryMs),
+  ]);
+  return { realtime: { tcp: rtTcp, udp: rtUdp }, requests: { tcp: rrTcp, udp: rrUdp } };
+}
+
 // ---------------------------------------------------------------- helpers
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
@@ -479,6 +712,9 @@ if (import.meta.main) {
       proto: { type: "string", default: "udp" },
       deadline: { type: "string", default: "150" },
       idle: { type: "string" },
+      count: { type: "string" },
+      size: { type: "string" },
+      retry: { type: "string" },
     },
   });
   const [mode] = positionals;
@@ -498,6 +734,29 @@ if (import.meta.main) {
           await udpPaced({ hostname: host, port, seconds, rate: parseRate(values.rate ?? "100M") }),
         ),
       );
+    } else if (mode === "requests" || mode === "workloads") {
+      const size = Number(values.size ?? 10_000);
+      const retryMs = Number(values.retry ?? 100);
+      if (!(size > 0 && size <= 1_000_000)) {
+        throw new RangeError(`--size takes 1 to 1000000 bytes, not "${values.size}"`);
+      }
+      if (!(retryMs > 0)) throw new RangeError(`--retry takes milliseconds, not "${values.retry}"`);
+      const report = mode === "workloads"
+        ? await workloads({
+          hostname: host,
+          port,
+          seconds,
+          rate: Number(values.rate ?? 50),
+          deadlineMs: Number(values.deadline),
+          size,
+          retryMs,
+        })
+        : values.proto === "tcp"
+        ? await tcpRequests(host, port, seconds, size)
+        : await udpRequests(host, port, seconds, size, retryMs);
+      console.log(JSON.stringify(report));
+    } else if (mode === "ping") {
+      console.log(JSON.stringify(await udpPing(host, port, Number(values.count ?? 50))));
     } else if (mode === "realtime") {
       const proto = values.proto === "tcp" ? "tcp" : "udp";
       console.log(

@@ -37,6 +37,9 @@ export interface KataFlags {
   tool?: string;
   delay?: string;
   rate?: string;
+  link?: string;
+  jitter?: string;
+  burst?: string;
 }
 
 /** Refuses positional arguments a command does not take. */

@@ -22,8 +22,15 @@ export interface RunResult {
   goodput: number;
   /** TCP: segments retransmitted by the sender. */
   retransmits?: number;
+  /**
+   * TCP: retransmissions the receiver reported as duplicates (D-SACK): the
+   * original had arrived, late or reordered. Spurious, not loss.
+   */
+  spuriousRetransmits?: number;
   /** UDP: per cent of datagrams lost. */
   lossPercent?: number;
+  /** UDP: datagrams sent. */
+  datagrams?: number;
   /** UDP: jitter in ms (RFC 3550). */
   jitterMs?: number;
   /** TCP: the sender's smallest smoothed RTT (the path, without queueing), µs. */
@@ -34,6 +41,11 @@ export interface RunResult {
   congestion?: string;
   /** How many tries it took, where the server was busy at first. */
   attempts?: number;
+  /**
+   * UDP: datagrams the receiving socket's full buffer dropped (the lab's
+   * UdpRcvbufErrors): lost to a receiver not scheduled in time, not to the path.
+   */
+  receiveBufferDrops?: number;
 }
 
 /** How often, and after how long, to try again when the server is busy. */
@@ -55,6 +67,8 @@ export interface IperfOptions {
   seconds: number;
   /** UDP sending rate, iperf3 syntax. @default {"100M"} */
   udpRate?: string;
+  /** UDP datagram payload, bytes (iperf3 -l). @default {iperf3's: the path MTU less headers} */
+  udpLength?: number;
   /** TCP congestion control (-C). */
   congestion?: string;
   /** Where the client runs; on the host when absent (a remote --server). */
@@ -92,6 +106,7 @@ export function parseIperf(json: string, protocol: "tcp" | "udp"): RunResult {
       protocol,
       goodput: received.bits_per_second,
       lossPercent: received.lost_percent ?? end.sum?.lost_percent,
+      datagrams: received.packets ?? end.sum?.packets,
       jitterMs: received.jitter_ms ?? end.sum?.jitter_ms,
     };
   }
@@ -149,6 +164,7 @@ async function iperfOnce(options: IperfOptions): Promise<RunResult> {
   if (options.port !== undefined) args.push("-p", String(options.port));
   if (options.protocol === "udp") {
     args.push("-u", "-b", options.udpRate ?? "100M");
+    if (options.udpLength !== undefined) args.push("-l", String(options.udpLength));
   }
   if (options.protocol === "tcp" && options.congestion) {
     args.push("-C", options.congestion);

@@ -25,10 +25,54 @@ export interface RealtimeResult {
   deadlineMs: number;
 }
 
+/** How request/response transfers fared: completion times in ms. */
+export interface RequestResult {
+  protocol: "tcp" | "udp";
+  /** Bytes per answer. */
+  size: number;
+  completed: number;
+  /** Requests not answered within 10 s. */
+  failed: number;
+  medianMs: number | null;
+  p90Ms: number | null;
+  maxMs: number | null;
+}
+
+/** One run of the light workloads, both protocols at once. */
+export interface WorkloadsResult {
+  realtime: { tcp: RealtimeResult; udp: RealtimeResult };
+  requests: { tcp: RequestResult; udp: RequestResult };
+}
+
 const denoArgs = (
   probe: string,
   mode: string[],
-) => ["run", "--allow-net", "--unstable-net", probe, ...mode];
+) => [
+  "run",
+  "--allow-net",
+  "--unstable-net",
+  probe,
+  ...mode,
+];
+
+/**
+ * The lab's own counters `names` (TcpRetransSegs, UdpRcvbufErrors…) so far.
+ * Linux keeps them per network namespace, so the difference around a run
+ * is that run's. Read with `nstat` because Deno lets no program read
+ * /proc/net/snmp without --allow-all. A counter the kernel does not have
+ * reads 0.
+ *
+ * @example
+ * ```ts ignore
+ * const { TcpRetransSegs } = await labCounters(lab, ["TcpRetransSegs"]);
+ * ```
+ */
+export async function labCounters<N extends string>(lab: Lab, names: readonly N[]): Promise<Record<N, number>> {
+  const { stdout } = await lab.run("nstat", ["-asz", ...names]);
+  const counters = {} as Record<N, number>;
+  for (const name of names) counters[name] = Number(new RegExp(`^${name}\\s+(\\d+)`, "m").exec(stdout)?.[1] ?? 0);
+  return counters;
+}
 
 /**
  * Starts the probe's server in `lab`, listening on `address`. It stops by
@@ -95,13 +139,14 @@ export async function probeRun(
     String(options.seconds),
   ];
   if (options.protocol === "tcp") {
-    const report = await runProbe(
-      lab,
-      probe,
-      ["tcp", ...common],
-      options.seconds,
-    );
-    return { protocol: "tcp", goodput: report.goodput as number };
+    const before = await labCounters(lab, ["TcpRetransSegs"]);
+    const report = await runProbe(lab, probe, ["tcp", ...common], options.seconds);
+    const after = await labCounters(lab, ["TcpRetransSegs"]);
+    return {
+      protocol: "tcp",
+      goodput: report.goodput as number,
+      retransmits: after.TcpRetransSegs - before.TcpRetransSegs,
+    };
   }
   const report = await runProbe(lab, probe, [
     "udp",
@@ -113,35 +158,92 @@ export async function probeRun(
     protocol: "udp",
     goodput: report.goodput as number,
     lossPercent: report.lossPercent as number,
+    datagrams: report.sent as number,
     jitterMs: report.jitterMs as number,
   };
 }
 
-/** The real-time workload over `protocol`. */
-export async function realtimeRun(
-  lab: Lab,
-  probe: string,
-  options: {
-    server: string;
-    protocol: "tcp" | "udp";
-    seconds: number;
-    rate: number;
-    deadlineMs: number;
-  },
-): Promise<RealtimeResult> {
+/** Options for {@linkcode workloadsRun}. */
+export interface WorkloadsOptions {
+  server: string;
+  seconds: number;
+  /** Real-time messages per second. */
+  rate: number;
+  deadlineMs: number;
+  /** Request/response: bytes per answer. */
+  size: number;
+  /** Request/response over UDP: ask again after this long, ms. */
+  retryMs: number;
+}
+
+/**
+ * The real-time stream and request/response, over TCP and UDP at once:
+ * four light flows, one probe run.
+ *
+ * @example
+ * ```ts ignore
+ * const run = await workloadsRun(lab, probe, { server: "198.18.0.2", seconds: 3, rate: 50, deadlineMs: 150, size: 10_000, retryMs: 100 });
+ * console.log(run.requests.tcp.medianMs);
+ * ```
+ */
+export async function workloadsRun(lab: Lab, probe: string, options: WorkloadsOptions): Promise<WorkloadsResult> {
   return await runProbe(lab, probe, [
-    "realtime",
+    "workloads",
     "--host",
     options.server,
     "--port",
     String(PROBE_PORT),
-    "--proto",
-    options.protocol,
     "--seconds",
     String(options.seconds),
     "--rate",
     String(options.rate),
     "--deadline",
     String(options.deadlineMs),
-  ], options.seconds) as unknown as RealtimeResult;
+    "--size",
+    String(options.size),
+    "--retry",
+    String(options.retryMs),
+  ], options.seconds + 10) as unknown as WorkloadsResult;
+}
+
+/** Round-trip times measured with the probe's UDP ping, ms. */
+export interface PingResult {
+  sent: number;
+  received: number;
+  minMs: number | null;
+  medianMs: number | null;
+  maxMs: number | null;
+}
+
+/**
+ * The path's round trip between two labs, measured as ping would (over
+ * UDP: ping needs a raw socket and is not installed everywhere): a probe
+ * server in `serverLab`, `count` pings from `clientLab`.
+ *
+ * @example
+ * ```ts ignore
+ * const ping = await udpPingIn(client, server, probe, { server: "198.18.0.2", count: 50 });
+ * console.log(ping.medianMs);
+ * ```
+ */
+export async function udpPingIn(
+  clientLab: Lab,
+  serverLab: Lab,
+  probe: string,
+  options: { server: string; count: number },
+): Promise<PingResult> {
+  await using _server = await startProbeServer(serverLab, probe, options.server, {
+    idleSeconds: 30,
+    lifetimeMs: 60_000,
+  });
+  const seconds = Math.ceil(options.count * 0.03) + 2;
+  return await runProbe(clientLab, probe, [
+    "ping",
+    "--host",
+    options.server,
+    "--port",
+    String(PROBE_PORT),
+    "--count",
+    String(options.count),
+  ], seconds) as unknown as PingResult;
 }

@@ -26,17 +26,3 @@ export function spread(values: readonly number[]): Spread {
   const median = sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
   return { median, min: sorted[0], max: sorted.at(-1)! };
 }
-
-/**
- * The Mathis et al. estimate of TCP throughput under random loss:
- * MSS / (RTT · √p), in bits per second (the constant C ≈ 1.22 left out, as
- * the kata asks). Undefined without loss: the formula has no limit there.
- */
-export function mathisEstimate(
-  mssBytes: number,
-  rttSeconds: number,
-  lossFraction: number,
-): number | undefined {
-  if (lossFraction <= 0 || rttSeconds <= 0) return undefined;
-  return (mssBytes * 8) / (rttSeconds * Math.sqrt(lossFraction));
-}

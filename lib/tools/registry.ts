@@ -114,6 +114,16 @@ export const TOOLS = {
       macos: "brew install deno",
     },
   },
+  nstat: {
+    binary: "nstat",
+    purpose: "read a lab's TCP counters (retransmissions of the kit's probe)",
+    privileged: false,
+    install: {
+      debian: "apt-get install iproute2",
+      fedora: "dnf install iproute",
+      macos: "not available (labs need Linux)",
+    },
+  },
   tc: {
     binary: "tc",
     purpose: "shape traffic: loss, delay, rate",

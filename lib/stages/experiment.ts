@@ -110,7 +110,16 @@ export const udpDelivers: Stage<ExperimentContext> = {
     });
     if (off.length > 0) {
       throw new StageFailure(
-        `UDP goodput is off the sending rate at ${off.map((l) => `${l.loss}%`).join(", ")}`,
+        `UDP goodput is off the sending rate at ${
+          off.map((l) => {
+            const mbit = (bits: number) => (bits / 1e6).toFixed(2);
+            const lost = l.udp.lossPercent.median;
+            const expected = udpRate * (1 - lost / 100);
+            return `${l.loss}% (${mbit(l.udp.goodput.median)} Mbit/s, expected ${mbit(expected)}: ${
+              mbit(udpRate)
+            } less the ${lost.toFixed(1)}% lost)`;
+          }).join(", ")
+        }`,
         {
           hint: "Read the receiver's figure (end.sum_received), not the sender's.",
         },

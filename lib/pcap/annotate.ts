@@ -170,75 +170,15 @@ export class Annotator {
     const src = endpoint(packet.src, tcp.srcPort);
     const dst = endpoint(packet.dst, tcp.dstPort);
     const key = src < dst ? `${src} ${dst}` : `${dst} ${src}`;
-    let conversation = this.#conversations.get(key);
-    if (!conversation) {
-      // Whoever sent the first packet we see is the client (normally the SYN).
-      conversation = {
-        key,
-        client: src,
-        sides: {
-          client: { name: "client", finAcked: false },
-          server: { name: "server", finAcked: false },
-        },
-        established: false,
-      };
-      if (this.#conversations.size >= MAX_CONVERSATIONS) {
-        this.#conversations.delete(this.#conversations.keys().next().value!);
-      }
-      this.#conversations.set(key, conversation);
-    }
+    const conversation = this.#conversation(key, src);
     const fromClient = src === conversation.client;
     const me = conversation.sides[fromClient ? "client" : "server"];
     const peer = conversation.sides[fromClient ? "server" : "client"];
     me.isn ??= tcp.seq;
-    const has = (flag: string) => tcp.flags.includes(flag);
     const relativeSeq = relative(tcp.seq, me.isn);
-    const relativeAck = has("ACK") && peer.isn !== undefined ? relative(tcp.ack, peer.isn) : 0;
-    if (has("FIN")) me.finEnd = relativeSeq + tcp.payloadLength + 1;
-
-    let label: PacketLabel;
-    let meaning: string;
-    const who = me.name;
-    const other = peer.name;
-    if (has("RST")) {
-      label = "RST";
-      meaning = `RST: the ${who} aborts the connection at once; unsent and unread data are discarded`;
-    } else if (has("SYN") && !has("ACK")) {
-      label = "SYN";
-      meaning = `SYN: the ${who} opens the connection and proposes its initial sequence number (${tcp.seq})`;
-    } else if (has("SYN")) {
-      label = "SYN-ACK";
-      meaning =
-        `SYN-ACK: the ${who} accepts, proposes its own initial sequence number (${tcp.seq}) and acknowledges the ${other}'s (ack = its ISN + 1)`;
-    } else if (has("FIN")) {
-      label = "FIN";
-      const acksFin = peer.finEnd !== undefined && relativeAck >= peer.finEnd;
-      if (acksFin) peer.finAcked = true;
-      meaning = `FIN: the ${who} has nothing more to send (it closes its half)` +
-        (tcp.payloadLength > 0 ? `, with ${tcp.payloadLength} last bytes of data` : "") +
-        (acksFin ? `, and acknowledges the ${other}'s FIN` : "");
-    } else if (tcp.payloadLength > 0) {
-      label = "DATA";
-      meaning = `Data: ${tcp.payloadLength} bytes from the ${who} (relative seq ${relativeSeq} to ${
-        relativeSeq + tcp.payloadLength
-      })`;
-    } else {
-      label = "ACK";
-      if (!conversation.established && fromClient) {
-        conversation.established = true;
-        meaning = `ACK: the ${who} acknowledges the ${other}'s SYN; the handshake is complete`;
-      } else if (
-        peer.finEnd !== undefined && relativeAck >= peer.finEnd &&
-        !peer.finAcked
-      ) {
-        peer.finAcked = true;
-        meaning = me.finEnd !== undefined
-          ? `Last ACK: the ${who} acknowledges the ${other}'s FIN; both halves are closed`
-          : `ACK: the ${who} acknowledges the ${other}'s FIN (a FIN counts as one sequence number)`;
-      } else {
-        meaning = `ACK: the ${who} has received everything up to relative ${relativeAck}`;
-      }
-    }
+    const relativeAck = tcp.flags.includes("ACK") && peer.isn !== undefined ? relative(tcp.ack, peer.isn) : 0;
+    if (tcp.flags.includes("FIN")) me.finEnd = relativeSeq + tcp.payloadLength + 1;
+    const { label, meaning } = describeTcp(conversation, fromClient, tcp, relativeSeq, relativeAck);
     // Closed on both sides, or reset: forget it. A later packet of the same
     // four-tuple starts a new conversation (a new SYN reuses the ports).
     if (label === "RST" || (me.finAcked && peer.finAcked)) {
@@ -265,6 +205,98 @@ export class Annotator {
       meaning,
     };
   }
+
+  /** The conversation `key` belongs to, made (and the oldest forgotten, past the limit) when it is new. */
+  #conversation(key: string, src: string): Conversation {
+    let conversation = this.#conversations.get(key);
+    if (!conversation) {
+      // Whoever sent the first packet we see is the client (normally the SYN).
+      conversation = {
+        key,
+        client: src,
+        sides: {
+          client: { name: "client", finAcked: false },
+          server: { name: "server", finAcked: false },
+        },
+        established: false,
+      };
+      if (this.#conversations.size >= MAX_CONVERSATIONS) {
+        this.#conversations.delete(this.#conversations.keys().next().value!);
+      }
+      this.#conversations.set(key, conversation);
+    }
+    return conversation;
+  }
+}
+
+/**
+ * What a TCP segment is in the life of its conversation, and one sentence
+ * on what it means; notes in `conversation` the FINs it acknowledges and
+ * the handshake it completes.
+ */
+function describeTcp(
+  conversation: Conversation,
+  fromClient: boolean,
+  tcp: TcpHeader,
+  relativeSeq: number,
+  relativeAck: number,
+): { label: PacketLabel; meaning: string } {
+  const me = conversation.sides[fromClient ? "client" : "server"];
+  const peer = conversation.sides[fromClient ? "server" : "client"];
+  const has = (flag: string) => tcp.flags.includes(flag);
+  const who = me.name;
+  const other = peer.name;
+  if (has("RST")) {
+    return {
+      label: "RST",
+      meaning: `RST: the ${who} aborts the connection at once; unsent and unread data are discarded`,
+    };
+  }
+  if (has("SYN") && !has("ACK")) {
+    return {
+      label: "SYN",
+      meaning: `SYN: the ${who} opens the connection and proposes its initial sequence number (${tcp.seq})`,
+    };
+  }
+  if (has("SYN")) {
+    return {
+      label: "SYN-ACK",
+      meaning:
+        `SYN-ACK: the ${who} accepts, proposes its own initial sequence number (${tcp.seq}) and acknowledges the ${other}'s (ack = its ISN + 1)`,
+    };
+  }
+  if (has("FIN")) {
+    const acksFin = peer.finEnd !== undefined && relativeAck >= peer.finEnd;
+    if (acksFin) peer.finAcked = true;
+    return {
+      label: "FIN",
+      meaning: `FIN: the ${who} has nothing more to send (it closes its half)` +
+        (tcp.payloadLength > 0 ? `, with ${tcp.payloadLength} last bytes of data` : "") +
+        (acksFin ? `, and acknowledges the ${other}'s FIN` : ""),
+    };
+  }
+  if (tcp.payloadLength > 0) {
+    return {
+      label: "DATA",
+      meaning: `Data: ${tcp.payloadLength} bytes from the ${who} (relative seq ${relativeSeq} to ${
+        relativeSeq + tcp.payloadLength
+      })`,
+    };
+  }
+  if (!conversation.established && fromClient) {
+    conversation.established = true;
+    return { label: "ACK", meaning: `ACK: the ${who} acknowledges the ${other}'s SYN; the handshake is complete` };
+  }
+  if (peer.finEnd !== undefined && relativeAck >= peer.finEnd && !peer.finAcked) {
+    peer.finAcked = true;
+    return {
+      label: "ACK",
+      meaning: me.finEnd !== undefined
+        ? `Last ACK: the ${who} acknowledges the ${other}'s FIN; both halves are closed`
+        : `ACK: the ${who} acknowledges the ${other}'s FIN (a FIN counts as one sequence number)`,
+    };
+  }
+  return { label: "ACK", meaning: `ACK: the ${who} has received everything up to relative ${relativeAck}` };
 }
 
 /** The steps of a whole conversation, in the order they happen. */

@@ -6,73 +6,91 @@
  * @module
  */
 
-import type { ChunkedSource } from "./chunks.ts";
-import { type CaptureRecord, MAX_PACKET_BYTES, PcapError } from "./record.ts";
+import type { ChunkBuffer } from "./chunks.ts";
+import { MAX_PACKET_BYTES, PcapError, type RecordView } from "./record.ts";
 
+/** Magic number of a pcap file with microsecond timestamps. */
 export const PCAP_MICRO = 0xa1b2c3d4;
+/** Magic number of a pcap file with nanosecond timestamps. */
 export const PCAP_NANO = 0xa1b23c4d;
 
-/** Reads the records of a classic pcap file, in batches of what is already buffered. */
-export async function* readPcap(
-  source: ChunkedSource,
-): AsyncGenerator<CaptureRecord[]> {
-  if (!await source.need(24)) {
-    throw new PcapError(`Truncated pcap file header: 24 bytes expected, ${source.available} present`, 0);
+/** Bytes of the file header, and of each record's header. */
+export const PCAP_HEADER_BYTES = 24;
+const RECORD_HEADER_BYTES = 16;
+
+/**
+ * Reads a classic pcap file record by record, synchronously, from what the
+ * chunk buffer holds: {@linkcode next} says "more" (with {@linkcode needed})
+ * when the next record is not all there yet.
+ */
+export class PcapParser {
+  /** How many bytes the next record needs buffered, after next() said "more". */
+  needed = RECORD_HEADER_BYTES;
+  #little: boolean;
+  /** Nanoseconds per unit of the timestamp's fraction. */
+  #nanosPerUnit: number;
+  #linkType: number;
+  #index = 0;
+
+  /** Reads the file header (its 24 bytes buffered). */
+  constructor(chunks: ChunkBuffer) {
+    this.#little = [PCAP_MICRO, PCAP_NANO].includes(chunks.uint32(0, true));
+    this.#nanosPerUnit = chunks.uint32(0, this.#little) === PCAP_NANO ? 1 : 1000;
+    this.#linkType = chunks.uint32(20, this.#little) & 0x0fffffff; // upper bits: FCS info
+    chunks.skip(PCAP_HEADER_BYTES);
   }
-  const header = source.peek(24);
-  const little = [PCAP_MICRO, PCAP_NANO].includes(header.getUint32(0, true));
-  const nano = header.getUint32(0, little) === PCAP_NANO;
-  const linkType = header.getUint32(20, little) & 0x0fffffff; // upper bits: FCS info
-  source.skip(24);
-  let batch: CaptureRecord[] = [];
-  try {
-    for (let index = 1;; index++) {
-      const offset = source.offset;
-      if (!source.has(16)) {
-        if (batch.length > 0) yield batch;
-        batch = [];
-        if (!await source.need(16)) {
-          if (source.available === 0) return;
-          throw new PcapError(
-            `Truncated header of record ${index} at offset ${offset}: 16 bytes expected, ${source.available} present`,
-            offset,
-            index,
-          );
-        }
-      }
-      const seconds = source.uint32(0, little);
-      const fraction = source.uint32(4, little);
-      const capturedLength = source.uint32(8, little);
-      const originalLength = source.uint32(12, little);
-      if (capturedLength > MAX_PACKET_BYTES) {
-        throw new PcapError(
-          `Record ${index} at offset ${offset} claims ${capturedLength} captured bytes (limit ${MAX_PACKET_BYTES})`,
-          offset,
-          index,
-        );
-      }
-      if (!source.has(16 + capturedLength)) {
-        if (batch.length > 0) yield batch;
-        batch = [];
-        if (!await source.need(16 + capturedLength)) {
-          throw new PcapError(
-            `Record ${index} at offset ${offset} is cut short: ${capturedLength} bytes announced, ${
-              source.available - 16
-            } present`,
-            offset,
-            index,
-          );
-        }
-      }
-      source.skip(16);
-      const data = source.take(capturedLength);
-      const timestampNs = BigInt(seconds) * 1_000_000_000n +
-        BigInt(fraction) * (nano ? 1n : 1000n);
-      batch.push({ index, offset, linkType, timestampNs, data, originalLength });
+
+  /** Reads the next record into `record`, or says that more bytes must be buffered first. */
+  next(chunks: ChunkBuffer, record: RecordView): "record" | "more" {
+    if (!chunks.has(RECORD_HEADER_BYTES)) {
+      this.needed = RECORD_HEADER_BYTES;
+      return "more";
     }
-  } catch (error) {
-    // Whatever was read before the defect is handed over before the defect is reported.
-    if (batch.length > 0) yield batch;
-    throw error;
+    const little = this.#little;
+    const captured = chunks.uint32(8, little);
+    if (captured > MAX_PACKET_BYTES) {
+      const [index, offset] = [this.#index + 1, chunks.offset];
+      throw new PcapError(
+        `Record ${index} at offset ${offset} claims ${captured} captured bytes (limit ${MAX_PACKET_BYTES})`,
+        offset,
+        index,
+      );
+    }
+    if (!chunks.has(RECORD_HEADER_BYTES + captured)) {
+      this.needed = RECORD_HEADER_BYTES + captured;
+      return "more";
+    }
+    record.index = ++this.#index;
+    record.offset = chunks.offset;
+    record.linkType = this.#linkType;
+    record.seconds = chunks.uint32(0, little);
+    record.nanos = chunks.uint32(4, little) * this.#nanosPerUnit;
+    record.wide = undefined;
+    record.originalLength = chunks.uint32(12, little);
+    record.bytes = chunks.bytes;
+    record.start = chunks.start + RECORD_HEADER_BYTES;
+    record.length = captured;
+    chunks.skip(RECORD_HEADER_BYTES + captured);
+    return "record";
+  }
+
+  /** The file ended with fewer than `needed` bytes left: a clean end, or a record cut short (thrown). */
+  atEnd(chunks: ChunkBuffer): void {
+    const [index, offset, present] = [this.#index + 1, chunks.offset, chunks.available];
+    if (this.needed === RECORD_HEADER_BYTES) {
+      if (present === 0) return;
+      throw new PcapError(
+        `Truncated header of record ${index} at offset ${offset}: 16 bytes expected, ${present} present`,
+        offset,
+        index,
+      );
+    }
+    throw new PcapError(
+      `Record ${index} at offset ${offset} is cut short: ${this.needed - RECORD_HEADER_BYTES} bytes announced, ${
+        present - RECORD_HEADER_BYTES
+      } present`,
+      offset,
+      index,
+    );
   }
 }

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { Annotator, missingSteps } from "../lib/pcap/annotate.ts";
 import { decodePacket, flagBits, LinkType } from "../lib/pcap/decode.ts";
-import { type CaptureRecord, PcapError, readCapture } from "../lib/pcap/reader.ts";
+import { type CaptureRecord, MAX_PACKET_BYTES, PcapError, readCapture } from "../lib/pcap/reader.ts";
 import bigEndianPcap from "./fixtures/pcap/handshake-big-endian.pcap" with {
   type: "bytes",
 };
@@ -270,6 +270,13 @@ const INTERFACE = pcapngBlock(1, [1, 0, 0, 0, 0, 0, 0, 0]);
 /** Enhanced packet block (36 bytes) on interface 0 with 4 bytes of data. */
 const PACKET = pcapngBlock(6, [...new Array(12).fill(0), 4, 0, 0, 0, 4, 0, 0, 0, 1, 2, 3, 4]);
 
+/** A simple packet block holding `length` bytes of packet, its original length the same. */
+function simplePacket(length: number): Uint8Array {
+  const body = new Uint8Array(4 + length);
+  new DataView(body.buffer).setUint32(0, length, true);
+  return pcapngBlock(3, body);
+}
+
 /** `bytes` with the 32-bit little- or big-endian number at `at` set to `value`. */
 function withNumber(bytes: Uint8Array, at: number, value: number, little = true): Uint8Array {
   const out = bytes.slice();
@@ -294,6 +301,7 @@ Deno.test("readCapture() names the record and the byte offset of every defect af
     ["packet block too short", concat(SECTION, INTERFACE, pcapngBlock(6, new Array(16).fill(0))), 1, 48],
     ["simple packet before any interface", concat(SECTION, pcapngBlock(3, [4, 0, 0, 0, 1, 2, 3, 4])), 1, 28],
     ["simple packet block too short", concat(SECTION, INTERFACE, pcapngBlock(3, [])), 1, 48],
+    ["simple packet above the packet limit", concat(SECTION, INTERFACE, simplePacket(MAX_PACKET_BYTES + 4)), 1, 48],
     ["interface block too short", concat(SECTION, INTERFACE, PACKET, pcapngBlock(1, [1, 0, 0, 0])), 2, 84],
   ];
   for (const [what, bytes, record, offset] of defects) {
@@ -305,6 +313,15 @@ Deno.test("readCapture() names the record and the byte offset of every defect af
     assert.match(error.message, new RegExp(`\\boffset ${offset}\\b`), what);
     assert.match(error.message, /^[A-Z][^\n]*[^.]$/, what);
   }
+});
+
+Deno.test("readCapture() holds a simple packet block to the packet limit, as it does an enhanced one", async () => {
+  const atLimit = await records(concat(SECTION, INTERFACE, simplePacket(MAX_PACKET_BYTES)), 4096);
+  assert.equal(atLimit[0].data.length, MAX_PACKET_BYTES);
+  await assert.rejects(
+    records(concat(SECTION, INTERFACE, simplePacket(MAX_PACKET_BYTES + 4)), 4096),
+    /^PcapError: Record 1 at offset 48 claims 262148 captured bytes \(limit 262144\)$/,
+  );
 });
 
 Deno.test("readCapture() yields every record read before a defective interface block", async () => {

@@ -122,6 +122,9 @@ export class PcapngParser {
     if (!iface) throw recordError(index, offset, "comes before any interface block");
     const originalLength = chunks.uint32(8, this.#little);
     const captured = Math.min(originalLength, iface.snapLength || originalLength, length - 16);
+    if (captured > MAX_PACKET_BYTES) {
+      throw recordError(index, offset, `claims ${captured} captured bytes (limit ${MAX_PACKET_BYTES})`);
+    }
     setRecord(record, chunks, index, iface.linkType, 12, captured, originalLength);
     record.seconds = 0;
     record.nanos = 0;

@@ -1,7 +1,16 @@
 /**
  * `deno task pcap FILE` — annotates any capture: one line per packet with
  * what it means; `--json` prints one JSON object per packet instead. Reads
- * the file as a stream, so a capture larger than memory works too.
+ * the file in chunks, so a capture larger than memory works too, in the
+ * same memory whatever its size.
+ *
+ * deno.json runs it with two V8 flags, measured on a million packets (7
+ * interleaved rounds each way, text and --json): --max-semi-space-size=1
+ * keeps the young generation at 1 MB, enough when the hot path makes no
+ * garbage; --no-concurrent-recompilation compiles hot code on the main
+ * thread, without a second thread's allocations. Together: peak RSS 56.2
+ * → 51.8 MiB (text) and 58.1 → 52.0 MiB (--json), CPU time unchanged
+ * (0.60 s text, 1.00 → 0.98 s --json).
  *
  * @module
  */
@@ -100,11 +109,11 @@ interface Printed {
 }
 
 /**
- * The read buffer: reads of a megabyte keep the system calls few (a
- * quarter of one costs 3 % more time on a million packets), and the
- * buffer is no larger than the file.
+ * The read buffer (no larger than the file). Measured on a million packets
+ * (7 interleaved rounds, --json): 256 KiB costs the same CPU as 1 MiB
+ * (0.99 s against 0.98 s) and 1.3 MiB less peak RSS; 4 MiB only adds RSS.
  */
-const READ_BUFFER_BYTES = 1024 * 1024;
+const READ_BUFFER_BYTES = 256 * 1024;
 
 /**
  * Prints one line (or JSON object) per packet as the file is read;
@@ -134,6 +143,8 @@ async function printPackets(path: string, json: boolean): Promise<Printed | "sto
 }
 
 async function printRecords(file: Deno.FsFile, bufferSize: number, json: boolean): Promise<Printed | "stopped"> {
+  // Two buffers of 256 KiB (the default): 64 KiB ones cost 9 % more CPU
+  // in write calls, 1 MiB ones 1.3 MiB more RSS for 2 % less.
   const out = new BufferedByteWriter(Deno.stdout);
   const annotator = new Annotator();
   const steps = new ConversationSteps();

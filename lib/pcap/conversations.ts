@@ -58,7 +58,7 @@ export class ConversationTable {
   /** Per side: 1 once its FIN is acknowledged. */
   finAcked = new Uint8Array(0);
 
-  constructor(maxSize: number, initialCapacity = 256) {
+  constructor(maxSize: number, initialCapacity = 16) {
     this.maxSize = maxSize;
     this.#grow(Math.min(initialCapacity, maxSize));
   }

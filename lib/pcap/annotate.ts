@@ -23,7 +23,16 @@ import {
   UDP_DATAGRAM,
   UNDECODED,
 } from "./annotation.ts";
-import { CLIENT, ConversationTable, SERVER } from "./conversations.ts";
+import {
+  CLIENT,
+  CLIENT_FIRST,
+  ConversationTable,
+  ESTABLISHED,
+  FIN_ACKED,
+  FIN_SENT,
+  ISN_KNOWN,
+  SERVER,
+} from "./conversations.ts";
 import { FLAG_NAME_TABLE, type PacketFields, TCP, UDP } from "./decode.ts";
 import { writeMeaning } from "./packet_lines.ts";
 import { addressText, writeEndpoint, writeOptions } from "./packet_text.ts";
@@ -159,39 +168,43 @@ export class Annotator {
     if (slot < 0) {
       // Whoever sent the first packet we see is the client (normally the SYN).
       slot = table.add();
-      table.clientIsFirst[slot] = srcFirst ? 1 : 0;
+      if (srcFirst) table.flags[slot] = CLIENT_FIRST;
     }
-    const fromClient = srcFirst === (table.clientIsFirst[slot] === 1);
-    const me = 2 * slot + (fromClient ? CLIENT : SERVER);
-    const peer = 2 * slot + (fromClient ? SERVER : CLIENT);
-    if (!table.hasIsn[me]) {
-      table.isn[me] = f.seq;
-      table.hasIsn[me] = 1;
+    const fromClient = srcFirst === ((table.flags[slot] & CLIENT_FIRST) !== 0);
+    const me = fromClient ? CLIENT : SERVER;
+    const peer = fromClient ? SERVER : CLIENT;
+    if (!(table.flags[slot] & (ISN_KNOWN << me))) {
+      table.isn[2 * slot + me] = f.seq;
+      table.flags[slot] |= ISN_KNOWN << me;
     }
     // TCP sequence numbers wrap at 2^32.
-    a.relativeSeq = (f.seq - table.isn[me]) >>> 0;
-    a.relativeAck = f.flags & ACK && table.hasIsn[peer] ? (f.ack - table.isn[peer]) >>> 0 : 0;
+    a.relativeSeq = (f.seq - table.isn[2 * slot + me]) >>> 0;
+    a.relativeAck = f.flags & ACK && table.flags[slot] & (ISN_KNOWN << peer)
+      ? (f.ack - table.isn[2 * slot + peer]) >>> 0
+      : 0;
     if (f.flags & FIN) {
-      table.finEnd[me] = a.relativeSeq + f.payloadLength + 1;
-      table.hasFinEnd[me] = 1;
+      table.finEnd[2 * slot + me] = a.relativeSeq + f.payloadLength + 1;
+      table.flags[slot] |= FIN_SENT << me;
     }
     a.kind = TCP_SEGMENT;
     a.fromClient = fromClient;
     describeTcp(a, table, slot, me, peer);
     // Closed on both sides, or reset: forget it. A later packet of the same
     // four-tuple starts a new conversation (a new SYN reuses the ports).
-    if (a.label === "RST" || (table.finAcked[me] && table.finAcked[peer])) table.delete(slot);
+    const bothAcked = (FIN_ACKED << CLIENT) | (FIN_ACKED << SERVER);
+    if (a.label === "RST" || (table.flags[slot] & bothAcked) === bothAcked) table.delete(slot);
   }
 }
 
 /**
  * What a TCP segment is in the life of its conversation (label, and which
  * sentence says what it means); notes in the table the FINs it
- * acknowledges and the handshake it completes.
+ * acknowledges and the handshake it completes. `me` and `peer` are sides.
  */
 function describeTcp(a: Annotation, table: ConversationTable, slot: number, me: number, peer: number): void {
   const flags = a.fields.flags;
-  const acksPeerFin = table.hasFinEnd[peer] === 1 && a.relativeAck >= table.finEnd[peer];
+  const state = table.flags;
+  const acksPeerFin = (state[slot] & (FIN_SENT << peer)) !== 0 && a.relativeAck >= table.finEnd[2 * slot + peer];
   a.acksFin = false;
   if (flags & RST) {
     a.label = "RST";
@@ -203,18 +216,18 @@ function describeTcp(a: Annotation, table: ConversationTable, slot: number, me: 
     a.label = "FIN";
     a.meaning = Meaning.FIN;
     a.acksFin = acksPeerFin;
-    if (acksPeerFin) table.finAcked[peer] = 1;
+    if (acksPeerFin) state[slot] |= FIN_ACKED << peer;
   } else if (a.fields.payloadLength > 0) {
     a.label = "DATA";
     a.meaning = Meaning.DATA;
   } else {
     a.label = "ACK";
-    if (!table.established[slot] && a.fromClient) {
-      table.established[slot] = 1;
+    if (!(state[slot] & ESTABLISHED) && a.fromClient) {
+      state[slot] |= ESTABLISHED;
       a.meaning = Meaning.HANDSHAKE_ACK;
-    } else if (acksPeerFin && !table.finAcked[peer]) {
-      table.finAcked[peer] = 1;
-      a.meaning = table.hasFinEnd[me] ? Meaning.LAST_ACK : Meaning.FIN_ACK;
+    } else if (acksPeerFin && !(state[slot] & (FIN_ACKED << peer))) {
+      state[slot] |= FIN_ACKED << peer;
+      a.meaning = state[slot] & (FIN_SENT << me) ? Meaning.LAST_ACK : Meaning.FIN_ACK;
     } else {
       a.meaning = Meaning.ACK;
     }

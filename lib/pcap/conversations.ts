@@ -11,17 +11,31 @@ import type { PacketFields } from "./decode.ts";
 
 /** Words of a key: IP version, both ports, then each endpoint's address (4 words, IPv4 in the first). */
 export const KEY_WORDS = 10;
-/** The side of a conversation, as an index into the per-side arrays. */
+/** The side of a conversation: per-side state is at 2·slot + side, per-side flags shifted left by it. */
 export const CLIENT = 0;
 export const SERVER = 1;
+
+/** A conversation's flags, one byte per slot. */
+export const CLIENT_FIRST = 0x01; // the key's first endpoint is the client (it sent the first packet seen)
+export const ESTABLISHED = 0x02; // the client's ACK of the server's SYN was seen
+export const ISN_KNOWN = 0x04; // per side (<< side): its initial sequence number is known
+export const FIN_SENT = 0x10; // per side: it sent its FIN (finEnd holds where it ends)
+export const FIN_ACKED = 0x40; // per side: its FIN is acknowledged
+
+/** How much the arrays grow at a time: 16, 256, 4 096, then 65 536 conversations. */
+const GROWTH = 16;
 
 /**
  * Conversations by their endpoints, at most `maxSize` at once: past that,
  * adding one forgets the oldest added. Each has a slot number; its state
- * lives in the arrays at that slot (per side: at 2·slot + side). The
- * arrays start small and double as conversations pile up: a capture of
- * one conversation at a time (most) keeps them at a few kilobytes, where
- * the full 65 536 would hold 6 MB.
+ * lives in the arrays at that slot.
+ *
+ * The arrays start small and grow sixteen-fold: a capture of one
+ * conversation at a time (most) keeps them at a few kilobytes; a SYN flood
+ * fills 65 536 slots of 85 bytes, 5.6 MB. Growing by 16 rather than 2
+ * keeps the old arrays, alive while they are copied, at a sixteenth of the
+ * new: doubling cost a flood 2.7 MiB more peak RSS than allocating the
+ * whole table at once.
  */
 export class ConversationTable {
   readonly maxSize: number;
@@ -36,29 +50,25 @@ export class ConversationTable {
   /** slot + 1 at each position of the hash index; 0 for none. Twice the capacity: probes stay short. */
   #index = new Int32Array(0);
   #mask = 0;
-  /** The order conversations were added in (a doubly linked list over slots), to forget the oldest first. */
+  /**
+   * The order conversations were added in (a doubly linked list over
+   * slots), to forget the oldest first. Free slots are chained through
+   * #newer from #free.
+   */
   #older = new Int32Array(0);
   #newer = new Int32Array(0);
   #oldest = -1;
   #newest = -1;
-  /** Slots not in use, as a stack. */
-  #free = new Int32Array(0);
-  #freeCount = 0;
+  #free = -1;
 
-  /** 1 when the key's first endpoint is the client (it sent the first packet seen). */
-  clientIsFirst = new Uint8Array(0);
-  /** 1 once the client's ACK of the server's SYN was seen. */
-  established = new Uint8Array(0);
+  /** CLIENT_FIRST, ESTABLISHED, and ISN_KNOWN, FIN_SENT, FIN_ACKED shifted left by the side. */
+  flags = new Uint8Array(0);
   /** Per side: initial sequence number (the first seq seen from that side). */
-  isn = new Float64Array(0);
-  hasIsn = new Uint8Array(0);
-  /** Per side: relative sequence number just past its FIN, once sent. */
+  isn = new Uint32Array(0);
+  /** Per side: relative sequence number just past its FIN (up to 2^32 + 2^16: a double). */
   finEnd = new Float64Array(0);
-  hasFinEnd = new Uint8Array(0);
-  /** Per side: 1 once its FIN is acknowledged. */
-  finAcked = new Uint8Array(0);
 
-  constructor(maxSize: number, initialCapacity = 16) {
+  constructor(maxSize: number, initialCapacity = GROWTH) {
     this.maxSize = maxSize;
     this.#grow(Math.min(initialCapacity, maxSize));
   }
@@ -66,21 +76,18 @@ export class ConversationTable {
   /** Makes room for `capacity` conversations: the arrays copied, the hash index rebuilt. */
   #grow(capacity: number): void {
     const old = this.capacity;
-    const slots = (perSlot: number) => capacity * perSlot;
-    this.#keys = grown(new Int32Array(slots(KEY_WORDS)), this.#keys);
-    this.#hashes = grown(new Int32Array(slots(1)), this.#hashes);
-    this.#older = grown(new Int32Array(slots(1)), this.#older);
-    this.#newer = grown(new Int32Array(slots(1)), this.#newer);
-    this.clientIsFirst = grown(new Uint8Array(slots(1)), this.clientIsFirst);
-    this.established = grown(new Uint8Array(slots(1)), this.established);
-    this.isn = grown(new Float64Array(slots(2)), this.isn);
-    this.hasIsn = grown(new Uint8Array(slots(2)), this.hasIsn);
-    this.finEnd = grown(new Float64Array(slots(2)), this.finEnd);
-    this.hasFinEnd = grown(new Uint8Array(slots(2)), this.hasFinEnd);
-    this.finAcked = grown(new Uint8Array(slots(2)), this.finAcked);
-    // Only full tables grow: every new slot is free, the lowest on top.
-    this.#free = new Int32Array(capacity);
-    for (let slot = capacity - 1; slot >= old; slot--) this.#free[this.#freeCount++] = slot;
+    this.#keys = grown(new Int32Array(capacity * KEY_WORDS), this.#keys);
+    this.#hashes = grown(new Int32Array(capacity), this.#hashes);
+    this.#older = grown(new Int32Array(capacity), this.#older);
+    this.#newer = grown(new Int32Array(capacity), this.#newer);
+    this.flags = grown(new Uint8Array(capacity), this.flags);
+    this.isn = grown(new Uint32Array(capacity * 2), this.isn);
+    this.finEnd = grown(new Float64Array(capacity * 2), this.finEnd);
+    // Only full tables grow: every new slot is free, the lowest first.
+    for (let slot = capacity - 1; slot >= old; slot--) {
+      this.#newer[slot] = this.#free;
+      this.#free = slot;
+    }
     let indexSize = 2;
     while (indexSize < capacity * 2) indexSize *= 2;
     this.#index = new Int32Array(indexSize);
@@ -123,13 +130,14 @@ export class ConversationTable {
     return true;
   }
 
-  /** Adds a conversation with the current key (not present), its state cleared; forgets the oldest when full. */
+  /** Adds a conversation with the current key (not present), its flags cleared; forgets the oldest when full. */
   add(): number {
-    if (this.#freeCount === 0) {
-      if (this.capacity < this.maxSize) this.#grow(Math.min(this.capacity * 2, this.maxSize));
+    if (this.#free < 0) {
+      if (this.capacity < this.maxSize) this.#grow(Math.min(this.capacity * GROWTH, this.maxSize));
       else this.delete(this.#oldest);
     }
-    const slot = this.#free[--this.#freeCount];
+    const slot = this.#free;
+    this.#free = this.#newer[slot];
     this.#keys.set(this.#key, slot * KEY_WORDS);
     this.#hashes[slot] = this.#keyHash;
     this.#place(slot);
@@ -139,10 +147,7 @@ export class ConversationTable {
     else this.#oldest = slot;
     this.#newest = slot;
     this.size++;
-    this.clientIsFirst[slot] = 0;
-    this.established[slot] = 0;
-    this.hasIsn[2 * slot] = this.hasFinEnd[2 * slot] = this.finAcked[2 * slot] = 0;
-    this.hasIsn[2 * slot + 1] = this.hasFinEnd[2 * slot + 1] = this.finAcked[2 * slot + 1] = 0;
+    this.flags[slot] = 0;
     return slot;
   }
 
@@ -169,7 +174,8 @@ export class ConversationTable {
     else this.#oldest = newer;
     if (newer >= 0) this.#older[newer] = older;
     else this.#newest = older;
-    this.#free[this.#freeCount++] = slot;
+    this.#newer[slot] = this.#free;
+    this.#free = slot;
     this.size--;
   }
 }
@@ -206,7 +212,7 @@ function word(b: Uint8Array, at: number): number {
 }
 
 /** `bigger` with `old` copied to its start. */
-function grown<T extends Int32Array | Uint8Array | Float64Array>(bigger: T, old: T): T {
+function grown<T extends Int32Array | Uint32Array | Uint8Array | Float64Array>(bigger: T, old: T): T {
   bigger.set(old);
   return bigger;
 }

@@ -143,6 +143,12 @@ const TSHARK_FIELDS = [
  * The command `deno task pcap` runs, from deno.json, with this Deno and
  * the task file's full path: the benchmark measures what the learner runs,
  * V8 flags included.
+ *
+ * @example
+ * ```ts ignore
+ * import { pcapTaskCommand } from "./pcap.ts";
+ * console.log(await pcapTaskCommand()); // [ "/usr/bin/deno", "run", "--v8-flags=…", …, "/…/tasks/pcap.ts" ]
+ * ```
  */
 export async function pcapTaskCommand(): Promise<string[]> {
   const root = decodeURIComponent(new URL("../../", import.meta.url).pathname);
@@ -276,7 +282,15 @@ function ratiosOf(runs: PcapRun[], rounds: number): Record<string, Spread> {
   return ratios;
 }
 
-/** The figures as tables: medians with their range, the ratios, the load. */
+/**
+ * The figures as tables: medians with their range, the ratios, the load.
+ *
+ * @example
+ * ```ts ignore
+ * import { formatPcapBench, runPcapBench } from "./pcap.ts";
+ * console.log(formatPcapBench(await runPcapBench(options)));
+ * ```
+ */
 export function formatPcapBench(result: PcapBenchResult): string {
   const range = (s: Spread, digits: number, unit = "") =>
     `${s.median.toFixed(digits)}${unit} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;

@@ -237,7 +237,16 @@ function describeTcp(a: Annotation, table: ConversationTable, slot: number, me: 
 /** For the strings of an object: one packet's text is far below its size. */
 const scratch = new BufferedByteWriter(undefined, 4096);
 
-/** The annotation as an object to keep. */
+/**
+ * The annotation as an object to keep.
+ *
+ * @example
+ * ```ts ignore
+ * import { Annotator, toAnnotatedPacket } from "./annotate.ts";
+ * const kept = toAnnotatedPacket(new Annotator().annotateView(scanner.record));
+ * console.log(kept.label, kept.meaning);
+ * ```
+ */
 export function toAnnotatedPacket(a: Annotation): AnnotatedPacket {
   const f = a.fields;
   writeMeaning(scratch, a);

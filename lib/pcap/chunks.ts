@@ -48,6 +48,14 @@ export function streamSource(stream: ReadableStream<Uint8Array>): ByteSource {
 /**
  * An open file as a {@linkcode ByteSource}: read straight into the buffer,
  * no copy. Closing it is left to whoever opened the file.
+ *
+ * @example
+ * ```ts ignore
+ * import { fileSource } from "./chunks.ts";
+ * import { CaptureScanner } from "./reader.ts";
+ * using file = await Deno.open("handshake.pcap");
+ * const scanner = await CaptureScanner.open(fileSource(file), 256 * 1024);
+ * ```
  */
 export function fileSource(file: Deno.FsFile): ByteSource {
   return { read: (into) => file.read(into), close: () => Promise.resolve() };

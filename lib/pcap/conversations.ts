@@ -185,6 +185,15 @@ export class ConversationTable {
  * segment or UDP datagram, in an order that does not depend on the
  * direction: the same key both ways. Returns true when the source comes
  * first.
+ *
+ * @example
+ * ```ts ignore
+ * import { conversationKey, KEY_WORDS } from "./conversations.ts";
+ * const there = new Int32Array(KEY_WORDS), back = new Int32Array(KEY_WORDS);
+ * conversationKey(syn, there); // true: the source (the client) comes first
+ * conversationKey(synAck, back); // false
+ * // there and back hold the same words
+ * ```
  */
 export function conversationKey(fields: PacketFields, key: Int32Array): boolean {
   const b = fields.bytes;

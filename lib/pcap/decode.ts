@@ -351,7 +351,17 @@ function uint32(b: Uint8Array, at: number): number {
   return ((b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3]) >>> 0;
 }
 
-/** Why `fields` could not be decoded, in one sentence. */
+/**
+ * Why `fields` could not be decoded, in one sentence.
+ *
+ * @example
+ * ```ts
+ * import { decodeProblem, LinkType, PacketFields } from "./decode.ts";
+ * const fields = new PacketFields();
+ * fields.decode(LinkType.ETHERNET, new Uint8Array(10), 0, 10);
+ * console.log(decodeProblem(fields)); // Too short for an Ethernet header (10 of 14 bytes)
+ * ```
+ */
 export function decodeProblem(fields: PacketFields): string {
   const { problemWhat: what, problemHave: have, problemNeed: need } = fields;
   switch (fields.problem) {

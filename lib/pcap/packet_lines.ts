@@ -214,6 +214,16 @@ function writeRoute(out: BufferedByteWriter, a: Annotation): number {
 /**
  * Writes the packet as one fixed-width line, as formatPacketLine() does:
  * frame, time, route, flags, relative numbers, meaning.
+ *
+ * @example
+ * ```ts ignore
+ * import { BufferedByteWriter } from "../report/buffered_writer.ts";
+ * import { writePacketLine } from "./packet_lines.ts";
+ * const out = new BufferedByteWriter(Deno.stdout);
+ * await out.room(MAX_PACKET_OUTPUT);
+ * writePacketLine(out, annotator.annotateView(scanner.record));
+ * await out.flush(); //       1     0.000000  127.0.0.1:38682 → 127.0.0.1:12345  [S] …
+ * ```
  */
 export function writePacketLine(out: BufferedByteWriter, a: Annotation): void {
   const f = a.fields;
@@ -266,7 +276,17 @@ function writeJsonEndpointText(out: BufferedByteWriter, a: Annotation, at: numbe
   out.byte(0x22);
 }
 
-/** Writes the packet as one JSON object on its own line, the bytes JSON.stringify() makes of its AnnotatedPacket. */
+/**
+ * Writes the packet as one JSON object on its own line, the bytes
+ * JSON.stringify() makes of its AnnotatedPacket.
+ *
+ * @example
+ * ```ts ignore
+ * import { writePacketJson } from "./packet_lines.ts";
+ * await out.room(MAX_PACKET_OUTPUT);
+ * writePacketJson(out, annotation); // {"number":1,"time":0,"src":"127.0.0.1:38682",…}
+ * ```
+ */
 export function writePacketJson(out: BufferedByteWriter, a: Annotation): void {
   const f = a.fields;
   out.copy(JSON_NUMBER);

@@ -76,7 +76,19 @@ export function writeEndpoint(out: BufferedByteWriter, fields: PacketFields, at:
 /** Room for the longest address with its port and brackets, and then some. */
 const scratch = new BufferedByteWriter(undefined, 256);
 
-/** The address at `at` as a string (for objects kept; the fast path writes it straight out). */
+/**
+ * The address at `at` as a string (for objects kept; the fast path writes it straight out).
+ *
+ * @example
+ * ```ts
+ * import { PacketFields } from "./decode.ts";
+ * import { addressText } from "./packet_text.ts";
+ * const fields = new PacketFields();
+ * fields.ipVersion = 6;
+ * fields.bytes = new Uint8Array([0x20, 0x01, 0x0d, 0xb8, ...new Array(11).fill(0), 1]);
+ * console.log(addressText(fields, 0)); // 2001:db8::1
+ * ```
+ */
 export function addressText(fields: PacketFields, at: number): string {
   writeAddress(scratch, fields, at);
   return scratch.take();

@@ -135,7 +135,17 @@ export function readCaptureBatches(
   return readBatches(streamSource(stream));
 }
 
-/** {@linkcode readCaptureBatches} from any byte source (an open file: no stream in between). */
+/**
+ * {@linkcode readCaptureBatches} from any byte source (an open file: no stream in between).
+ *
+ * @example
+ * ```ts ignore
+ * import { fileSource } from "./chunks.ts";
+ * import { readBatches } from "./reader.ts";
+ * using file = await Deno.open("handshake.pcap");
+ * for await (const batch of readBatches(fileSource(file))) console.log(batch.length, "records");
+ * ```
+ */
 export async function* readBatches(source: ByteSource): AsyncGenerator<CaptureRecord[]> {
   const scanner = await CaptureScanner.open(source);
   let batch: CaptureRecord[] = [];

@@ -159,7 +159,15 @@ export class BufferedByteWriter {
   }
 }
 
-/** How many characters `uint(value)` writes. */
+/**
+ * How many characters `uint(value)` writes: for padding a number to a column.
+ *
+ * @example
+ * ```ts
+ * import { digitCount } from "./buffered_writer.ts";
+ * console.log(digitCount(0), digitCount(65_535), digitCount(2 ** 32)); // 1 5 10
+ * ```
+ */
 export function digitCount(value: number): number {
   if (value < 10) return 1;
   if (value < 100) return 2;

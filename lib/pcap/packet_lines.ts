@@ -10,12 +10,17 @@
 
 import { type BufferedByteWriter, digitCount } from "../report/buffered_writer.ts";
 import { type Annotation, Meaning, type PacketLabel, TCP_SEGMENT, UDP_DATAGRAM, UNDECODED } from "./annotation.ts";
-import { decodeProblem } from "./decode.ts";
-import { FLAG_JSON, FLAG_LETTERS, writeAddress, writeEndpoint, writeOptions } from "./packet_text.ts";
+import { decodeProblem, FLAG_NAME_TABLE } from "./decode.ts";
+import { writeAddress, writeEndpoint, writeOptions } from "./packet_text.ts";
+import { flagLetters } from "./table.ts";
 
 const encoder = new TextEncoder();
 const RIGHT_ARROW = encoder.encode(" → ");
 const LEFT_ARROW = encoder.encode(" ← ");
+
+/** Each flag byte as tcpdump's letters ("[S.]") and as a JSON array (["SYN","ACK"]), encoded once. */
+const FLAG_LETTERS = FLAG_NAME_TABLE.map((names) => encoder.encode(flagLetters(names)));
+const FLAG_JSON = FLAG_NAME_TABLE.map((names) => encoder.encode(JSON.stringify(names)));
 
 const SEQ = encoder.encode("seq ");
 const ACK_NUMBER = encoder.encode(" ack ");

@@ -1,7 +1,7 @@
 /**
  * A decoded packet's fields as text, written byte by byte into a
  * {@linkcode BufferedByteWriter}: addresses (IPv6 shortened as RFC 5952
- * says), endpoints, tcpdump's flag letters, TCP options. No string is made
+ * says), endpoints, TCP options. No string is made
  * on the way; {@linkcode addressText} gives one where a string is wanted.
  *
  * @module
@@ -93,29 +93,6 @@ export function addressText(fields: PacketFields, at: number): string {
   writeAddress(scratch, fields, at);
   return scratch.take();
 }
-
-/** tcpdump's letters for a flag byte, "[S.]" for SYN+ACK, encoded once for each of the 256. */
-const LETTERS: [number, string][] = [
-  [0x02, "S"],
-  [0x01, "F"],
-  [0x04, "R"],
-  [0x08, "P"],
-  [0x10, "."],
-  [0x20, "U"],
-  [0x40, "E"],
-  [0x80, "W"],
-];
-export const FLAG_LETTERS: readonly Uint8Array[] = Array.from(
-  { length: 256 },
-  (_, bits) => encoder.encode(`[${LETTERS.filter(([bit]) => bits & bit).map(([, letter]) => letter).join("")}]`),
-);
-
-/** The flag names of each flag byte as a JSON array, `["SYN","ACK"]`, encoded once. */
-export const FLAG_JSON: readonly Uint8Array[] = Array.from({ length: 256 }, (_, bits) => {
-  const names = ["SYN", "FIN", "RST", "PSH", "ACK", "URG", "ECE", "CWR"];
-  const order = [0x02, 0x01, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80];
-  return encoder.encode(JSON.stringify(names.filter((_, i) => bits & order[i])));
-});
 
 /** "WS ×N" for each window-scale shift (N = 2^shift, as String() writes it past 2^53 too). */
 const WINDOW_SCALES: readonly Uint8Array[] = Array.from(

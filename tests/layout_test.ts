@@ -262,9 +262,7 @@ Deno.test("longFunctions() measures declarations, methods and arrow functions, n
  */
 const KNOWN_LONG: Readonly<Record<string, string>> = {
   "lib/stages/http_server.ts strictResponse": "issue 8's Kata 4 work edits it; split after that merge",
-  "lib/pcap/annotate.ts #annotateTcp": "issue 8's capture fuzzing edits lib/pcap; split after that merge",
   "lib/bench/echo.ts measure": "the benchmarks' move onto the tool runner (issue 9, another change)",
-  "lib/bench/synthetic_capture.ts writeSyntheticCapture": "the benchmarks' rework (issue 9, another change)",
 };
 
 Deno.test({

@@ -9,7 +9,7 @@
 import { parseArgs } from "node:util";
 import { type BenchServer, formatBench, runEchoBench, SCENARIOS } from "./echo.ts";
 import { formatHttpBench, runHttpBench } from "./http.ts";
-import { formatPcapBench, runPcapBench } from "./pcap.ts";
+import { formatPcapBench, pcapTaskCommand, runPcapBench } from "./pcap.ts";
 import { writeSyntheticCapture } from "./synthetic_capture.ts";
 import { buildC } from "../tools/build_c.ts";
 import { UsageError, usageFromParseError } from "../cli/errors.ts";
@@ -21,7 +21,7 @@ const HELP = `deno task bench echo|http|pcap — side by side, in one run
 Usage:
   deno task bench echo [--seconds N] [--only TEXT] [--cmd "NAME=COMMAND {port}"]…
   deno task bench http [--seconds N] [--connections N] [--cmd "NAME=COMMAND {port}"]…
-  deno task bench pcap [--packets N]
+  deno task bench pcap [--packets N] [--rounds N]
 
 echo: the Kata 1 and Kata 2 Deno references, their syscall-track references
 (libc through FFI: epoll, and a Worker thread per connection, which refuses
@@ -36,13 +36,17 @@ the same page with Connection: close, driven by wrk where installed (or by a
 small Deno load generator, reported as such).
 
 pcap: a synthetic capture of N TCP packets (default 1 000 000) annotated by
-the kit, by tcpdump -nn -r and by tshark -T fields; packets/s and peak RSS.
+the kit (text and --json, with deno.json's pcap task command), by tcpdump -nn
+-r and by tshark -T fields, in interleaved rounds; the median and range of
+seconds, packets/s, peak RSS and of each ratio within a round, and the load
+average before and after.
 
 Options:
   --seconds N      measured seconds per scenario or server (default 2; http: 5)
   --only TEXT      echo: only scenarios whose name contains TEXT (e.g. "64 B")
   --connections N  http: concurrent connections (default 50)
   --packets N      pcap: packets in the synthetic capture (default 1000000)
+  --rounds N       pcap: interleaved rounds (default 3)
   --cmd SPEC       another server: "name=./my-server {port}"
   --json           print the measurements as JSON
 
@@ -69,6 +73,7 @@ export async function main(args: string[]): Promise<number> {
         seconds: { type: "string" },
         connections: { type: "string", default: "50" },
         packets: { type: "string", default: "1000000" },
+        rounds: { type: "string", default: "3" },
         only: { type: "string" },
         cmd: { type: "string", multiple: true },
         json: { type: "boolean" },
@@ -94,7 +99,11 @@ export async function main(args: string[]): Promise<number> {
     if (!(Number.isInteger(packets) && packets > 0 && packets <= 50_000_000)) {
       throw new UsageError("--packets takes a whole number from 1 to 50000000");
     }
-    return await benchPcap(packets, values.json ?? false);
+    const rounds = Number(values.rounds);
+    if (!(Number.isInteger(rounds) && rounds > 0 && rounds <= 20)) {
+      throw new UsageError("--rounds takes a whole number from 1 to 20");
+    }
+    return await benchPcap(packets, rounds, values.json ?? false);
   }
   const seconds = Number(
     values.seconds ?? (positionals[0] === "http" ? "5" : "2"),
@@ -272,7 +281,7 @@ http { access_log off; server { listen 127.0.0.1:PORT; default_type "text/html; 
   };
 }
 
-async function benchPcap(packets: number, json: boolean): Promise<number> {
+async function benchPcap(packets: number, rounds: number, json: boolean): Promise<number> {
   const dir = `${BUILD}/pcap`;
   await Deno.mkdir(dir, { recursive: true });
   const capture = `${dir}/synthetic-${packets}.pcap`;
@@ -282,20 +291,20 @@ async function benchPcap(packets: number, json: boolean): Promise<number> {
     );
   }
   const written = await writeSyntheticCapture(capture, { packets });
-  const results = await runPcapBench({
+  const result = await runPcapBench({
     capture,
     packets: written,
     outputDirectory: dir,
-    onMeasurement: (m) =>
+    rounds,
+    netkata: await pcapTaskCommand(),
+    onRun: (run) =>
       json ||
-      console.error(`  ${m.name}: ${m.error ?? `${m.seconds.toFixed(2)} s`}`),
+      console.error(`  round ${run.round}, ${run.contender}: ${run.error ?? `${run.seconds.toFixed(2)} s`}`),
   });
-  const file = await save("pcap", { packets: written, results });
-  if (json) console.log(JSON.stringify(results, null, 2));
-  else {console.log(
-      `\n${formatPcapBench(results, written)}\n\nSaved to ${file}`,
-    );}
-  return results[0].error ? 1 : 0;
+  const file = await save("pcap", { ...result });
+  if (json) console.log(JSON.stringify(result, null, 2));
+  else console.log(`\n${formatPcapBench(result)}\n\nSaved to ${file}`);
+  return result.runs.some((run) => run.contender.startsWith("netkata") && run.error) ? 1 : 0;
 }
 
 async function save(

@@ -1,7 +1,12 @@
 /**
- * The pcap benchmark: the kit's reader and annotator against `tcpdump -nn
- * -r` and `tshark -T fields` on the same large capture, each writing its
- * full output to a file, side by side in one run.
+ * The pcap benchmark: the kit's reader and annotator (text and `--json`)
+ * against `tcpdump -nn -r` and `tshark -T fields` on the same large
+ * capture, each writing its whole output to a file.
+ *
+ * The machine is shared and noisy, so one run of each says little: the
+ * contenders run in interleaved rounds (A, B, C, D, A, B, …), every figure
+ * and every ratio is taken within a round, and the report gives the median
+ * with the range, and the load average before and after.
  *
  * @module
  */
@@ -9,84 +14,46 @@
 import { formatTable } from "../report/table.ts";
 import { memory } from "../tools/process_stats.ts";
 
-/** One contender's figures. */
-export interface PcapMeasurement {
+/** One program in the comparison. */
+export interface PcapContender {
   name: string;
-  command: string;
+  /** Program and arguments; stdout goes to a file. */
+  argv: string[];
+}
+
+/** One run of one contender in one round. */
+export interface PcapRun {
+  contender: string;
+  /** 1-based. */
+  round: number;
   seconds: number;
   packetsPerSecond: number;
+  /** Peak resident memory in bytes (the kernel's count where GNU time is installed, else sampled). */
   peakRss?: number;
   error?: string;
 }
 
-/**
- * Runs `argv` with stdout to `output`, and measures wall time and peak
- * memory (sampled from /proc every 200 ms: VmHWM only grows).
- */
-async function measure(
-  name: string,
-  argv: string[],
-  output: string,
-  packets: number,
-): Promise<PcapMeasurement> {
-  const command = `${argv.join(" ")} > ${output}`;
-  let child: Deno.ChildProcess;
-  try {
-    child = new Deno.Command(argv[0], {
-      args: argv.slice(1),
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) {
-      return {
-        name,
-        command,
-        seconds: 0,
-        packetsPerSecond: 0,
-        error: `${argv[0]} is not installed`,
-      };
-    }
-    throw error;
-  }
-  const started = performance.now();
-  const file = await Deno.open(output, {
-    write: true,
-    create: true,
-    truncate: true,
-  });
-  const writing = child.stdout.pipeTo(file.writable);
-  const stderr = new Response(child.stderr).text();
-  let peak: number | undefined;
-  let running = true;
-  const sampling = (async () => {
-    while (running) {
-      const now = (await memory(child.pid)).peak;
-      if (now !== undefined) peak = Math.max(peak ?? 0, now);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  })();
-  const status = await child.status;
-  const seconds = (performance.now() - started) / 1000;
-  running = false;
-  await Promise.all([writing, sampling]);
-  if (!status.success) {
-    return {
-      name,
-      command,
-      seconds,
-      packetsPerSecond: 0,
-      error: (await stderr).trim().split("\n").at(-1),
-    };
-  }
-  return {
-    name,
-    command,
-    seconds,
-    packetsPerSecond: packets / seconds,
-    peakRss: peak,
-  };
+/** Median and range of one figure over the rounds. */
+export interface Spread {
+  median: number;
+  min: number;
+  max: number;
+}
+
+/** What the rounds found. */
+export interface PcapBenchResult {
+  packets: number;
+  rounds: number;
+  /** /proc/loadavg's 1, 5 and 15-minute figures before the first round and after the last. */
+  loadBefore?: number[];
+  loadAfter?: number[];
+  /** The commands, as run (stdout to a file). */
+  commands: Record<string, string>;
+  runs: PcapRun[];
+  /** Per contender: seconds, packets/s and peak RSS over the rounds that succeeded. */
+  figures: Record<string, { seconds: Spread; packetsPerSecond: Spread; peakRss?: Spread }>;
+  /** "netkata text vs tcpdump": how many times as fast, computed within each round. */
+  ratios: Record<string, Spread>;
 }
 
 /** Options for {@linkcode runPcapBench}. */
@@ -94,73 +61,263 @@ export interface PcapBenchOptions {
   capture: string;
   packets: number;
   outputDirectory: string;
-  onMeasurement?: (measurement: PcapMeasurement) => void;
+  /** Interleaved rounds. @default {3} */
+  rounds?: number;
+  /** The kit's two contenders: the pcap task's command line (see {@linkcode pcapTaskCommand}). */
+  netkata: string[];
+  onRun?: (run: PcapRun) => void;
 }
 
-/** The same capture through the kit, tcpdump and tshark. */
-export async function runPcapBench(
-  options: PcapBenchOptions,
-): Promise<PcapMeasurement[]> {
-  const pcapTask = decodeURIComponent(
-    new URL("../../tasks/pcap.ts", import.meta.url).pathname,
-  );
-  const contenders: [string, string[]][] = [
-    ["netkata (deno task pcap)", [
-      Deno.execPath(),
-      "run",
-      "--allow-read",
-      pcapTask,
-      options.capture,
-      "--no-tshark",
-    ]],
-    ["tcpdump -nn -r", ["tcpdump", "-nn", "-r", options.capture]],
-    ["tshark -T fields", [
-      "tshark",
-      "-r",
-      options.capture,
-      "-T",
-      "fields",
-      ...[
-        "frame.number",
-        "frame.time_relative",
-        "ip.src",
-        "tcp.srcport",
-        "ip.dst",
-        "tcp.dstport",
-        "tcp.flags.str",
-        "tcp.seq",
-        "tcp.ack",
-        "tcp.len",
-      ]
-        .flatMap((field) => ["-e", field]),
-    ]],
+const TEXT = "netkata text";
+const JSON_OUTPUT = "netkata --json";
+const TCPDUMP = "tcpdump -nn -r";
+const TSHARK = "tshark -T fields";
+
+/**
+ * The same capture through the kit (text and JSON), tcpdump and tshark, in
+ * interleaved rounds.
+ *
+ * @example
+ * ```ts ignore
+ * import { pcapTaskCommand, runPcapBench } from "./pcap.ts";
+ * const result = await runPcapBench({
+ *   capture: "big.pcap",
+ *   packets: 1_000_040,
+ *   outputDirectory: "/tmp",
+ *   netkata: await pcapTaskCommand(),
+ * });
+ * console.log(result.ratios["netkata text vs tcpdump"].median);
+ * ```
+ */
+export async function runPcapBench(options: PcapBenchOptions): Promise<PcapBenchResult> {
+  const { capture, packets, rounds = 3 } = options;
+  const contenders: PcapContender[] = [
+    { name: TEXT, argv: [...options.netkata, capture, "--no-tshark"] },
+    { name: JSON_OUTPUT, argv: [...options.netkata, capture, "--json"] },
+    { name: TCPDUMP, argv: ["tcpdump", "-nn", "-r", capture] },
+    { name: TSHARK, argv: ["tshark", "-r", capture, "-T", "fields", ...TSHARK_FIELDS.flatMap((f) => ["-e", f])] },
   ];
-  const results: PcapMeasurement[] = [];
-  for (const [name, argv] of contenders) {
-    const output = `${options.outputDirectory}/${name.split(" ")[0]}.txt`;
-    const result = await measure(name, argv, output, options.packets);
-    results.push(result);
-    options.onMeasurement?.(result);
+  // Read once before the first round: no contender pays for the disk.
+  await Deno.readFile(capture);
+  const timeCommand = await gnuTime();
+  const loadBefore = await loadAverage();
+  const runs: PcapRun[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    for (const contender of contenders) {
+      const output = `${options.outputDirectory}/${contender.name.replace(/\W+/g, "-")}.out`;
+      const run = await measure(contender, output, packets, round, timeCommand);
+      runs.push(run);
+      options.onRun?.(run);
+    }
   }
-  return results;
+  const loadAfter = await loadAverage();
+  for (const contender of contenders) {
+    await Deno.remove(`${options.outputDirectory}/${contender.name.replace(/\W+/g, "-")}.out`).catch(() => {});
+  }
+  return {
+    packets,
+    rounds,
+    loadBefore,
+    loadAfter,
+    commands: Object.fromEntries(contenders.map((c) => [c.name, `${c.argv.join(" ")} > FILE`])),
+    runs,
+    figures: Object.fromEntries(contenders.map((c) => [c.name, figuresOf(runs.filter((r) => r.contender === c.name))])),
+    ratios: ratiosOf(runs, rounds),
+  };
 }
 
-/** The figures as a table, with the kit's speed against each of the others. */
-export function formatPcapBench(
-  results: readonly PcapMeasurement[],
-  packets: number,
-): string {
-  const ours = results[0];
-  return `${packets.toLocaleString("en-US")} packets\n` + formatTable(
-    ["tool", "seconds", "packets/s", "peak RSS", "netkata is"],
-    results.map((r) =>
-      r.error ? [r.name, `error: ${r.error}`, "", "", ""] : [
-        r.name,
-        r.seconds.toFixed(2),
-        Math.round(r.packetsPerSecond).toLocaleString("en-US"),
-        r.peakRss === undefined ? "–" : `${(r.peakRss / 2 ** 20).toFixed(0)} MiB`,
-        r === ours || ours.error ? "" : `${(r.seconds / ours.seconds).toFixed(2)}× as fast`,
-      ]
-    ),
+const TSHARK_FIELDS = [
+  "frame.number",
+  "frame.time_relative",
+  "ip.src",
+  "tcp.srcport",
+  "ip.dst",
+  "tcp.dstport",
+  "tcp.flags.str",
+  "tcp.seq",
+  "tcp.ack",
+  "tcp.len",
+];
+
+/**
+ * The command `deno task pcap` runs, from deno.json, with this Deno and
+ * the task file's full path: the benchmark measures what the learner runs,
+ * V8 flags included.
+ *
+ * @example
+ * ```ts ignore
+ * import { pcapTaskCommand } from "./pcap.ts";
+ * console.log(await pcapTaskCommand()); // [ "/usr/bin/deno", "run", "--v8-flags=…", …, "/…/tasks/pcap.ts" ]
+ * ```
+ */
+export async function pcapTaskCommand(): Promise<string[]> {
+  const root = decodeURIComponent(new URL("../../", import.meta.url).pathname);
+  const config = JSON.parse(await Deno.readTextFile(`${root}deno.json`));
+  const task = config.tasks?.pcap;
+  const command: unknown = typeof task === "string" ? task : task?.command;
+  if (typeof command !== "string" || !/^deno run [^'"|&;<>$]*tasks\/pcap\.ts$/.test(command)) {
+    throw new SyntaxError(
+      `Cannot read the pcap task in deno.json: "deno run … tasks/pcap.ts" expected, not ${command}`,
+    );
+  }
+  return command.split(/\s+/).map((word, i) =>
+    i === 0 ? Deno.execPath() : word === "tasks/pcap.ts" ? `${root}tasks/pcap.ts` : word
   );
+}
+
+/** GNU time's path, where it is installed: it reads the peak RSS from the kernel when the process ends. */
+async function gnuTime(): Promise<string | undefined> {
+  try {
+    const { success } = await new Deno.Command("/usr/bin/time", {
+      args: ["-f", "%M", "true"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return success ? "/usr/bin/time" : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** /proc/loadavg's three figures (read by cat: Deno grants /proc only with --allow-all). */
+async function loadAverage(): Promise<number[] | undefined> {
+  try {
+    const { stdout, success } = await new Deno.Command("cat", { args: ["/proc/loadavg"], stderr: "null" }).output();
+    return success ? new TextDecoder().decode(stdout).split(" ").slice(0, 3).map(Number) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Runs one contender with stdout to `output`, and measures wall time and
+ * peak memory. The shell redirects stdout to the file itself, as a user's
+ * `> file` would: piping it through the benchmark would spend the
+ * benchmark's CPU, on the same two cores, inside every measurement.
+ */
+async function measure(
+  contender: PcapContender,
+  output: string,
+  packets: number,
+  round: number,
+  timeCommand: string | undefined,
+): Promise<PcapRun> {
+  const failed = (error: string, seconds = 0): PcapRun => ({
+    contender: contender.name,
+    round,
+    seconds,
+    packetsPerSecond: 0,
+    error,
+  });
+  // A large output left from the last round would be truncated inside the measured time.
+  await Deno.remove(output).catch(() => {});
+  const stats = `${output}.rss`;
+  const redirected = ["sh", "-c", 'exec "$@" > "$0"', output, ...contender.argv];
+  const argv = timeCommand ? [timeCommand, "-f", "%M", "-o", stats, ...redirected] : redirected;
+  const started = performance.now();
+  const child = new Deno.Command(argv[0], { args: argv.slice(1), stdin: "null", stdout: "null", stderr: "piped" })
+    .spawn();
+  const stderr = new Response(child.stderr).text();
+  let sampled: number | undefined;
+  let running = !timeCommand;
+  const sampling = (async () => {
+    // Without GNU time: VmHWM from /proc every 200 ms (it only grows; the last moments may be missed).
+    while (running) {
+      const now = (await memory(child.pid)).peak;
+      if (now !== undefined) sampled = Math.max(sampled ?? 0, now);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  })();
+  const status = await child.status;
+  const seconds = (performance.now() - started) / 1000;
+  running = false;
+  await sampling;
+  const complaint = (await stderr).trim().split("\n").filter((line) => !line.startsWith("reading from file")).at(-1);
+  if (!status.success) {
+    return failed(
+      status.code === 127 ? `${contender.argv[0]} is not installed` : complaint ?? `exit ${status.code}`,
+      seconds,
+    );
+  }
+  let peakRss = sampled;
+  if (timeCommand) {
+    const kib = Number((await Deno.readTextFile(stats)).trim().split("\n").at(-1));
+    await Deno.remove(stats).catch(() => {});
+    if (kib > 0) peakRss = kib * 1024;
+  }
+  return { contender: contender.name, round, seconds, packetsPerSecond: packets / seconds, peakRss };
+}
+
+function spread(values: number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const median = sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  return { median, min: sorted[0], max: sorted[sorted.length - 1] };
+}
+
+function figuresOf(runs: PcapRun[]): PcapBenchResult["figures"][string] {
+  const good = runs.filter((run) => !run.error);
+  if (good.length === 0) return { seconds: spread([NaN]), packetsPerSecond: spread([NaN]) };
+  const rss = good.flatMap((run) => run.peakRss === undefined ? [] : [run.peakRss]);
+  return {
+    seconds: spread(good.map((run) => run.seconds)),
+    packetsPerSecond: spread(good.map((run) => run.packetsPerSecond)),
+    ...(rss.length > 0 ? { peakRss: spread(rss) } : {}),
+  };
+}
+
+/** How many times as fast the kit is, each ratio computed within one round (its runs minutes apart, not hours). */
+function ratiosOf(runs: PcapRun[], rounds: number): Record<string, Spread> {
+  const ratios: Record<string, Spread> = {};
+  for (const ours of [TEXT, JSON_OUTPUT]) {
+    for (const theirs of [TCPDUMP, TSHARK]) {
+      const values: number[] = [];
+      for (let round = 1; round <= rounds; round++) {
+        const [a, b] = [ours, theirs].map((name) => runs.find((r) => r.contender === name && r.round === round));
+        if (a && b && !a.error && !b.error) values.push(b.seconds / a.seconds);
+      }
+      if (values.length > 0) ratios[`${ours} vs ${theirs}`] = spread(values);
+    }
+  }
+  return ratios;
+}
+
+/**
+ * The figures as tables: medians with their range, the ratios, the load.
+ *
+ * @example
+ * ```ts ignore
+ * import { formatPcapBench, runPcapBench } from "./pcap.ts";
+ * console.log(formatPcapBench(await runPcapBench(options)));
+ * ```
+ */
+export function formatPcapBench(result: PcapBenchResult): string {
+  const range = (s: Spread, digits: number, unit = "") =>
+    `${s.median.toFixed(digits)}${unit} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
+  const mib = (s: Spread) => ({ median: s.median / 2 ** 20, min: s.min / 2 ** 20, max: s.max / 2 ** 20 });
+  const errors = (name: string) => result.runs.filter((r) => r.contender === name && r.error).map((r) => r.error);
+  const figures = formatTable(
+    ["tool", "seconds", "packets/s (median)", "peak RSS, MiB", "failed rounds"],
+    Object.entries(result.figures).map(([name, f]) => [
+      name,
+      Number.isNaN(f.seconds.median) ? "–" : range(f.seconds, 2),
+      Number.isNaN(f.packetsPerSecond.median) ? "–" : Math.round(f.packetsPerSecond.median).toLocaleString("en-US"),
+      f.peakRss ? range(mib(f.peakRss), 1) : "–",
+      errors(name).length === 0 ? "" : `${errors(name).length}: ${errors(name)[0]}`,
+    ]),
+  );
+  const ratios = formatTable(
+    ["netkata is", "times as fast (median, min–max)"],
+    Object.entries(result.ratios).map(([name, s]) => [name, range(s, 2, "×")]),
+  );
+  const load = (figures?: number[]) => figures ? figures.map((f) => f.toFixed(2)).join(" ") : "unknown";
+  return [
+    `${result.packets.toLocaleString("en-US")} packets, ${result.rounds} interleaved rounds ` +
+    `(${Object.keys(result.figures).join(", ")}; then again)`,
+    `load average (1, 5, 15 min): ${load(result.loadBefore)} before, ${load(result.loadAfter)} after`,
+    "",
+    figures,
+    "",
+    ratios,
+  ].join("\n");
 }

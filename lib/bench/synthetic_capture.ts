@@ -28,77 +28,97 @@ export async function writeSyntheticCapture(
     create: true,
     truncate: true,
   });
-  const segments = options.segmentsPerSide ?? 20;
-  const payload = options.payload ?? 100;
-  const chunks: Uint8Array[] = [];
-  let buffered = 0;
-  const flush = async () => {
-    const all = new Uint8Array(buffered);
-    let at = 0;
-    for (const chunk of chunks) {
-      all.set(chunk, at);
-      at += chunk.length;
-    }
-    for (let written = 0; written < all.length;) {
-      written += await file.write(all.subarray(written));
-    }
-    chunks.length = 0;
-    buffered = 0;
-  };
-  const push = (bytes: Uint8Array) => {
-    chunks.push(bytes);
-    buffered += bytes.length;
-  };
+  const output = new BufferedFile(file);
   const header = new DataView(new ArrayBuffer(24));
   header.setUint32(0, 0xa1b2c3d4, true);
   header.setUint16(4, 2, true);
   header.setUint16(6, 4, true);
   header.setUint32(16, 262144, true);
   header.setUint32(20, ETHERNET, true);
-  push(new Uint8Array(header.buffer));
-
+  output.push(new Uint8Array(header.buffer));
+  const clock = { micros: 0 };
   let count = 0;
-  let micros = 0;
   for (let conversation = 0; count < options.packets; conversation++) {
-    const clientPort = 10_000 + (conversation % 50_000);
-    let clientSeq = (conversation * 2654435761) >>> 0;
-    let serverSeq = (conversation * 40503 + 12345) >>> 0;
-    const packet = (fromClient: boolean, flags: number, length: number) => {
-      const frame = tcpFrame(
-        fromClient ? clientPort : 80,
-        fromClient ? 80 : clientPort,
-        fromClient,
-        fromClient ? clientSeq : serverSeq,
-        fromClient ? serverSeq : clientSeq,
-        flags,
-        length,
-      );
-      const record = new DataView(new ArrayBuffer(16));
-      micros += 7;
-      record.setUint32(0, 1_800_000_000 + Math.floor(micros / 1e6), true);
-      record.setUint32(4, micros % 1e6, true);
-      record.setUint32(8, frame.length, true);
-      record.setUint32(12, frame.length, true);
-      push(new Uint8Array(record.buffer));
-      push(frame);
-      const advance = length + (flags & (SYN | FIN) ? 1 : 0);
-      if (fromClient) clientSeq = (clientSeq + advance) >>> 0;
-      else serverSeq = (serverSeq + advance) >>> 0;
-      count++;
-    };
-    packet(true, SYN, 0);
-    packet(false, SYN | ACK, 0);
-    packet(true, ACK, 0);
-    for (let i = 0; i < segments; i++) {
-      packet(true, PSH | ACK, payload);
-      packet(false, PSH | ACK, payload);
-    }
-    packet(true, FIN | ACK, 0);
-    packet(false, FIN | ACK, 0);
-    packet(true, ACK, 0);
-    if (buffered > 1 << 20) await flush();
+    count += writeConversation(output, conversation, clock, options);
+    if (output.buffered > 1 << 20) await output.flush();
   }
-  await flush();
+  await output.flush();
+  return count;
+}
+
+/** Pieces gathered in memory and written to the file a megabyte at a time. */
+class BufferedFile {
+  #chunks: Uint8Array[] = [];
+  buffered = 0;
+
+  constructor(readonly file: Deno.FsFile) {}
+
+  push(bytes: Uint8Array): void {
+    this.#chunks.push(bytes);
+    this.buffered += bytes.length;
+  }
+
+  async flush(): Promise<void> {
+    const all = new Uint8Array(this.buffered);
+    let at = 0;
+    for (const chunk of this.#chunks) {
+      all.set(chunk, at);
+      at += chunk.length;
+    }
+    for (let written = 0; written < all.length;) {
+      written += await this.file.write(all.subarray(written));
+    }
+    this.#chunks.length = 0;
+    this.buffered = 0;
+  }
+}
+
+/** One whole conversation: handshake, data both ways, close. Returns how many packets it wrote. */
+function writeConversation(
+  output: BufferedFile,
+  conversation: number,
+  clock: { micros: number },
+  options: SyntheticOptions,
+): number {
+  const segments = options.segmentsPerSide ?? 20;
+  const payload = options.payload ?? 100;
+  const clientPort = 10_000 + (conversation % 50_000);
+  let clientSeq = (conversation * 2654435761) >>> 0;
+  let serverSeq = (conversation * 40503 + 12345) >>> 0;
+  let count = 0;
+  const packet = (fromClient: boolean, flags: number, length: number) => {
+    const frame = tcpFrame(
+      fromClient ? clientPort : 80,
+      fromClient ? 80 : clientPort,
+      fromClient,
+      fromClient ? clientSeq : serverSeq,
+      fromClient ? serverSeq : clientSeq,
+      flags,
+      length,
+    );
+    const record = new DataView(new ArrayBuffer(16));
+    clock.micros += 7;
+    record.setUint32(0, 1_800_000_000 + Math.floor(clock.micros / 1e6), true);
+    record.setUint32(4, clock.micros % 1e6, true);
+    record.setUint32(8, frame.length, true);
+    record.setUint32(12, frame.length, true);
+    output.push(new Uint8Array(record.buffer));
+    output.push(frame);
+    const advance = length + (flags & (SYN | FIN) ? 1 : 0);
+    if (fromClient) clientSeq = (clientSeq + advance) >>> 0;
+    else serverSeq = (serverSeq + advance) >>> 0;
+    count++;
+  };
+  packet(true, SYN, 0);
+  packet(false, SYN | ACK, 0);
+  packet(true, ACK, 0);
+  for (let i = 0; i < segments; i++) {
+    packet(true, PSH | ACK, payload);
+    packet(false, PSH | ACK, payload);
+  }
+  packet(true, FIN | ACK, 0);
+  packet(false, FIN | ACK, 0);
+  packet(true, ACK, 0);
   return count;
 }
 

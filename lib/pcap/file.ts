@@ -5,8 +5,9 @@
  * @module
  */
 
-import { type AnnotatedPacket, Annotator } from "./annotate.ts";
-import { PcapError, readCapture } from "./reader.ts";
+import { type AnnotatedPacket, Annotator, toAnnotatedPacket } from "./annotate.ts";
+import { fileSource } from "./chunks.ts";
+import { CaptureScanner, PcapError } from "./reader.ts";
 
 /** What a capture file held. */
 export interface AnnotatedFile {
@@ -41,18 +42,15 @@ export async function annotateFile(path: string): Promise<AnnotatedFile> {
   }
   const annotator = new Annotator();
   try {
-    for await (const record of readCapture(file.readable)) {
-      packets.push(annotator.annotate(record));
+    const scanner = await CaptureScanner.open(fileSource(file), 64 * 1024);
+    while (await scanner.fill()) {
+      while (scanner.next()) packets.push(toAnnotatedPacket(annotator.annotateView(scanner.record)));
     }
     return { packets };
   } catch (error) {
     if (error instanceof PcapError) return { packets, error: error.message };
     throw error;
   } finally {
-    try {
-      file.close();
-    } catch {
-      // The stream closed it already.
-    }
+    file.close();
   }
 }

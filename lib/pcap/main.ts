@@ -1,18 +1,29 @@
 /**
  * `deno task pcap FILE` — annotates any capture: one line per packet with
  * what it means; `--json` prints one JSON object per packet instead. Reads
- * the file as a stream, so a capture larger than memory works too.
+ * the file in chunks, so a capture larger than memory works too, in the
+ * same memory whatever its size.
+ *
+ * deno.json runs it with two V8 flags, measured on a million packets (7
+ * interleaved rounds each way, text and --json): --max-semi-space-size=1
+ * keeps the young generation at 1 MB, enough when the hot path makes no
+ * garbage; --no-concurrent-recompilation compiles hot code on the main
+ * thread, without a second thread's allocations. Together: peak RSS 56.2
+ * → 51.8 MiB (text) and 58.1 → 52.0 MiB (--json), CPU time unchanged
+ * (0.60 s text, 1.00 → 0.98 s --json).
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
 import { UsageError, usageFromParseError } from "../cli/errors.ts";
-import { type AnnotatedPacket, Annotator, missingSteps } from "./annotate.ts";
-import { PcapError, readCaptureBatches } from "./reader.ts";
-import { formatPacketLine } from "./table.ts";
+import { Annotator, ConversationSteps } from "./annotate.ts";
+import { fileSource } from "./chunks.ts";
+import { annotateFile } from "./file.ts";
+import { MAX_PACKET_OUTPUT, writePacketJson, writePacketLine } from "./packet_lines.ts";
+import { CaptureScanner, PcapError } from "./reader.ts";
 import { compareWithTshark } from "./tshark.ts";
-import { BufferedTextWriter } from "../report/buffered_writer.ts";
+import { BufferedByteWriter } from "../report/buffered_writer.ts";
 import { ToolError } from "../tools/runner.ts";
 
 const HELP = `deno task pcap FILE — annotate a capture (pcap or pcapng)
@@ -29,7 +40,7 @@ Options:
                 flags, relative and raw seq/ack, length, label, meaning)
   --no-tshark   skip the comparison with tshark`;
 
-/** How many packets are kept for the conversation and tshark checks (the first ones). */
+/** How many packets (the first ones) the conversation check looks at, and at most the tshark check. */
 const KEPT_FOR_CHECKS = 10_000;
 
 /**
@@ -69,7 +80,7 @@ export async function main(args: string[]): Promise<number> {
   const path = positionals[0];
   const printed = await printPackets(path, values.json ?? false);
   if (printed === "stopped") return 0;
-  const { count, kept, defect } = printed;
+  const { count, missing, defect } = printed;
   if (defect) {
     console.error(
       `${count > 0 ? `Stopped after ${count} packets: ` : ""}${defect}`,
@@ -77,14 +88,13 @@ export async function main(args: string[]): Promise<number> {
   }
   if (values.json || (defect && count === 0)) return defect ? 1 : 0;
 
-  const missing = missingSteps(kept);
   console.log(
     missing.length === 0
       ? `\n${count} packets. The first TCP conversation is whole: handshake, data, and both FINs acknowledged.`
       : `\n${count} packets. The first TCP conversation is missing: ${missing.join(", ")}.`,
   );
   if (!values["no-tshark"] && !defect && count <= KEPT_FOR_CHECKS) {
-    await printTsharkComparison(path, kept);
+    await printTsharkComparison(path);
   }
   return defect ? 1 : 0;
 }
@@ -92,15 +102,25 @@ export async function main(args: string[]): Promise<number> {
 /** What printing the packets saw. */
 interface Printed {
   count: number;
-  /** The first packets, for the conversation and tshark checks. */
-  kept: AnnotatedPacket[];
+  /** The steps missing from the first TCP conversation (in the first packets). */
+  missing: string[];
   /** Why reading stopped early, for a damaged file. */
   defect?: string;
 }
 
 /**
+ * The read buffer (no larger than the file). Measured on a million packets
+ * (7 interleaved rounds, --json): 256 KiB costs the same CPU as 1 MiB
+ * (0.99 s against 0.98 s) and 1.3 MiB less peak RSS; 4 MiB only adds RSS.
+ */
+const READ_BUFFER_BYTES = 256 * 1024;
+
+/**
  * Prints one line (or JSON object) per packet as the file is read;
- * "stopped" when the reader of our output went away (`| head`).
+ * "stopped" when the reader of our output went away (`| head`). Each
+ * record is decoded where it lies in the read buffer, annotated into one
+ * reused annotation and written into one reused output buffer: no object
+ * per packet, so memory stays flat however large the capture.
  */
 async function printPackets(path: string, json: boolean): Promise<Printed | "stopped"> {
   let file: Deno.FsFile;
@@ -112,27 +132,36 @@ async function printPackets(path: string, json: boolean): Promise<Printed | "sto
     }
     throw error;
   }
-  // Opening a folder succeeds on Linux: only reading it would fail, with the OS's words.
-  if ((await file.stat()).isDirectory) {
+  try {
+    // Opening a folder succeeds on Linux: only reading it would fail, with the OS's words.
+    const { isDirectory, size } = await file.stat();
+    if (isDirectory) throw new UsageError(`${path} is a folder, not a capture file`);
+    return await printRecords(file, Math.max(4096, Math.min(size, READ_BUFFER_BYTES)), json);
+  } finally {
     file.close();
-    throw new UsageError(`${path} is a folder, not a capture file`);
   }
-  const out = new BufferedTextWriter(Deno.stdout);
+}
+
+async function printRecords(file: Deno.FsFile, bufferSize: number, json: boolean): Promise<Printed | "stopped"> {
+  // Two buffers of 256 KiB (the default): 64 KiB ones cost 9 % more CPU
+  // in write calls, 1 MiB ones 1.3 MiB more RSS for 2 % less.
+  const out = new BufferedByteWriter(Deno.stdout);
   const annotator = new Annotator();
-  const kept: AnnotatedPacket[] = [];
+  const steps = new ConversationSteps();
   let count = 0;
   let defect: string | undefined;
   try {
-    for await (const batch of readCaptureBatches(file.readable)) {
-      for (const record of batch) {
-        const packet = annotator.annotate(record);
+    const scanner = await CaptureScanner.open(fileSource(file), bufferSize);
+    const record = scanner.record;
+    while (await scanner.fill()) {
+      while (scanner.next()) {
+        const annotation = annotator.annotateView(record);
         count++;
-        if (kept.length < KEPT_FOR_CHECKS) kept.push(packet);
-        const writing = out.write(
-          (json ? JSON.stringify(packet) : formatPacketLine(packet)) +
-            "\n",
-        );
-        if (writing) await writing; // only when a piece is full: no await per line
+        if (count <= KEPT_FOR_CHECKS) steps.addAnnotation(annotation);
+        const room = out.room(MAX_PACKET_OUTPUT);
+        if (room) await room; // only when the buffer is full: no await per line
+        if (json) writePacketJson(out, annotation);
+        else writePacketLine(out, annotation);
       }
     }
   } catch (error) {
@@ -147,13 +176,13 @@ async function printPackets(path: string, json: boolean): Promise<Printed | "sto
     if (error instanceof Deno.errors.BrokenPipe) return "stopped";
     throw error;
   }
-  return { count, kept, defect };
+  return { count, missing: steps.missing(), defect };
 }
 
-/** Compares the kit's decoding with tshark's, where tshark can run. */
-async function printTsharkComparison(path: string, kept: AnnotatedPacket[]): Promise<void> {
+/** Compares the kit's decoding with tshark's, where tshark can run (a capture of a few packets: read again). */
+async function printTsharkComparison(path: string): Promise<void> {
   try {
-    const problems = await compareWithTshark(path, kept);
+    const problems = await compareWithTshark(path, (await annotateFile(path)).packets);
     console.log(
       problems.length === 0
         ? "tshark decodes it the same way."

@@ -20,12 +20,14 @@ export function formatTable(
   header: readonly string[],
   rows: readonly (readonly string[])[],
 ): string {
-  const widths = header.map((cell, column) =>
-    Math.max(
-      visibleLength(cell),
-      ...rows.map((row) => visibleLength(row[column] ?? "")),
-    )
-  );
+  // A loop, not Math.max(...cells): spreading a long table's cells as
+  // arguments overflows the stack past about 100 000 rows.
+  const widths = header.map((cell) => visibleLength(cell));
+  for (const row of rows) {
+    for (const [column, cell] of row.entries()) {
+      if (column < widths.length) widths[column] = Math.max(widths[column], visibleLength(cell));
+    }
+  }
   const line = (row: readonly string[]) =>
     row.map((cell, column) =>
       column === row.length - 1 ? cell : cell + " ".repeat(widths[column] - visibleLength(cell))

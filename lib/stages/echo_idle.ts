@@ -79,6 +79,13 @@ export const idleCpu: Stage = {
     if (ctx.pid === undefined) {
       throw new StageSkipped("the checker did not start this server, so it cannot read its CPU time");
     }
+    if (ctx.pid === Deno.pid) {
+      // In-process, the server's CPU time is the checker's too (its other
+      // stages' garbage, the test runner): a busy figure would prove nothing.
+      throw new StageSkipped(
+        "the server runs inside the checker's own process: check it with --file or --cmd to measure",
+      );
+    }
     const conn = await ctx.connect();
     await echoOnce(
       conn,

@@ -188,6 +188,7 @@ const SPAWN_EXCEPTIONS = [
   "lib/tools/process_stats.ts",
   "lib/fuzz/http.ts",
   "lib/bench/server_process.ts",
+  "lib/practice/typecheck.ts",
 ];
 
 Deno.test({

@@ -77,7 +77,7 @@ for (const leave of ["q", "Ctrl-C", "SIGTERM"] as const) {
           assert.deepEqual(await stillRunningAfter([server]), [], "the attempt's server outlived the session");
           await session.release();
           const record = JSON.parse(await Deno.readTextFile(`${logs}/attempts.jsonl`));
-          assert.equal(record.result, "fail");
+          assert.equal(record.result, "stopped");
           assert.equal(record.file, "01-echo-threaded/attempt-001.ts");
         } finally {
           if (server) {

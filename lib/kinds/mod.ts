@@ -7,7 +7,8 @@
 
 import { parseArgs } from "node:util";
 import { UsageError, usageFromParseError } from "../cli/errors.ts";
-import { repoPath } from "../cli/paths.ts";
+import { repoPath, userPath } from "../cli/paths.ts";
+import { appendAttempt } from "../practice/history.ts";
 import { LogPaths } from "../practice/logs.ts";
 import { appendMistake } from "../practice/mistakes.ts";
 import { printCard } from "../practice/session.ts";
@@ -36,6 +37,7 @@ const SHARED_FLAGS = {
   help: { type: "boolean", short: "h" },
   json: { type: "boolean" },
   logs: { type: "string" },
+  continue: { type: "boolean" },
 } as const;
 
 /** A kind with its kata: what the dispatcher calls. */
@@ -85,7 +87,11 @@ export function kataHelp(kata: CatalogKata): string {
   return `deno task kata:${n} — Kata ${n}: ${kata.title}
 
 Usage:
-  deno task kata:${n}                    ${help.practice}
+  deno task kata:${n}                    ${help.practice}${
+    codeKind(kata)
+      ? `\n  deno task kata:${n} --continue         continue your last stopped attempt, its clock where it stopped`
+      : ""
+  }
   deno task kata:${n} card               print the card only
   deno task kata:${n} check …            grade it, stage by stage
 ${help.commands}
@@ -95,7 +101,8 @@ ${help.targets}
 
 Options:
   --json               check: print a machine-readable report instead
-  --logs DIR           keep history and mistakes in DIR (default: logs/)
+  --logs DIR           keep history and mistakes in DIR (default: logs/ of the kit);
+                       paths are read from the folder you ran the command in
   -h, --help           this help
 
 Exit status: 0 all stages passed (or the command succeeded), 1 a stage failed
@@ -135,8 +142,16 @@ export async function runKata(kata: CatalogKata, args: string[]): Promise<number
     !Object.hasOwn(SHARED_FLAGS, flag) && !Object.hasOwn(kind.flags, flag)
   );
   if (wrong) throw new UsageError(kind.wrongFlag(wrong));
-  const logs = new LogPaths(values.logs ?? repoPath("logs"));
+  const logs = new LogPaths(values.logs === undefined ? repoPath("logs") : userPath(values.logs));
+  if (values.file !== undefined) values.file = userPath(values.file);
   const [name = "practice", ...rest] = positionals;
+  if (values.continue && (name !== "practice" || !codeKind(kata))) {
+    throw new UsageError(
+      codeKind(kata)
+        ? `--continue goes with practice: deno task kata:${kata.number} --continue`
+        : `Kata ${kata.number} has no attempt file to continue: --continue is for katas 1 to 4`,
+    );
+  }
   const card = await Deno.readTextFile(new URL("KATA.md", kata.directory));
   switch (name) {
     case "card":
@@ -153,5 +168,31 @@ export async function runKata(kata: CatalogKata, args: string[]): Promise<number
   }
   const command = kind.command(name);
   if (!command) throw new UsageError(`Unknown command: ${name}`);
-  return await command({ flags: values, rest, card, logs });
+  const status = await command({ flags: values, rest, card, logs });
+  if (name === "check" && status === 0 && values.file !== undefined && codeKind(kata)) {
+    await recordUntimedPass(kata, logs, values.file, values.json ?? false);
+  }
+  return status;
+}
+
+/** Whether the learner's attempt at `kata` is code, kept as a file: a server or a client. */
+function codeKind(kata: CatalogKata): boolean {
+  return kata.kind === "server" || kata.kind === "client";
+}
+
+/**
+ * A pass of `check --file` outside practice counts: recorded with no time
+ * (no clock ran), so the status board and the schedule see it.
+ */
+async function recordUntimedPass(kata: CatalogKata, logs: LogPaths, file: string, json: boolean): Promise<void> {
+  await appendAttempt(logs.history, {
+    kata: kata.number,
+    started: new Date().toISOString(),
+    durationMs: 0,
+    result: "pass",
+    failedStages: [],
+    file: file.startsWith(`${logs.root}/`) ? file.slice(logs.root.length + 1) : file,
+    untimed: true,
+  });
+  if (!json) console.log(`Recorded as an untimed pass in ${logs.history}.`);
 }

@@ -16,7 +16,7 @@ import { latestPerAttempt, readAttempts } from "../practice/history.ts";
 import type { PracticeKata } from "../practice/kata.ts";
 import type { LogPaths } from "../practice/logs.ts";
 import { practice } from "../practice/session.ts";
-import { typeCheck } from "../practice/typecheck.ts";
+import { TypeChecker } from "../practice/typecheck.ts";
 import { interrupted, onInterrupt, ToolError } from "../tools/runner.ts";
 import type { KataCommand } from "./kind.ts";
 
@@ -189,7 +189,7 @@ export async function practiseCode<C>(
     resume: flags.continue ? await attemptToContinue(kata, logs) : undefined,
     check: async (file, onResult) =>
       await runCheck({ ...kata, stages: await kata.loadStages() }, await subjectOf(file), { onResult }),
-    alongside: typeCheck,
+    alongside: new TypeChecker(),
     checkCommand: (file) => `deno task kata:${kata.number} check --file ${file}`,
     continueCommand: `deno task kata:${kata.number} --continue`,
     onInterrupt,

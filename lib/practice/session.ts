@@ -39,9 +39,10 @@ export interface PracticeOptions {
   ): Promise<CheckReport>;
   /**
    * A stage run beside the checker's on every check, whose failure fails the
-   * check: the type check (`typecheck.ts`).
+   * check: the type check (`typecheck.ts`). It is first run as the session
+   * starts (to warm it up, unseen), and disposed of when the session ends.
    */
-  alongside?(file: string): Promise<StageResult>;
+  alongside?: AlongsideStage;
   /** How the learner checks by hand, shown when there is no terminal. */
   checkCommand(file: string): string;
   /** How the learner continues a stopped attempt, shown when they stop. */
@@ -52,6 +53,11 @@ export interface PracticeOptions {
    * that unregisters it. Without it, such a signal ends the kit at once.
    */
   onInterrupt?(cleanup: () => Promise<void>): () => void;
+}
+
+/** A stage run beside the checker's: see {@linkcode PracticeOptions.alongside}. */
+export interface AlongsideStage extends AsyncDisposable {
+  run(file: string): Promise<StageResult>;
 }
 
 /** How a session ended. */
@@ -148,6 +154,7 @@ class Session {
     });
     this.#ticker = setInterval(() => this.#drawStatus(), 1_000);
     this.#drawStatus();
+    this.options.alongside?.run(this.file).catch(() => {}); // warm-up: the learner sees the result on a save
     const keys = this.#readKeys();
     try {
       const ending = await this.#done;
@@ -183,6 +190,7 @@ class Session {
       this.#finished(ending);
       clearInterval(this.#ticker);
       await closeProcessGroups();
+      await this.options.alongside?.[Symbol.asyncDispose]();
       this.#clearStatus();
       await this.#record(this.#ending === "pass" ? "pass" : "stopped");
     })();
@@ -215,7 +223,7 @@ class Session {
    * each printed as soon as it is known; one report of both.
    */
   async #grade(): Promise<CheckReport> {
-    const alongside = this.options.alongside?.(this.file).then((result) => {
+    const alongside = this.options.alongside?.run(this.file).then((result) => {
       if (result.status === "fail") this.#printStage(result);
       return result;
     });

@@ -74,3 +74,20 @@ pathsTest(
     assert.doesNotMatch(run.stdout + run.stderr, /allow-read|No such file/, run.stdout + run.stderr);
   },
 );
+
+pathsTest(
+  "deno task kata:N --continue says in one sentence when there is nothing to continue",
+  async (dir) => {
+    const none = await denoTask(dir, "kata:1", ["--continue", "--logs", "logs"]);
+    assert.equal(none.code, 2, none.stdout + none.stderr);
+    assert.match(
+      none.stderr,
+      /^There is no attempt at Kata 1 in \S+ to continue: start a fresh one with deno task kata:1\n/,
+    );
+    const capture = await denoTask(dir, "kata:5", ["--continue", "--logs", "logs"]);
+    assert.equal(capture.code, 2, capture.stdout + capture.stderr);
+    assert.match(capture.stderr, /^Kata 5 has no attempt file to continue: --continue is for katas 1 to 4\n/);
+    const help = await denoTask(dir, "kata:1", ["--help"]);
+    assert.match(help.stdout, /deno task kata:1 --continue +continue your last stopped attempt/);
+  },
+);

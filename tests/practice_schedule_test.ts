@@ -10,7 +10,7 @@ import { appendAttempt, type AttemptRecord, latestPerAttempt, readAttempts } fro
 import { LineEditor } from "../lib/practice/line_editor.ts";
 import type { PracticeKata } from "../lib/practice/kata.ts";
 import { dueOf, INTERVALS_DAYS } from "../lib/practice/schedule.ts";
-import { completionStandard, standingOf, standingsOf } from "../lib/practice/status.ts";
+import { completionStandard, dueNow, formatStatus, standingOf, standingsOf } from "../lib/practice/status.ts";
 import { requires, withTempDir } from "./_support.ts";
 
 const files = requires("read", "write");
@@ -166,4 +166,23 @@ Deno.test("lineDiff() shows only the changed lines with some context", () => {
     "+ i",
   ]);
   assert.deepEqual(lineDiff("same\n", "same\n"), []);
+});
+
+Deno.test("formatStatus() names the kata to practise next: the longest overdue review first, then katas never tried", () => {
+  const now = new Date(Date.UTC(2026, 0, 20));
+  const standings = [
+    ...standingsOf(KATA, [on(0, "pass"), on(10, "pass", 10, { track: "syscalls" })], 0, now),
+    standingOf({ ...KATA, number: 2, title: "Loop" }, [], 0, { now }),
+    standingOf({ ...KATA, number: 3, title: "Client" }, [on(18, "pass", 10, { kata: 3 })], 0, { now }),
+  ];
+  assert.deepEqual(dueNow(standings).map((s) => [s.kata.number, s.track]), [[1, undefined], [1, "syscalls"], [
+    2,
+    undefined,
+  ]]);
+  const text = formatStatus(standings, completionStandard(standings), now);
+  assert.match(
+    text,
+    /^Practise next: Kata 1, Echo, due since 18 days \(passed within the limit once\): deno task kata:1\nAlso due: Kata 1 \(syscalls\), Kata 2$/m,
+  );
+  assert.match(text, /^3 +Client .* due 2026-01-20$/m);
 });

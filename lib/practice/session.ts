@@ -27,6 +27,8 @@ export interface PracticeOptions {
   card: string;
   /** The kata's starter file, copied into each fresh attempt. */
   starter: string | URL;
+  /** The kata's track being practised ("syscalls"), recorded with the attempt; undefined for the main one. */
+  track?: string;
   /** The reference solution: after a pass, the attempt is shown against it. */
   reference?: string | URL;
   logs: LogPaths;
@@ -321,6 +323,7 @@ class Session {
       result,
       failedStages: result === "pass" ? [] : this.#lastFailures,
       file: this.file.slice(this.options.logs.root.length + 1),
+      ...(this.options.track === undefined ? {} : { track: this.options.track }),
     });
     const within = durationMs <= this.#limitMs ? "within" : "over";
     const again = this.options.continueCommand ? `; continue it with ${this.options.continueCommand}` : "";

@@ -227,13 +227,18 @@ export function formatStatus(
     standings.map((standing) => row(standing, now)),
   );
   const due = dueNow(standings);
+  const label = (s: KataStanding) => `Kata ${s.kata.number}${s.track ? ` (${s.track})` : ""}`;
+  const command = (s: KataStanding) => `deno task kata:${s.kata.number}${s.track ? ` --track ${s.track}` : ""}`;
   const next = due.length === 0
     ? `Nothing is due: the next one is ${
       standings.map((s) => s.due.at!).toSorted((a, b) => a.getTime() - b.getTime())[0]?.toISOString().slice(0, 10)
     }.`
-    : `Practise next: Kata ${due[0].kata.number}, ${nameOf(due[0])} (${due[0].due.reason}): deno task kata:${
-      due[0].kata.number
-    }${due.length > 1 ? `\nAlso due: ${due.slice(1).map((s) => `Kata ${s.kata.number}`).join(", ")}` : ""}`;
+    : [
+      `Practise next: ${label(due[0])}, ${nameOf(due[0])}, ${formatDue(due[0].due, now)} (${due[0].due.reason}): ${
+        command(due[0])
+      }`,
+      ...(due.length > 1 ? [`Also due: ${due.slice(1).map(label).join(", ")}`] : []),
+    ].join("\n");
   const items = standard.map((item) => `  ${mark(item.met)} ${item.text}\n      ${item.detail}`);
   return [
     table,

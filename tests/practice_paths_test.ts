@@ -18,6 +18,8 @@ async function denoTask(cwd: string, name: string, args: string[]) {
     args: ["task", "-q", "--config", `${ROOT}deno.json`, name, ...args],
     cwd,
     stdin: "null",
+    // As from the learner's shell: no INIT_CWD of an outer `deno task` (a nested one keeps it, as npm does).
+    clearEnv: true,
     env: { NO_COLOR: "1" },
   }).output();
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);

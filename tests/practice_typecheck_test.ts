@@ -36,3 +36,22 @@ for (const languageServer of [true, false]) {
       }),
   });
 }
+
+Deno.test({
+  name: `TypeChecker stopped while it checks: the check rejects, and no language server is left${needs.suffix}`,
+  ignore: needs.ignore,
+  fn: () =>
+    withTempDir("netkata-typecheck-", async (dir) => {
+      const file = `${dir}/attempt-001.ts`;
+      await Deno.copyFile(`${ROOT}katas/01-echo-threaded/starter.ts`, file);
+      // Stopped at once (before it has read the file), and a moment later (while its server starts).
+      for (const wait of [undefined, 0, 1, 10]) {
+        const checker = new TypeChecker();
+        const outcome = checker.run(file).then(() => new Error("passed"), (error: Error) => error);
+        if (wait !== undefined) await new Promise((resolve) => setTimeout(resolve, wait));
+        await checker[Symbol.asyncDispose]();
+        assert.match((await outcome).message, /The type checker was stopped/);
+        await assert.rejects(checker.run(`${file}`), /stopped/, "a stopped checker checks nothing more");
+      }
+    }),
+});

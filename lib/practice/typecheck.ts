@@ -33,6 +33,7 @@ export class TypeChecker implements AsyncDisposable {
   readonly #verdicts = new Map<string, Promise<StageResult>>();
   #server: LanguageServer | undefined;
   #serverFailed = false;
+  #disposed = false;
 
   /** Whether to keep a language server warm (false: `deno check` on every new content). */
   constructor(readonly options: { languageServer?: boolean } = {}) {}
@@ -50,6 +51,7 @@ export class TypeChecker implements AsyncDisposable {
    * ```
    */
   async run(path: string): Promise<StageResult> {
+    if (this.#disposed) throw new LanguageServerError("The type checker was stopped");
     const text = await Deno.readTextFile(path);
     const hash = await sha256(text);
     let verdict = this.#verdicts.get(hash);
@@ -62,6 +64,7 @@ export class TypeChecker implements AsyncDisposable {
 
   async #check(path: string, text: string): Promise<StageResult> {
     const started = performance.now();
+    if (this.#disposed) throw new LanguageServerError("The type checker was stopped");
     if ((this.options.languageServer ?? true) && !this.#serverFailed) {
       try {
         this.#server ??= new LanguageServer(directoryOf(path));
@@ -69,6 +72,8 @@ export class TypeChecker implements AsyncDisposable {
         return verdictOf(errors, performance.now() - started);
       } catch (error) {
         if (!(error instanceof LanguageServerError)) throw error;
+        // Stopped with the session: no check is wanted any more.
+        if (this.#disposed) throw new LanguageServerError("The type checker was stopped");
         // No language server here: deno check does the same, only slower.
         this.#serverFailed = true;
         await this.#server?.close();
@@ -78,6 +83,7 @@ export class TypeChecker implements AsyncDisposable {
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
+    this.#disposed = true;
     await this.#server?.close();
   }
 }
@@ -188,6 +194,7 @@ class LanguageServer {
 
   async #initialize(root: string): Promise<void> {
     const initialized = this.#next((message) => message.id === 1, TIMEOUT_MS);
+    initialized.catch(() => {}); // awaited below, unless sending fails first
     await this.#send({
       id: 1,
       method: "initialize",
@@ -212,6 +219,7 @@ class LanguageServer {
       (m) => m.method === "textDocument/publishDiagnostics" && m.params?.uri === uri && m.params?.version === version,
       timeoutMs,
     );
+    answered.catch(() => {}); // awaited below, unless sending fails first
     await this.#send(
       version === 1
         ? {

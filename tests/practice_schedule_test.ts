@@ -66,6 +66,11 @@ Deno.test("dueOf() does not count a stop, and a pass over the limit or untimed b
   assert.equal(dayOf(dueOf(KATA, [on(0, "pass", 0, { untimed: true })], now).at), 1);
 });
 
+Deno.test("dueOf() counts a continued attempt from when it ended, not when it began", () => {
+  const continued = on(0, "pass", 10, { ended: new Date(Date.UTC(2026, 0, 6, 9)).toISOString() });
+  assert.equal(dayOf(dueOf(KATA, [continued], new Date(Date.UTC(2026, 0, 6))).at), 6);
+});
+
 Deno.test("dueOf() says whether the kata is due now, and why", () => {
   const history = [on(0, "pass"), on(1, "pass")]; // next on day 4
   const before = dueOf(KATA, history, new Date(Date.UTC(2026, 0, 4)));

@@ -109,6 +109,10 @@ sessionTest(
     assert.equal(lines.length, 2);
     const resumed = JSON.parse(lines[1]);
     assert.equal(resumed.started, stopped.started, "the same attempt, continued");
+    assert.ok(
+      Date.parse(resumed.ended) > Date.parse(stopped.started) + stopped.durationMs,
+      "ended: now, not back then",
+    );
     assert.equal(resumed.file, stopped.file);
     assert.ok(resumed.durationMs >= 10 * 60_000, `${resumed.durationMs} ms: the elapsed time carried on`);
     assert.ok(!Deno.statSync(`${logs}/01-echo-threaded`).isFile);

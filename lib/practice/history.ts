@@ -11,6 +11,8 @@ export interface AttemptRecord {
   kata: number;
   /** ISO 8601 time the attempt started; a continued attempt keeps it. */
   started: string;
+  /** ISO 8601 time the attempt was recorded: later than `started` plus the time on the clock when it was continued. */
+  ended?: string;
   /** Time on the clock, over every sitting of the attempt. */
   durationMs: number;
   /**
@@ -89,6 +91,7 @@ function isAttemptRecord(value: unknown): value is AttemptRecord {
     (record.result === "pass" || record.result === "fail" || record.result === "stopped") &&
     Array.isArray(record.failedStages) &&
     (record.track === undefined || typeof record.track === "string") &&
+    (record.ended === undefined || typeof record.ended === "string") &&
     (record.untimed === undefined || typeof record.untimed === "boolean");
 }
 

@@ -40,8 +40,9 @@ export interface Due {
  * ```
  */
 export function dueOf(kata: PracticeKata, attempts: readonly AttemptRecord[], now: Date): Due {
-  const graded = attempts.filter((attempt) => attempt.result !== "stopped")
-    .sort((a, b) => a.started.localeCompare(b.started));
+  // A continued attempt counts from when it ended: that is when the learner last practised.
+  const when = (attempt: AttemptRecord) => Date.parse(attempt.ended ?? attempt.started);
+  const graded = attempts.filter((attempt) => attempt.result !== "stopped").sort((a, b) => when(a) - when(b));
   if (graded.length === 0) return { isDue: true, reason: "never tried" };
   const limitMs = kata.timeLimitMinutes * 60_000;
   let inARow = 0;
@@ -58,7 +59,7 @@ export function dueOf(kata: PracticeKata, attempts: readonly AttemptRecord[], no
     }
   }
   const last = graded.at(-1)!;
-  const at = new Date(Date.parse(last.started) + gapDays * DAY_MS);
+  const at = new Date(when(last) + gapDays * DAY_MS);
   return { at, isDue: at <= now, reason: reasonOf(last, inARow, limitMs) };
 }
 

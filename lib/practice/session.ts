@@ -319,6 +319,7 @@ class Session {
     await appendAttempt(this.options.logs.history, {
       kata: this.options.kata.number,
       started: new Date(this.#started).toISOString(),
+      ended: new Date().toISOString(),
       durationMs,
       result,
       failedStages: result === "pass" ? [] : this.#lastFailures,

@@ -11,6 +11,7 @@ import { runCheck, type Subject } from "../check/run.ts";
 import type { Stage } from "../check/stage.ts";
 import { TargetError } from "../check/target.ts";
 import { UsageError } from "../cli/errors.ts";
+import { repoPath } from "../cli/paths.ts";
 import { LabUnavailable } from "../lab/lab.ts";
 import { latestPerAttempt, readAttempts } from "../practice/history.ts";
 import type { PracticeKata } from "../practice/kata.ts";
@@ -191,7 +192,9 @@ export async function practiseCode<C>(
       await runCheck({ ...kata, stages: await kata.loadStages() }, await subjectOf(file), { onResult }),
     alongside: new TypeChecker(),
     checkCommand: (file) => `deno task kata:${kata.number} check --file ${file}`,
-    continueCommand: `deno task kata:${kata.number} --continue`,
+    continueCommand: `deno task kata:${kata.number} --continue${
+      logs.root === repoPath("logs") ? "" : ` --logs ${logs.root}`
+    }`,
     onInterrupt,
   });
 }

@@ -288,7 +288,7 @@ cliTest(
     assert.equal(run.code, 0, run.stdout + run.stderr);
     const report = JSON.parse(run.stdout);
     assert.equal(report.passed, true);
-    assert.equal(report.stages.length, 15);
+    assert.equal(report.stages.length, 18);
   },
 );
 

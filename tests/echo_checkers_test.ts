@@ -8,6 +8,7 @@ import assert from "node:assert/strict";
 import { stages as concurrentStages } from "../katas/01-echo-threaded/check.ts";
 import { stages as eventLoopStages } from "../katas/02-echo-event-loop/check.ts";
 import { runCheck, serverSubject } from "../lib/check/run.ts";
+import { tenThousandIdle } from "../lib/stages/echo_c10k.ts";
 import { startBrokenServer } from "./fixtures/broken_echo.ts";
 
 Deno.test("kata 1 checker reports lost bytes with the offset and a caret", async () => {
@@ -25,11 +26,13 @@ Deno.test("kata 1 checker reports lost bytes with the offset and a caret", async
   assert.match(details, /\n\s+\^$/);
 });
 
-Deno.test("kata 2 checker shows the slow-reader stage between the idle and half-close stages", () => {
+Deno.test("kata 2 checker shows the slow-reader stage between the idle and half-close stages, and C10K as stretch", () => {
   const names = eventLoopStages.map((stage) => stage.name);
   assert.match(names[5], /reads nothing for 3 s/);
   assert.deepEqual(
     names.filter((name) => !concurrentStages.some((s) => s.name === name)),
-    [names[5]],
+    [names[5], tenThousandIdle.name],
   );
+  assert.deepEqual(eventLoopStages.filter((stage) => stage.level === "stretch"), [eventLoopStages.at(-1)]);
+  assert.ok(concurrentStages.every((stage) => (stage.level ?? "core") === "core"));
 });

@@ -1,7 +1,9 @@
 /**
- * Kata 2's checker: everything Kata 1 asks, plus a client that stops reading
- * for 3 s while 20 others must stay prompt, the case an event loop with
- * unbuffered writes gets wrong.
+ * Kata 2's checker: everything Kata 1 asks, with hints in an event loop's
+ * terms, plus a client that stops reading for 3 s while 20 others must stay
+ * prompt, the case an event loop with unbuffered writes gets wrong. Then,
+ * as a stretch stage, what an event loop has and a worker per connection
+ * lacks: 10 000 idle connections that cost little memory and no thread.
  *
  * @module
  */
@@ -10,6 +12,7 @@ import {
   halfClose,
   hundredClients,
   idleClient,
+  inEventLoopTerms,
   lateReader,
   nagle,
   oneMebibyte,
@@ -18,6 +21,7 @@ import {
   stillAnswers,
   survivesReset,
 } from "../../lib/stages/echo.ts";
+import { tenThousandIdle } from "../../lib/stages/echo_c10k.ts";
 import type { Stage } from "../../lib/check/stage.ts";
 
 export const stages: readonly Stage[] = [
@@ -31,4 +35,5 @@ export const stages: readonly Stage[] = [
   survivesReset,
   nagle,
   stillAnswers,
-];
+  tenThousandIdle,
+].map(inEventLoopTerms);

@@ -76,7 +76,8 @@ async function handle(conn: Deno.TcpConn): Promise<void> {
   //       a "\r\n\r\n" that will never come.
   // TODO: parse the request line: METHOD SP PATH SP HTTP/1.1, then the
   //       header lines (name, colon, value); 400 for what the card calls
-  //       malformed, including a missing or doubled Host.
+  //       malformed (a missing or doubled Host is the card's stretch). Decode
+  //       the bytes as latin1: any byte may arrive, and a decoder must not throw.
   // TODO: 200 with a small page for GET /, 404 for any other path.
   // TODO: write the status line, Content-Type, Content-Length (in bytes!)
   //       and Connection: close, each ending in \r\n, an empty line, the body.

@@ -8,7 +8,7 @@
  */
 
 import { type ClientSpec, type ClientUnderTest, clientUnderTest } from "./client.ts";
-import type { CheckReport } from "./report.ts";
+import { type CheckReport, verdictOf } from "./report.ts";
 import {
   type ContextLease,
   runStages,
@@ -48,9 +48,11 @@ export interface RunCheckOptions {
 }
 
 /**
- * Runs `kata`'s stages against `subject`, in order, and disposes the subject
- * at the end, whatever happens. Every problem of the implementation under
- * test is a failed stage, never an exception.
+ * Runs `kata`'s stages against `subject` (core stages first, then stretch
+ * ones) and disposes the subject at the end, whatever happens. Every problem
+ * of the implementation under test is a failed stage, never an exception.
+ * The report passes when every core stage did; it lists the stretch stages
+ * apart.
  *
  * @example
  * ```ts ignore
@@ -78,7 +80,7 @@ export async function runCheck<C>(
     kata: kata.number,
     title: kata.title,
     target: owned.label,
-    passed: !stages.some((stage) => stage.status === "fail"),
+    ...verdictOf(stages),
     stages,
   };
 }

@@ -91,10 +91,19 @@ export function serverContexts(
   };
 }
 
+/**
+ * Whether a stage belongs to the kata's standard (the seed's "repeat until",
+ * what completion counts) or goes beyond it (RFC-grade errors, C10K,
+ * slowloris): shown apart, never needed to pass.
+ */
+export type StageLevel = "core" | "stretch";
+
 /** One step of a checker; `C` is what it works with (a server's address, a client to run). */
 export interface Stage<C = StageContext> {
   /** What the stage proves, as a learner reads it: "echoes 1 MiB byte-exact". */
   readonly name: string;
+  /** Core (the kata's standard) or stretch (beyond it). @default {"core"} */
+  readonly level?: StageLevel;
   /** Upper bound for the whole stage. @default {20000} */
   readonly timeoutMs?: number;
   /** What to suspect when the stage runs into its time limit. */
@@ -106,6 +115,7 @@ export interface Stage<C = StageContext> {
 /** The outcome of one stage. */
 export interface StageResult {
   name: string;
+  level: StageLevel;
   status: "pass" | "fail" | "skip";
   durationMs: number;
   /** Pass: an optional note. Fail: what went wrong. */
@@ -125,9 +135,19 @@ export interface RunStagesOptions {
 const DEFAULT_TIMEOUT_MS = 20_000;
 
 /**
- * Runs stages in order, each with a fresh context from `contexts`, and
- * stops at the first failure: later stages are reported as skipped, because
- * their results would only repeat the first problem.
+ * Runs the core stages in order, then the stretch stages in order, each
+ * with a fresh context from `contexts`. The first core failure stops the
+ * run: every later stage, stretch ones too, is reported as skipped, because
+ * its result would only repeat the first problem. A stretch stage stands
+ * alone: its failure skips nothing. Stretch stages come last because they
+ * are the slow ones (10 000 connections) and the verdict on the core should
+ * not wait for them.
+ *
+ * @example
+ * ```ts ignore
+ * import { runStages, serverContexts } from "./stage.ts";
+ * const results = await runStages(stages, serverContexts("127.0.0.1", 9000));
+ * ```
  */
 export async function runStages<C>(
   stages: readonly Stage<C>[],
@@ -135,23 +155,30 @@ export async function runStages<C>(
   options: RunStagesOptions = {},
 ): Promise<StageResult[]> {
   const results: StageResult[] = [];
-  let failed = false;
-  for (const stage of stages) {
-    const result: StageResult = failed
-      ? { name: stage.name, status: "skip", durationMs: 0 }
-      : await runStage(stage, contexts, options);
-    if (result.status === "fail") failed = true;
+  let coreFailed = false;
+  const ordered = [...stages.filter((s) => levelOf(s) === "core"), ...stages.filter((s) => levelOf(s) === "stretch")];
+  for (const stage of ordered) {
+    const level = levelOf(stage);
+    const result: StageResult = coreFailed
+      ? { name: stage.name, level, status: "skip", durationMs: 0 }
+      : { ...await runStage(stage, contexts, options), level };
+    if (result.status === "fail" && level === "core") coreFailed = true;
     results.push(result);
     options.onResult?.(result);
   }
   return results;
 }
 
+/** A stage's level; core unless it says otherwise. */
+export function levelOf(stage: Pick<Stage<unknown>, "level">): StageLevel {
+  return stage.level ?? "core";
+}
+
 async function runStage<C>(
   stage: Stage<C>,
   contexts: (signal: AbortSignal) => ContextLease<C>,
   options: RunStagesOptions,
-): Promise<StageResult> {
+): Promise<Omit<StageResult, "level">> {
   const controller = new AbortController();
   const lease = contexts(controller.signal);
   const timeoutMs = stage.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -206,7 +233,7 @@ function failureResult(
   error: unknown,
   durationMs: number,
   diagnosis: string | undefined,
-): StageResult {
+): Omit<StageResult, "level"> {
   if (error instanceof StageFailure) {
     return {
       name,

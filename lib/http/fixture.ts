@@ -17,6 +17,8 @@ export interface RecordedRequest {
   raw: Uint8Array;
   /** The request target from the request line ("/ok"), or "" if unreadable. */
   target: string;
+  /** The address the client connected to: "127.0.0.1", or "::1". */
+  local: string;
 }
 
 /** How a case answers. */
@@ -74,6 +76,20 @@ function response(
 
 const LARGE = deterministicBody(5 * 1024 * 1024);
 
+/**
+ * Content-Length: 11, then more bytes in the same write, on a connection
+ * left open: only Content-Length says where the body ends, and a client
+ * that prints what it read, or reads until the server closes, is wrong.
+ */
+function pastTheBody(): Reply {
+  const correct = response("HTTP/1.1 200 OK", ["Content-Length: 11", "Content-Type: text/plain"], "exactly 11\n");
+  return {
+    bytes: concat(correct.bytes, "BYTES PAST CONTENT-LENGTH: not part of this body\n"),
+    expected: correct.expected,
+    keepOpen: true,
+  };
+}
+
 /** The cases, by path. `port` is where the fixture listens (for Location). */
 function replies(port: number): Record<string, Reply> {
   const page = "Hello from the netkata fixture.\n";
@@ -103,6 +119,9 @@ function replies(port: number): Record<string, Reply> {
       ], "exactly 11\n"),
       keepOpen: true,
     },
+    "/extra-after-body": pastTheBody(),
+    "/by-address": response("HTTP/1.1 200 OK", plain("Reached by address.\n"), "Reached by address.\n"),
+    "/ipv6": response("HTTP/1.1 200 OK", plain("Reached over IPv6.\n"), "Reached over IPv6.\n"),
     "/continue": {
       bytes: concat("HTTP/1.1 100 Continue\r\n\r\n", continueThenOk.bytes),
       expected: continueThenOk.expected,
@@ -155,6 +174,9 @@ export const FIXTURE_CASES = [
   "/moved",
   "/missing",
   "/keep-open",
+  "/extra-after-body",
+  "/by-address",
+  "/ipv6",
   "/dribble",
   "/odd-case",
   "/http10",
@@ -169,6 +191,11 @@ export const FIXTURE_CASES = [
 /** A running fixture server. */
 export interface HttpFixture extends AsyncDisposable {
   readonly port: number;
+  /**
+   * Whether the fixture also listens on [::1] (the same port): false where
+   * IPv6 is off, or something else holds that port there.
+   */
+  readonly ipv6: boolean;
   /** What a correct client prints for `path`. */
   expected(path: string): Uint8Array | undefined;
   /** Every request received so far. */
@@ -180,39 +207,32 @@ export interface HttpFixture extends AsyncDisposable {
 const REQUEST_TIMEOUT_MS = 10_000;
 
 /**
- * Starts the fixture on 127.0.0.1 (port 0 by default). Clients reach it as
- * `http://localhost:PORT/CASE`, so that they resolve a name.
+ * Starts the fixture on 127.0.0.1 (port 0 by default), and on the same port
+ * of [::1] where it can. Clients reach it as `http://localhost:PORT/CASE`,
+ * so that they resolve a name, and by address, as `http://127.0.0.1:PORT/`
+ * and `http://[::1]:PORT/`, so that a client that ignores the URL's host is
+ * seen doing so.
+ *
+ * @example
+ * ```ts ignore
+ * import { startHttpFixture } from "./fixture.ts";
+ * await using fixture = startHttpFixture();
+ * console.log(`curl -v http://localhost:${fixture.port}/ok`);
+ * ```
  */
 export function startHttpFixture(port = 0): HttpFixture {
   const listener = Deno.listen({ hostname: "127.0.0.1", port });
   const actualPort = (listener.addr as Deno.NetAddr).port;
+  const listeners = [listener, ...listenIpv6(actualPort)];
   const cases = replies(actualPort);
   const requests: RecordedRequest[] = [];
   const open = new Set<Deno.TcpConn>();
-  // Not `for await (const conn of listener)`: that loop ends, and the
-  // checker with it, when a client under test resets before the accept.
-  const accepting = acceptConnections(listener, {
-    onPause: (error) =>
-      console.error(`The fixture server is out of file descriptors and waits before accepting again: ${error.message}`),
-  });
-  const serving = (async () => {
-    for await (const conn of accepting) {
-      open.add(conn);
-      serve(conn, cases, requests).finally(() => {
-        open.delete(conn);
-        try {
-          conn.close();
-        } catch {
-          // Closed already.
-        }
-      });
-    }
-  })();
+  const serving = listeners.map((listener) => serveListener(listener, cases, requests, open));
   let closed = false;
   const close = async () => {
     if (closed) return;
     closed = true;
-    listener.close();
+    for (const listener of listeners) listener.close();
     for (const conn of open) {
       try {
         conn.close();
@@ -220,15 +240,51 @@ export function startHttpFixture(port = 0): HttpFixture {
         // Closed already.
       }
     }
-    await serving;
+    await Promise.all(serving);
   };
   return {
     port: actualPort,
+    ipv6: listeners.length === 2,
     expected: (path) => cases[path]?.expected,
     requests,
     close,
     [Symbol.asyncDispose]: close,
   };
+}
+
+/** A listener on [::1]:`port`, or none where IPv6 is off or the port is taken there. */
+function listenIpv6(port: number): Deno.TcpListener[] {
+  try {
+    return [Deno.listen({ hostname: "::1", port })];
+  } catch (error) {
+    if (error instanceof Deno.errors.AddrInUse || error instanceof Deno.errors.AddrNotAvailable) return [];
+    throw error;
+  }
+}
+
+async function serveListener(
+  listener: Deno.TcpListener,
+  cases: Record<string, Reply>,
+  requests: RecordedRequest[],
+  open: Set<Deno.TcpConn>,
+): Promise<void> {
+  // Not `for await (const conn of listener)`: that loop ends, and the
+  // checker with it, when a client under test resets before the accept.
+  const accepting = acceptConnections(listener, {
+    onPause: (error) =>
+      console.error(`The fixture server is out of file descriptors and waits before accepting again: ${error.message}`),
+  });
+  for await (const conn of accepting) {
+    open.add(conn);
+    serve(conn, cases, requests).finally(() => {
+      open.delete(conn);
+      try {
+        conn.close();
+      } catch {
+        // Closed already.
+      }
+    });
+  }
 }
 
 async function serve(
@@ -256,7 +312,7 @@ async function serve(
   const raw = received.subarray(0, end === -1 ? received.length : end);
   const requestLine = new TextDecoder("latin1").decode(raw).split(/\r?\n/)[0];
   const target = requestLine.split(" ")[1] ?? "";
-  requests.push({ raw, target });
+  requests.push({ raw, target, local: (conn.localAddr as Deno.NetAddr).hostname });
   const reply = cases[target] ??
     response("HTTP/1.1 404 Not Found", [
       "Content-Length: 10",

@@ -105,8 +105,9 @@ Options:
                        paths are read from the folder you ran the command in
   -h, --help           this help
 
-Exit status: 0 all stages passed (or the command succeeded), 1 a stage failed
-or the target could not start, 2 wrong usage, 130 interrupted.`;
+Exit status: 0 all core stages passed (stretch stages never count) or the
+command succeeded, 1 a core stage failed or the target could not start,
+2 wrong usage, 130 interrupted.`;
 }
 
 /** Every flag of every kind, so that a flag of another kind gets its own sentence, not "Unknown option". */

@@ -233,7 +233,7 @@ class Session {
     const report = await this.options.check(this.file, this.#printStage);
     const extra = await alongside;
     if (!extra || extra.status !== "fail") return report;
-    return { ...report, passed: false, stages: [extra, ...report.stages] };
+    return { ...report, passed: false, core: "failed", stages: [extra, ...report.stages] };
   }
 
   /** Runs the checker; a save during a check queues exactly one more run. */

@@ -19,7 +19,7 @@
 import { RESOLUTION_FLAGS } from "../check/sandbox.ts";
 import type { StageResult } from "../check/stage.ts";
 
-/** The stage's name, as the report and the mistake log show it. */
+/** The stage's name, as the report and the mistake log show it. A core stage: a type error fails the attempt. */
 export const TYPE_CHECK_STAGE = "type-checks";
 
 /** How long one type check may take, by either way: seconds, even on a busy machine. */
@@ -107,10 +107,11 @@ interface TypeProblem {
 }
 
 function verdictOf(errors: readonly TypeProblem[], durationMs: number): StageResult {
-  if (errors.length === 0) return { name: TYPE_CHECK_STAGE, status: "pass", durationMs };
+  if (errors.length === 0) return { name: TYPE_CHECK_STAGE, level: "core", status: "pass", durationMs };
   const [first, ...rest] = errors;
   return {
     name: TYPE_CHECK_STAGE,
+    level: "core",
     status: "fail",
     durationMs,
     message: `${first.code}: ${first.message.split("\n")[0]}`,
@@ -134,6 +135,7 @@ async function denoCheck(path: string, started: number): Promise<StageResult> {
   if (output.signal) {
     return {
       name: TYPE_CHECK_STAGE,
+      level: "core",
       status: "fail",
       durationMs,
       message: `deno check did not finish within ${TIMEOUT_MS / 1000} s`,
@@ -151,6 +153,7 @@ async function denoCheck(path: string, started: number): Promise<StageResult> {
   }));
   return errors.length > 0 ? verdictOf(errors, durationMs) : {
     name: TYPE_CHECK_STAGE,
+    level: "core",
     status: "fail",
     durationMs,
     message: said.trim().split("\n").find((line) => line.trim() !== "") ?? `deno check exited with ${output.code}`,

@@ -95,17 +95,40 @@ const HINT_PARTIAL_WRITE =
 const HINT_ONE_AT_A_TIME =
   "The server seems to serve one client at a time. Handle each accepted connection in its own task and do not await it in the accept loop.";
 
-/** A single byte goes out and comes back. */
+const HINT_WHOLE_BUFFER =
+  "Write back only the n bytes that read() returned (buffer.subarray(0, n)), not the whole buffer: the rest of it holds zeros or an older message.";
+
+/**
+ * A single byte goes out and comes back, and nothing else does. A server
+ * that writes back its whole read buffer sends more after the "k"; TCP
+ * keeps order, so those extra bytes arrive where the echo of a second byte
+ * is due, and there is no waiting for bytes that may never come.
+ */
 export const singleByte: Stage = {
   name: "echoes a single byte",
   timeoutMs: 5_000,
   timeoutHint: HINT_NO_ECHO,
   async run(ctx) {
     const conn = await ctx.connect();
-    const payload = new TextEncoder().encode("k");
-    expectEcho(payload, await exchange(conn, payload), HINT_NO_ECHO);
+    const first = new TextEncoder().encode("k");
+    expectEcho(first, await exchange(conn, first), HINT_NO_ECHO);
+    const second = new TextEncoder().encode("e");
+    const echoed = await exchange(conn, second);
+    if (echoed.bytes.length === 1 && echoed.bytes[0] !== second[0]) {
+      throw new StageFailure(
+        `More bytes came back than were sent: after the echo of "k", ${
+          formatByte(echoed.bytes[0])
+        } arrived where the echo of the next byte ("e") was due`,
+        { details: 'sent "k", got "k" back, then sent "e"', hint: HINT_WHOLE_BUFFER },
+      );
+    }
+    expectEcho(second, echoed, HINT_NO_ECHO);
   },
 };
+
+function formatByte(byte: number): string {
+  return byte >= 0x20 && byte < 0x7f ? `"${String.fromCharCode(byte)}"` : `0x${byte.toString(16).padStart(2, "0")}`;
+}
 
 /** 1 MiB of random bytes comes back byte-exact. */
 export const oneMebibyte: Stage = {
@@ -141,24 +164,49 @@ export const lateReader: Stage = {
   },
 };
 
-/** 100 clients at once, 64 KiB each, all byte-exact. */
+/** How many clients {@linkcode hundredClients} holds connected at once. */
+const CROWD = 100;
+/** How long the crowd waits for every client's first half to come back. */
+const CROWD_DEADLINE_MS = 5_000;
+
+/**
+ * 100 clients, 64 KiB each, all byte-exact, and all served at the same
+ * time: each sends the first half of its message and sends the second only
+ * once every client has had its first half back. A server that serves one
+ * client at a time never gets past the first client (it waits for that
+ * client to finish, which waits for the others), where 100 clients that
+ * simply take turns would pass one by one.
+ */
 export const hundredClients: Stage = {
   name: "serves 100 concurrent clients × 64 KiB, all byte-exact",
   timeoutMs: 20_000,
   timeoutHint: HINT_ONE_AT_A_TIME,
   async run(ctx) {
-    const clients = Array.from({ length: 100 }, async (_, i) => {
+    let halfway = 0;
+    let allHalfway!: () => void;
+    const everyoneHalfway = new Promise<void>((resolve) => allHalfway = resolve);
+    const crowdStuck = withDeadline(everyoneHalfway, CROWD_DEADLINE_MS, () =>
+      new StageFailure(
+        `Only ${halfway} of ${CROWD} clients had the first half of their message echoed while all ${CROWD} were connected (waited ${
+          CROWD_DEADLINE_MS / 1000
+        } s)`,
+        { hint: HINT_ONE_AT_A_TIME },
+      ));
+    const clients = Array.from({ length: CROWD }, async (_, i) => {
       const conn = await ctx.connect();
       const payload = randomBytes(64 * KiB);
-      expectEcho(
-        payload,
-        await exchange(conn, payload),
-        HINT_PARTIAL_WRITE,
-        `Client ${i + 1}'s echo`,
-      );
+      const [first, second] = [payload.subarray(0, 32 * KiB), payload.subarray(32 * KiB)];
+      // No stall verdict of its own: the crowd's deadline says what is wrong.
+      const stallMs = CROWD_DEADLINE_MS * 2;
+      expectEcho(first, await exchange(conn, first, { stallMs }), HINT_PARTIAL_WRITE, `Client ${i + 1}'s echo`);
+      if (++halfway === CROWD) allHalfway();
+      await everyoneHalfway;
+      expectEcho(second, await exchange(conn, second), HINT_PARTIAL_WRITE, `Client ${i + 1}'s echo`);
       conn.close();
     });
-    await Promise.all(clients);
+    const served = Promise.all(clients);
+    served.catch(() => {}); // the crowd's deadline may win the race below
+    await Promise.race([served, crowdStuck.then(() => served)]);
   },
 };
 
@@ -393,3 +441,75 @@ export const slowReader: Stage = {
     return `${echoes} prompt echoes meanwhile, slowest ${slowest.toFixed(1)} ms`;
   },
 };
+
+/**
+ * The echo stages' hints, in the terms of one kata. The stages speak Kata
+ * 1's language: a worker per connection may block, so "loop until the whole
+ * chunk is written" is its lesson. In an event loop that loop is the
+ * mistake (it stalls every other client), so Kata 2 hears the same
+ * failures in its own terms: {@linkcode inEventLoopTerms}.
+ */
+export interface EchoHints {
+  noEcho: string;
+  wholeBuffer: string;
+  partialWrite: string;
+  oneAtATime: string;
+  halfClose: string;
+  reset: string;
+}
+
+/** Kata 1's hints: one worker per connection. */
+export const WORKER_HINTS: Readonly<EchoHints> = {
+  noEcho: HINT_NO_ECHO,
+  wholeBuffer: HINT_WHOLE_BUFFER,
+  partialWrite: HINT_PARTIAL_WRITE,
+  oneAtATime: HINT_ONE_AT_A_TIME,
+  halfClose: HINT_HALF_CLOSE,
+  reset: HINT_RESET,
+};
+
+/** Kata 2's hints: one loop owns every connection and never waits on one. */
+export const EVENT_LOOP_HINTS: Readonly<EchoHints> = {
+  noEcho:
+    "When a read completes with n bytes, queue exactly those bytes (buffer.subarray(0, n)) to be written back and start the next read; a read that completes with null means the client has finished sending.",
+  wholeBuffer:
+    "Queue only the n bytes the read returned (buffer.subarray(0, n)), not the whole buffer: the rest of it holds zeros or an older message.",
+  partialWrite:
+    "write() may take fewer bytes than it was given; it returns how many. Keep the unwritten rest at the front of that connection's output buffer and write it when this write completes, without waiting for it in the loop (a loop that waits on one client's write stalls all the others); and queue only the n bytes each read returned.",
+  oneAtATime:
+    "The server seems to serve one client at a time: never await one connection's read or write in the loop. Start the operation, go back to the loop, and handle its completion as an event (in C: non-blocking sockets, and epoll_wait() says which ones are ready).",
+  halfClose:
+    "A read that completes with null (EOF) means the client has finished sending: stop reading from it, keep writing what its output buffer holds, and close the connection once the output buffer is empty.",
+  reset:
+    "A client that resets makes its read or write fail (Deno.errors.ConnectionReset, BrokenPipe; ECONNRESET, EPIPE in C, where SIGPIPE must be ignored). That is an event for that connection only: drop its buffers, close it, and keep the loop running.",
+};
+
+/**
+ * `stage` with Kata 2's hints in place of Kata 1's: the same probe, the
+ * same verdict, the advice an event loop needs.
+ *
+ * @example
+ * ```ts ignore
+ * import { inEventLoopTerms, lateReader } from "./echo.ts";
+ * export const stages = [lateReader].map(inEventLoopTerms);
+ * ```
+ */
+export function inEventLoopTerms(stage: Stage): Stage {
+  return {
+    ...stage,
+    timeoutHint: stage.timeoutHint && toEventLoopHint(stage.timeoutHint),
+    async run(ctx) {
+      try {
+        return await stage.run(ctx);
+      } catch (error) {
+        if (!(error instanceof StageFailure) || error.hint === undefined) throw error;
+        throw new StageFailure(error.message, { details: error.details, hint: toEventLoopHint(error.hint) });
+      }
+    },
+  };
+}
+
+function toEventLoopHint(hint: string): string {
+  const key = (Object.keys(WORKER_HINTS) as (keyof EchoHints)[]).find((key) => WORKER_HINTS[key] === hint);
+  return key ? EVENT_LOOP_HINTS[key] : hint;
+}

@@ -11,7 +11,7 @@ import { freePort } from "../net/ports.ts";
 import { headerValues, MalformedHeadError, parseHead } from "../http/head.ts";
 import { type ClientResult, type ClientUnderTest, MAX_CLIENT_OUTPUT_BYTES } from "../check/client.ts";
 import type { HttpFixture } from "../http/fixture.ts";
-import { type Stage, StageFailure } from "../check/stage.ts";
+import { type Stage, StageFailure, StageSkipped } from "../check/stage.ts";
 
 /** What a client stage works with. */
 export interface ClientContext {
@@ -41,10 +41,11 @@ function expectPrinted(
   path: string,
   result: ClientResult,
   hint: string,
+  where = url(ctx, path),
 ): void {
   if (result.timedOut) {
     throw new StageFailure(
-      `The client was still running after the response was complete (${url(ctx, path)})`,
+      `The client was still running after the response was complete (${where})`,
       {
         details: result.stdout.length ? `it had printed: "${quoteBytes(result.stdout.subarray(0, 200))}"` : undefined,
         hint,
@@ -53,7 +54,7 @@ function expectPrinted(
   }
   if (result.code !== 0) {
     throw new StageFailure(
-      `The client exited with status ${result.code} on ${url(ctx, path)}`,
+      `The client exited with status ${result.code} on ${where}`,
       {
         details: result.stderr.trim() ? `its stderr:\n${tail(result.stderr)}` : undefined,
         hint: "A response was there to read: exit 0 whatever the status code (a 404 is a correct answer).",
@@ -62,9 +63,7 @@ function expectPrinted(
   }
   if (result.stdoutTruncated) {
     throw new StageFailure(
-      `The client printed more than ${formatBytes(MAX_CLIENT_OUTPUT_BYTES)} on ${
-        url(ctx, path)
-      }: far more than the server sent`,
+      `The client printed more than ${formatBytes(MAX_CLIENT_OUTPUT_BYTES)} on ${where}: far more than the server sent`,
       { details: `it began with: "${quoteBytes(result.stdout.subarray(0, 200))}"`, hint },
     );
   }
@@ -81,7 +80,7 @@ function expectPrinted(
   const mismatch = describeMismatch(expected, printed);
   if (mismatch) {
     throw new StageFailure(
-      `The output is not the status line and body the server sent (${url(ctx, path)})`,
+      `The output is not the status line and body the server sent (${where})`,
       {
         details: mismatch,
         hint,
@@ -257,6 +256,13 @@ export const exactLength = printsCase(
   OPEN_CONNECTION_PATIENCE_MS,
 );
 
+export const pastContentLength = printsCase(
+  "stops at Content-Length even when more bytes follow on the open connection",
+  "/extra-after-body",
+  "The body is exactly Content-Length bytes: print that many and stop, even when one read brought more (the server sent more on a connection it keeps open; those bytes are not this body).",
+  OPEN_CONNECTION_PATIENCE_MS,
+);
+
 export const interim100 = printsCase(
   "skips an interim 100 Continue and prints the final response",
   "/continue",
@@ -330,5 +336,62 @@ export const refused: Stage<ClientContext> = {
     const port = freePort();
     const result = await ctx.client.run(`http://localhost:${port}/`, port);
     return expectClearFailure("when nothing listens", result);
+  },
+};
+
+/** Runs the client on `target` and checks where its request for `path` arrived, and with which Host. */
+async function expectReachedAt(
+  ctx: ClientContext,
+  target: string,
+  path: string,
+  address: { local: string; host: string },
+): Promise<void> {
+  const before = ctx.fixture.requests.length;
+  const result = await ctx.client.run(target, ctx.fixture.port);
+  const request = ctx.fixture.requests.slice(before).find((r) => r.target === path);
+  if (request) {
+    const head = parseHead(request.raw);
+    const hosts = head ? headerValues(head, "host") : [];
+    const shown = { details: `received: "${quoteBytes(request.raw)}"` };
+    if (hosts.length !== 1 || hosts[0] !== address.host) {
+      throw new StageFailure(`Host is ${JSON.stringify(hosts)}, not "${address.host}" (${target})`, {
+        ...shown,
+        hint: HINT_URL_HOST,
+      });
+    }
+    if (request.local !== address.local) {
+      throw new StageFailure(`The request for ${target} arrived at ${request.local}, not at ${address.local}`, {
+        ...shown,
+        hint: HINT_URL_HOST,
+      });
+    }
+  }
+  expectPrinted(ctx, path, result, HINT_URL_HOST, target);
+}
+
+const HINT_URL_HOST =
+  "Connect to the URL's host, whatever it is: a name to resolve (getaddrinfo), an IPv4 address, or an IPv6 address in brackets (http://[::1]:8080/: the brackets are URL syntax, the address is ::1). Send it back as Host, port included: Host: [::1]:8080.";
+
+/** A URL with an IPv4 address: the client connects there and names it in Host. */
+export const byAddress: Stage<ClientContext> = {
+  name: "a URL with an IPv4 address (http://127.0.0.1:PORT/): connects there and sends Host: 127.0.0.1:PORT",
+  timeoutMs: 15_000,
+  async run(ctx) {
+    const { port } = ctx.fixture;
+    await expectReachedAt(ctx, `http://127.0.0.1:${port}/by-address`, "/by-address", {
+      local: "127.0.0.1",
+      host: `127.0.0.1:${port}`,
+    });
+  },
+};
+
+/** A URL with an IPv6 literal: brackets in the URL and in Host, none in the address. */
+export const ipv6Literal: Stage<ClientContext> = {
+  name: "an IPv6 literal (http://[::1]:PORT/): connects to ::1 and sends Host: [::1]:PORT",
+  timeoutMs: 15_000,
+  async run(ctx) {
+    const { port } = ctx.fixture;
+    if (!ctx.fixture.ipv6) throw new StageSkipped(`the fixture cannot listen on [::1]:${port} here (no IPv6?)`);
+    await expectReachedAt(ctx, `http://[::1]:${port}/ipv6`, "/ipv6", { local: "::1", host: `[::1]:${port}` });
   },
 };

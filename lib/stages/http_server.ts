@@ -41,7 +41,7 @@ const MAX_RESPONSE_BYTES = 1024 * 1024;
  */
 async function exchange(
   ctx: StageContext,
-  pieces: string[],
+  pieces: (string | Uint8Array)[],
   gapMs = SPLIT_GAP_MS,
 ): Promise<Exchange> {
   const conn = await ctx.connect();
@@ -67,7 +67,7 @@ async function exchange(
   try {
     for (const [i, piece] of pieces.entries()) {
       if (i > 0) await delay(gapMs);
-      await writeAll(conn, encoder.encode(piece));
+      await writeAll(conn, typeof piece === "string" ? encoder.encode(piece) : piece);
       sent++;
     }
   } catch (error) {
@@ -355,20 +355,6 @@ const MALFORMED: { what: string; text: string; hint?: string }[] = [
     text: "GET / HTTP/1.1\r\nHost: localhost\r\nno colon here\r\n\r\n",
   },
   {
-    what: "whitespace before a header's colon",
-    text: "GET / HTTP/1.1\r\nHost : localhost\r\n\r\n",
-  },
-  {
-    what: "an HTTP/1.1 request without Host",
-    text: "GET / HTTP/1.1\r\nAccept: */*\r\n\r\n",
-    hint: "RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host header; without one it is a 400.",
-  },
-  {
-    what: "two Host headers",
-    text: "GET / HTTP/1.1\r\nHost: localhost\r\nHost: example.com\r\n\r\n",
-    hint: "RFC 9112 §3.2: a request carries exactly one Host header; two are a 400, whatever the version.",
-  },
-  {
     what: "an invalid Content-Length",
     text: "GET / HTTP/1.1\r\nHost: localhost\r\nContent-Length: ten\r\n\r\n",
   },
@@ -423,9 +409,10 @@ export const hundredClients: Stage = {
 /** How promptly a normal client must be served while 200 others dawdle. */
 const DAWDLE_DEADLINE_MS = 2_000;
 
-/** 200 half-sent requests must not stop a normal client. */
+/** 200 half-sent requests (slowloris) must not stop a normal client: stretch, the seed's server may serve one at a time. */
 export const halfSentRequests: Stage = {
   name: "200 idle half-sent requests do not stop a normal client being served",
+  level: "stretch",
   timeoutMs: 20_000,
   async run(ctx) {
     for (let i = 0; i < 200; i++) {
@@ -493,6 +480,132 @@ export const survivesResets: Stage = {
     } catch (error) {
       if (!(error instanceof StageFailure)) throw error;
       throw new StageFailure(error.message, { details: error.details, hint: HINT_ACCEPT_LOOP });
+    }
+  },
+};
+
+/** A request given as text whose every character is one byte (latin1), so that any byte can be written. */
+function bytesOf(text: string): Uint8Array {
+  return Uint8Array.from(text, (char) => char.charCodeAt(0));
+}
+
+/** A request and what it tests. */
+interface RequestCase {
+  what: string;
+  bytes: Uint8Array;
+}
+
+/** Sends `sent` whole and reads the answer strictly; a failure shows the bytes sent and carries `hint`. */
+async function answerTo(ctx: StageContext, { what, bytes }: RequestCase, hint: string): Promise<Response> {
+  const sent = `sent: "${quoteBytes(bytes)}"`;
+  let result;
+  try {
+    result = await exchange(ctx, [bytes]);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.ConnectionRefused)) throw error;
+    throw new StageFailure(`Nothing accepts connections any more: the server went down before ${what}`, {
+      details: sent,
+      hint,
+    });
+  }
+  try {
+    return strictResponse(what, result);
+  } catch (error) {
+    if (!(error instanceof StageFailure)) throw error;
+    throw new StageFailure(error.message, { details: [sent, error.details].filter(Boolean).join("\n"), hint });
+  }
+}
+
+const GET = "GET / HTTP/1.1\r\nHost: localhost\r\n";
+
+/** Bytes a request may carry and a server must survive: each gets an answer, whatever it is. */
+const UNUSUAL_BYTES: RequestCase[] = [
+  { what: "UTF-8 in a header value", bytes: encoder.encode(`${GET}User-Agent: café-client/1.0 ☕\r\n\r\n`) },
+  { what: "bytes that are not UTF-8 in a header value", bytes: bytesOf(`${GET}User-Agent: \xff\xfe\xc3(\r\n\r\n`) },
+  { what: "a NUL in a header value", bytes: bytesOf(`${GET}X-Note: a\0b\r\n\r\n`) },
+  { what: "a target that is not ASCII", bytes: encoder.encode("GET /café HTTP/1.1\r\nHost: localhost\r\n\r\n") },
+  { what: "a NUL in the target", bytes: bytesOf("GET /\0 HTTP/1.1\r\nHost: localhost\r\n\r\n") },
+];
+
+const HINT_UNUSUAL_BYTES =
+  "Any byte can arrive, anywhere in a request: decode the head as latin1 (one byte is one character, and decoding never fails) or work on the bytes, and answer 400 for what you reject. A strict UTF-8 decoder throws on bytes that are not UTF-8, a C string ends at the first NUL; and an error in one connection must never take the server down.";
+
+/**
+ * Bytes that are not ASCII, and NUL, in header values and in the target:
+ * the server must answer each (the usual answer or a 4xx) and go on serving.
+ * What exactly to answer is the stretch stage's business ({@linkcode rfcErrors}).
+ */
+export const unusualBytes: Stage = {
+  name: "bytes that are not ASCII, and NUL, get an answer, not a crash; GET / still gets 200 after them",
+  timeoutMs: 45_000,
+  async run(ctx) {
+    for (const request of UNUSUAL_BYTES) {
+      const response = await answerTo(ctx, request, HINT_UNUSUAL_BYTES);
+      if (response.status >= 500 || response.status < 200 || (response.status >= 300 && response.status < 400)) {
+        throw new StageFailure(`${request.what} got "${response.statusLine}", not 200, 404 or a 4xx`, {
+          details: `sent: "${quoteBytes(request.bytes)}"`,
+          hint: HINT_UNUSUAL_BYTES,
+        });
+      }
+    }
+    const after = { what: "GET / after them", bytes: encoder.encode(request("/")) };
+    expectStatus(await answerTo(ctx, after, HINT_UNUSUAL_BYTES), 200, "GET / after them");
+  },
+};
+
+/** What RFC 9110 and 9112 ask of a server beyond the card's malformed list, and the status each asks for. */
+const RFC_CASES: (RequestCase & { expect: number[]; hint: string })[] = [
+  {
+    what: "whitespace before a header's colon",
+    bytes: encoder.encode("GET / HTTP/1.1\r\nHost : localhost\r\n\r\n"),
+    expect: [400],
+    hint:
+      "RFC 9112 §5.1: whitespace between a field name and its colon is a 400 (servers that allowed it let requests be smuggled past proxies).",
+  },
+  {
+    what: "an HTTP/1.1 request without Host",
+    bytes: encoder.encode("GET / HTTP/1.1\r\nAccept: */*\r\n\r\n"),
+    expect: [400],
+    hint: "RFC 9112 §3.2: an HTTP/1.1 request carries exactly one Host header; without one it is a 400.",
+  },
+  {
+    what: "two Host headers",
+    bytes: encoder.encode("GET / HTTP/1.1\r\nHost: localhost\r\nHost: example.com\r\n\r\n"),
+    expect: [400],
+    hint: "RFC 9112 §3.2: a request carries exactly one Host header; two are a 400, whatever the version.",
+  },
+  {
+    ...UNUSUAL_BYTES[0],
+    expect: [200],
+    hint:
+      "RFC 9110 §5.5: bytes above 0x7F in a field value (obs-text) are opaque data, not an error: keep them and answer the request. Only NUL, CR, LF and the other control characters make a value invalid.",
+  },
+  ...UNUSUAL_BYTES.slice(3).map((request) => ({
+    ...request,
+    expect: [400, 301],
+    hint:
+      "RFC 9112 §3.2: a request-target holds only the characters a URI may (RFC 3986: ASCII letters, digits, a few marks, %HH escapes); a NUL or a byte above 0x7F makes the request line invalid, and the answer is 400.",
+  })),
+];
+
+/**
+ * Stretch: the finer rules of RFC 9110 and 9112, each with the exact status
+ * it asks for. The card lists them apart from the kata's malformed requests.
+ */
+export const rfcErrors: Stage = {
+  name:
+    "RFC-grade errors: a 400 for whitespace before a colon, a missing or second Host, a target a URI cannot hold; UTF-8 in a header value is no error",
+  level: "stretch",
+  timeoutMs: 45_000,
+  async run(ctx) {
+    for (const { expect, hint, ...request } of RFC_CASES) {
+      const response = await answerTo(ctx, request, hint);
+      if (!expect.includes(response.status)) {
+        throw new StageFailure(`${request.what} got "${response.statusLine}", not ${expect.join(" or ")}`, {
+          details: `sent: "${quoteBytes(request.bytes)}"`,
+          hint,
+        });
+      }
     }
   },
 };

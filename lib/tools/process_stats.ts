@@ -9,6 +9,8 @@
  * @module
  */
 
+import { runTool } from "./runner.ts";
+
 /** Clock ticks per second in /proc/PID/stat; 100 on every Linux we know of. */
 const CLOCK_TICKS = 100;
 
@@ -47,4 +49,72 @@ export async function memory(
     return match ? Number(match[1]) * 1024 : undefined;
   };
   return { rss: kib("VmRSS"), peak: kib("VmHWM") };
+}
+
+/** What /proc/PID/status says of a process now. */
+export interface ProcessStatus {
+  /** Resident memory (`VmRSS`), in bytes. */
+  rss: number;
+  /** Threads of the process (`Threads`), itself included. */
+  threads: number;
+}
+
+/**
+ * Resident memory and thread count of `pid` now; undefined when the
+ * process is gone or /proc cannot be read (not Linux, no run permission).
+ *
+ * @example
+ * ```ts ignore
+ * import { processStatus } from "./process_stats.ts";
+ * const status = await processStatus(Deno.pid); // { rss: 41_000_000, threads: 7 }
+ * ```
+ */
+export async function processStatus(pid: number): Promise<ProcessStatus | undefined> {
+  const status = await readProc(pid, "status");
+  if (status === undefined) return undefined;
+  const rss = /^VmRSS:\s+(\d+) kB/m.exec(status);
+  const threads = /^Threads:\s+(\d+)/m.exec(status);
+  if (!rss || !threads) return undefined;
+  return { rss: Number(rss[1]) * 1024, threads: Number(threads[1]) };
+}
+
+/** A process's limit on open files (`ulimit -n`): soft, and the hard ceiling the soft one may be raised to. */
+export interface OpenFilesLimit {
+  soft: number;
+  hard: number;
+}
+
+/**
+ * The open-file limit of `pid`, from /proc/PID/limits ("unlimited" is
+ * Infinity); undefined where that cannot be read.
+ *
+ * @example
+ * ```ts ignore
+ * import { openFilesLimit } from "./process_stats.ts";
+ * const limit = await openFilesLimit(Deno.pid); // { soft: 1048576, hard: 1048576 }
+ * ```
+ */
+export async function openFilesLimit(pid: number): Promise<OpenFilesLimit | undefined> {
+  const limits = await readProc(pid, "limits");
+  const match = limits && /^Max open files\s+(\d+|unlimited)\s+(\d+|unlimited)/m.exec(limits);
+  if (!match) return undefined;
+  const value = (text: string) => text === "unlimited" ? Infinity : Number(text);
+  return { soft: value(match[1]), hard: value(match[2]) };
+}
+
+/**
+ * The processes that hold a socket listening on TCP `port` of this machine
+ * (`ss -ltnp`, through the tool runner); empty when none of them is ours to
+ * see. Throws ToolError where ss is missing or may not run.
+ *
+ * @example
+ * ```ts ignore
+ * import { listeningProcesses } from "./process_stats.ts";
+ * const pids = await listeningProcesses(9000); // [4242]
+ * ```
+ */
+export async function listeningProcesses(port: number): Promise<number[]> {
+  const { stdout } = await runTool("ss", ["-H", "-l", "-t", "-n", "-p", `sport = :${port}`], { timeoutMs: 10_000 });
+  const pids = [...stdout.matchAll(/\bpid=(\d+)/g)].map((match) => Number(match[1]));
+  return [...new Set(pids)];
 }

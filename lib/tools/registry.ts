@@ -134,6 +134,16 @@ export const TOOLS = {
       macos: "xcode-select --install",
     },
   },
+  ss: {
+    binary: "ss",
+    purpose: "find the process that listens on a port, to measure a server the checker did not start",
+    privileged: false,
+    install: {
+      debian: "apt-get install iproute2",
+      fedora: "dnf install iproute",
+      macos: "not available (the measurement needs Linux)",
+    },
+  },
 } as const satisfies Record<string, ToolInfo>;
 
 /** A tool the runner may start. */

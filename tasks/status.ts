@@ -8,12 +8,11 @@
 import { parseArgs } from "node:util";
 import { KATAS } from "../katas/catalog.ts";
 import { runMain, UsageError, usageFromParseError } from "../lib/cli/errors.ts";
-import { practiceTracks } from "../lib/kinds/mod.ts";
-import { readAttempts } from "../lib/practice/history.ts";
+import { latestPerAttempt, readAttempts } from "../lib/practice/history.ts";
 import { LogPaths } from "../lib/practice/logs.ts";
 import { readMistakes } from "../lib/practice/mistakes.ts";
-import { completionStandard, formatStatus, standingOf } from "../lib/practice/status.ts";
-import { repoPath } from "../lib/cli/paths.ts";
+import { completionStandard, dueNow, formatStatus, standingsOf } from "../lib/practice/status.ts";
+import { repoPath, userPath } from "../lib/cli/paths.ts";
 
 const HELP = `deno task status — where you stand on every kata
 
@@ -21,10 +20,12 @@ Usage:
   deno task status [--json] [--logs DIR]
 
 Reads logs/attempts.jsonl and the mistake logs logs/NN-name.md, and shows per
-kata: attempts, passes, best and last time against the limit, mistakes logged,
-and whether its "repeat until" criterion is met; then the completion standard.
-Katas 1 and 2 have a second row for their syscall track (--track syscalls),
-whose attempts count apart.`;
+kata (and per track, where a kata has several): attempts, passes, best and
+last time against the limit, mistakes logged, whether its "repeat until"
+criterion is met, and when it is due again (spaced repetition: a pass within
+the limit comes back after 1, 3, 7, then 21 days; a failure the next day).
+Then which kata to practise next, and each completion item, met or not, with
+its evidence. DIR is read from the folder you ran the command in.`;
 
 async function main(args: string[]): Promise<number> {
   let values;
@@ -44,7 +45,7 @@ async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const logs = new LogPaths(values.logs ?? repoPath("logs"));
+  const logs = new LogPaths(values.logs === undefined ? repoPath("logs") : userPath(values.logs));
   try {
     await Deno.stat(logs.root);
   } catch (error) {
@@ -52,25 +53,14 @@ async function main(args: string[]): Promise<number> {
     throw new UsageError(`No logs folder at ${logs.root}`);
   }
   const history = await readAttempts(logs.history);
-  const standings = await Promise.all(
-    practiceTracks(KATAS).map(async (kata) =>
-      standingOf(
-        kata,
-        history.attempts,
-        (await readMistakes(logs.mistakes(kata))).length,
-      )
-    ),
-  );
-  // The standard is per kata; a second track is a row of its own, not a second kata.
-  const standard = completionStandard(standings.filter((standing) => standing.kata.track === undefined));
+  const attempts = latestPerAttempt(history.attempts);
+  const standings = (await Promise.all(
+    KATAS.map(async (kata) => standingsOf(kata, attempts, (await readMistakes(logs.mistakes(kata))).length)),
+  )).flat();
+  const standard = completionStandard(standings);
   if (values.json) {
-    console.log(
-      JSON.stringify(
-        { standings, standard, damagedLines: history.damagedLines },
-        null,
-        2,
-      ),
-    );
+    const next = dueNow(standings).map((s) => ({ kata: s.kata.number, track: s.track, reason: s.due.reason }));
+    console.log(JSON.stringify({ standings, next, standard, damagedLines: history.damagedLines }, null, 2));
     return 0;
   }
   console.log(formatStatus(standings, standard));

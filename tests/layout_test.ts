@@ -190,6 +190,7 @@ const SPAWN_EXCEPTIONS = [
   "lib/fuzz/http.ts",
   "lib/bench/server_process.ts",
   "lib/kinds/syscall_track.ts",
+  "lib/practice/typecheck.ts",
 ];
 
 Deno.test({

@@ -53,6 +53,7 @@ for (const leave of ["q", "Ctrl-C", "SIGTERM"] as const) {
     fn: () =>
       withTempDir("netkata-exit-", async (logs) => {
         let server: ProcessRef | undefined;
+        let typeServer: ProcessRef | undefined;
         try {
           await using session = new TerminalSession(kataArgs(logs), ROOT, { holdOpen: true });
           const [, attempt] = await session.waitFor(/Your fresh attempt: (\S+attempt-001\.ts)/);
@@ -64,6 +65,11 @@ for (const leave of ["q", "Ctrl-C", "SIGTERM"] as const) {
             "attempt server",
           );
           assert.ok(await isRunning(server), "the check ended before the test could leave");
+          // The type checker's language server, kept warm for the session, must go with it too.
+          typeServer = await waitForProcess(
+            () => findDescendant(session.pid, (args) => args.startsWith(`${Deno.execPath()} lsp`)),
+            "type checker's language server",
+          );
           if (leave === "SIGTERM") {
             const kit = await findDescendant(session.pid, (args) =>
               args.startsWith(`${Deno.execPath()} run `) && args.includes("tasks/kata.ts"));
@@ -75,14 +81,15 @@ for (const leave of ["q", "Ctrl-C", "SIGTERM"] as const) {
           assert.equal(await session.exitCode(), EXPECTED_STATUS[leave], session.screen);
           // The terminal is still open, as it is after the learner quits.
           assert.deepEqual(await stillRunningAfter([server]), [], "the attempt's server outlived the session");
+          assert.deepEqual(await stillRunningAfter([typeServer]), [], "the language server outlived the session");
           await session.release();
           const record = JSON.parse(await Deno.readTextFile(`${logs}/attempts.jsonl`));
-          assert.equal(record.result, "fail");
+          assert.equal(record.result, "stopped");
           assert.equal(record.file, "01-echo-threaded/attempt-001.ts");
         } finally {
-          if (server) {
-            await killLeftovers([server]);
-          }
+          await killLeftovers([server, typeServer].filter((ref) =>
+            ref !== undefined
+          ));
         }
       }),
   });

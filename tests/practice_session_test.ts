@@ -75,12 +75,106 @@ sessionTest(
     await session.type("\r");
     await session.waitFor(/0 of 9 stages passed/);
     await session.type("q");
-    await session.waitFor(/Recorded as not passed/);
+    await session.waitFor(
+      /Recorded as stopped \(not failed\); continue it with deno task kata:1 --continue --logs \S+\./,
+    );
     assert.equal(await session.exitCode(), 0);
     const record = JSON.parse(
       await Deno.readTextFile(`${logs}/attempts.jsonl`),
     );
-    assert.equal(record.result, "fail");
+    assert.equal(record.result, "stopped", "stopping is not failing");
     assert.deepEqual(record.failedStages, ["echoes a single byte"]);
+  },
+);
+
+sessionTest(
+  "practice session: --continue resumes the last stopped attempt with its elapsed time",
+  async (logs) => {
+    await Deno.mkdir(`${logs}/01-echo-threaded`);
+    await Deno.copyFile(`${ROOT}katas/01-echo-threaded/starter.ts`, `${logs}/01-echo-threaded/attempt-001.ts`);
+    const stopped = {
+      kata: 1,
+      started: "2026-11-20T10:00:00.000Z",
+      durationMs: 10 * 60_000,
+      result: "stopped",
+      failedStages: ["echoes a single byte"],
+      file: "01-echo-threaded/attempt-001.ts",
+    };
+    await Deno.writeTextFile(`${logs}/attempts.jsonl`, JSON.stringify(stopped) + "\n");
+    await using session = new TerminalSession([...kataArgs(logs), "--continue"], ROOT);
+    await session.waitFor(/Continuing your attempt: \S+attempt-001\.ts, 10:00 in/);
+    await session.waitFor(/(20:00|19:5\d) left · save to check/);
+    await session.type("q");
+    await session.waitFor(/Recorded as stopped/);
+    assert.equal(await session.exitCode(), 0);
+    const lines = (await Deno.readTextFile(`${logs}/attempts.jsonl`)).trim().split("\n");
+    assert.equal(lines.length, 2);
+    const resumed = JSON.parse(lines[1]);
+    assert.equal(resumed.started, stopped.started, "the same attempt, continued");
+    assert.ok(
+      Date.parse(resumed.ended) > Date.parse(stopped.started) + stopped.durationMs,
+      "ended: now, not back then",
+    );
+    assert.equal(resumed.file, stopped.file);
+    assert.ok(resumed.durationMs >= 10 * 60_000, `${resumed.durationMs} ms: the elapsed time carried on`);
+    assert.ok(!Deno.statSync(`${logs}/01-echo-threaded`).isFile);
+    assert.equal([...Deno.readDirSync(`${logs}/01-echo-threaded`)].length, 1, "no fresh attempt was made");
+  },
+);
+
+sessionTest(
+  "practice session: a type error is a failed stage; after a pass, the diff and the session's failed stages are offered",
+  async (logs) => {
+    await using session = new TerminalSession(kataArgs(logs), ROOT);
+    const [, attempt] = await session.waitFor(/Your fresh attempt: (\S+attempt-001\.ts)/);
+    await session.waitFor(/left · save to check/);
+    await session.type("\r");
+    await session.waitFor(/0 of 9 stages passed/);
+    const reference = await Deno.readTextFile(`${ROOT}katas/01-echo-threaded/reference.ts`);
+    await Deno.writeTextFile(attempt, `${reference}\nconst wrong: number = "a string";\n`);
+    await session.waitFor(/FAIL {2}type-checks[^]*TS2322/);
+    await Deno.writeTextFile(attempt, `${reference}\n// my own note\n`);
+    await session.waitFor(/All 9 stages passed\./);
+    await session.waitFor(/Your attempt against the reference[^]*- \/\/ my own note/);
+    await session.waitFor(/1\) echoes a single byte[^]*2\) type-checks/);
+    await session.waitFor(/One mistake you made this time/);
+    await session.type("2\r");
+    await session.waitFor(/Logged in /);
+    assert.equal(await session.exitCode(), 0);
+    assert.match(await Deno.readTextFile(`${logs}/01-echo-threaded.md`), /: type-checks failed\n$/);
+  },
+);
+
+/** Passes Kata 1 at once: the reference as the attempt. */
+async function passAtOnce(logs: string): Promise<TerminalSession> {
+  const session = new TerminalSession(kataArgs(logs), ROOT);
+  const [, attempt] = await session.waitFor(/Your fresh attempt: (\S+attempt-001\.ts)/);
+  await session.waitFor(/left · save to check/);
+  await Deno.copyFile(`${ROOT}katas/01-echo-threaded/reference.ts`, attempt);
+  await session.waitFor(/One mistake you made this time/);
+  return session;
+}
+
+sessionTest(
+  "practice session: the mistake prompt edits with arrows and Backspace over non-ASCII letters",
+  async (logs) => {
+    await using session = await passAtOnce(logs);
+    await session.type("forgot Ä🙂\x7fö x\x1b[D\x1b[D\x1b[Dß\x1b[C\x1b[C\x7fy\r");
+    await session.waitFor(/Logged in /);
+    assert.equal(await session.exitCode(), 0);
+    assert.match(await Deno.readTextFile(`${logs}/01-echo-threaded.md`), /: forgot Äßöyx\n$/);
+  },
+);
+
+sessionTest(
+  "practice session: Ctrl-C at the mistake prompt logs nothing",
+  async (logs) => {
+    await using session = await passAtOnce(logs);
+    await session.type("half a li");
+    await session.waitFor(/half a li/);
+    await session.type("\x03");
+    await session.waitFor(/Nothing logged/);
+    await session.exitCode();
+    await assert.rejects(Deno.stat(`${logs}/01-echo-threaded.md`), Deno.errors.NotFound);
   },
 );

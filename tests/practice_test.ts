@@ -81,9 +81,9 @@ Deno.test("completionStandard() reads its items from the katas, one line per ite
     ["Kata 5 labelled", true],
     ["At least one mistake logged per kata", false],
   ]);
-  assert.equal(items[0].detail, "Kata 1: passed within the limit, Kata 2: not yet");
+  assert.equal(items[0].detail, "Kata 1: passed in 10:00 on 2026-01-01 (limit 30:00), Kata 2: not yet");
   assert.equal(items[1].detail, "Kata 5: 1 passing attempt");
-  assert.equal(items[2].detail, "1 of 3 katas have one");
+  assert.equal(items[2].detail, "Kata 1: 1 logged, Kata 2: none yet, Kata 5: none yet");
 });
 
 Deno.test({

@@ -1,15 +1,59 @@
 /**
- * Paths inside the repository, printed relative to where the learner runs
- * the task (shorter, and what they would type themselves).
+ * Paths as the learner sees them. `deno task` runs every task in the
+ * project folder and says in the INIT_CWD variable where the learner was:
+ * a path they type (`--file mine.ts`, `--logs ../logs`) means a path from
+ * there, and a path the kit prints is shortest from there too.
  *
  * @module
  */
 
 const ROOT = new URL("../../", import.meta.url);
 
-/** `relative` inside the repository, as a path relative to the current directory when it is inside it. */
+/**
+ * Where the learner ran the command: INIT_CWD under `deno task` (when the
+ * task may read it: `--allow-env=INIT_CWD`), else the current directory.
+ */
+export function userDirectory(): string {
+  const allowed = Deno.permissions.querySync({ name: "env", variable: "INIT_CWD" }).state === "granted";
+  const initCwd = allowed ? Deno.env.get("INIT_CWD") : undefined;
+  return initCwd && initCwd.startsWith("/") ? initCwd.replace(/\/+$/, "") || "/" : Deno.cwd();
+}
+
+/**
+ * A path the learner typed, made absolute from where they ran the command.
+ *
+ * @example
+ * ```ts ignore
+ * import { userPath } from "./paths.ts";
+ * userPath("mine.ts"); // "/home/me/katas/mine.ts" when run from /home/me/katas
+ * ```
+ */
+export function userPath(path: string): string {
+  if (path.startsWith("/")) return path;
+  const joined = `${userDirectory()}/${path}`.split("/");
+  const parts: string[] = [];
+  for (const part of joined) {
+    if (part === "..") parts.pop();
+    else if (part !== "." && part !== "") parts.push(part);
+  }
+  return `/${parts.join("/")}`;
+}
+
+/**
+ * `relative` inside the repository, as a path that works both for the kit
+ * (which runs in its own current directory) and for the learner reading it
+ * (who is in theirs): relative when the two are the same folder and the path
+ * is below it, absolute otherwise.
+ *
+ * @example
+ * ```ts ignore
+ * import { repoPath } from "./paths.ts";
+ * repoPath("logs"); // "logs" when run from the project folder
+ * ```
+ */
 export function repoPath(relative: string): string {
   const path = decodeURIComponent(new URL(relative, ROOT).pathname);
   const cwd = Deno.cwd();
-  return path.startsWith(cwd + "/") ? path.slice(cwd.length + 1) : path;
+  const same = userDirectory() === cwd;
+  return same && path.startsWith(cwd + "/") ? path.slice(cwd.length + 1) : path;
 }

@@ -11,9 +11,13 @@ import { runCheck, type Subject } from "../check/run.ts";
 import type { Stage } from "../check/stage.ts";
 import { TargetError } from "../check/target.ts";
 import { UsageError } from "../cli/errors.ts";
+import { repoPath } from "../cli/paths.ts";
 import { LabUnavailable } from "../lab/lab.ts";
+import { latestPerAttempt, readAttempts } from "../practice/history.ts";
 import type { PracticeKata } from "../practice/kata.ts";
+import type { LogPaths } from "../practice/logs.ts";
 import { practice } from "../practice/session.ts";
+import { TypeChecker } from "../practice/typecheck.ts";
 import { interrupted, onInterrupt, ToolError } from "../tools/runner.ts";
 import type { KataCommand } from "./kind.ts";
 
@@ -40,6 +44,8 @@ export interface KataFlags {
   link?: string;
   jitter?: string;
   burst?: string;
+  /** practice: continue the last stopped attempt instead of starting a fresh one. */
+  continue?: boolean;
 }
 
 /** Refuses positional arguments a command does not take. */
@@ -169,26 +175,52 @@ export function chooseTarget<F extends keyof KataFlags>(
 
 /**
  * The practice loop of a kata whose attempt is code (a server, a client):
- * a fresh copy of the kata's `starter.ts`, graded on every save through
- * the subject `subjectOf` makes of the attempt file.
+ * a fresh copy of the kata's `starter.ts` (or, with `--continue`, the last
+ * stopped attempt), type-checked and graded on every save through the
+ * subject `subjectOf` makes of the attempt file, and shown against the
+ * kata's `reference.ts` after a pass.
  */
 export async function practiseCode<C>(
   kata: PracticeKata & { directory: URL; loadStages(): Promise<readonly Stage<C>[]> },
-  { rest, card, logs }: KataCommand,
+  { rest, card, logs, flags }: KataCommand,
   subjectOf: (file: string) => Promise<Subject<C>>,
-  track?: { name: string; starter: string },
+  track?: { name: string; starter: string; reference: string },
 ): Promise<number> {
   expectNoMore(rest, "practice");
+  // A track's attempts are kept, counted and recorded apart from the default track's.
+  const trackKata = track ? { ...kata, track: track.name } : kata;
   return await practice({
-    // A track's attempts are kept, counted and recorded apart from the default track's.
-    kata: track ? { ...kata, track: track.name } : kata,
+    kata: trackKata,
     card,
     logs,
     starter: new URL(track?.starter ?? "starter.ts", kata.directory),
+    reference: new URL(track?.reference ?? "reference.ts", kata.directory),
+    resume: flags.continue ? await attemptToContinue(trackKata, logs) : undefined,
     check: async (file, onResult) =>
       await runCheck({ ...kata, stages: await kata.loadStages() }, await subjectOf(file), { onResult }),
+    alongside: new TypeChecker(),
     checkCommand: (file) =>
       `deno task kata:${kata.number} check ${track ? `--track ${track.name} ` : ""}--file ${file}`,
+    continueCommand: `deno task kata:${kata.number}${track ? ` --track ${track.name}` : ""} --continue${
+      logs.root === repoPath("logs") ? "" : ` --logs ${logs.root}`
+    }`,
     onInterrupt,
   });
+}
+
+/** The last attempt at `kata` if it can be continued: stopped, with its file still there; else a usage error. */
+async function attemptToContinue(kata: PracticeKata, logs: LogPaths) {
+  const last = latestPerAttempt((await readAttempts(logs.history)).attempts)
+    .filter((attempt) => attempt.kata === kata.number && attempt.track === kata.track && attempt.file !== undefined)
+    .at(-1);
+  const fresh = `start a fresh one with deno task kata:${kata.number}`;
+  if (!last) throw new UsageError(`There is no attempt at Kata ${kata.number} in ${logs.root} to continue: ${fresh}`);
+  if (last.result === "pass") throw new UsageError(`Your last attempt at Kata ${kata.number} passed: ${fresh}`);
+  try {
+    await Deno.stat(`${logs.root}/${last.file}`);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+    throw new UsageError(`Your last attempt at Kata ${kata.number} is gone from ${logs.root}/${last.file}: ${fresh}`);
+  }
+  return last;
 }

@@ -7,8 +7,8 @@
 
 import { parseArgs } from "node:util";
 import { UsageError, usageFromParseError } from "../cli/errors.ts";
-import { repoPath } from "../cli/paths.ts";
-import type { PracticeKata } from "../practice/kata.ts";
+import { repoPath, userPath } from "../cli/paths.ts";
+import { appendAttempt } from "../practice/history.ts";
 import { LogPaths } from "../practice/logs.ts";
 import { appendMistake } from "../practice/mistakes.ts";
 import { printCard } from "../practice/session.ts";
@@ -37,6 +37,7 @@ const SHARED_FLAGS = {
   help: { type: "boolean", short: "h" },
   json: { type: "boolean" },
   logs: { type: "string" },
+  continue: { type: "boolean" },
 } as const;
 
 /** A kind with its kata: what the dispatcher calls. */
@@ -79,25 +80,6 @@ function kindOf(kata: CatalogKata): BoundKind {
   }
 }
 
-/**
- * What the status board counts, kata by kata: each kata, followed by its
- * syscall track where it has one (its attempts are recorded apart). A track
- * adds a row, not a line of the completion standard.
- *
- * @example
- * ```ts ignore
- * import { practiceTracks } from "./mod.ts";
- * practiceTracks(KATAS).map((kata) => kata.track ?? "deno");
- * ```
- */
-export function practiceTracks(katas: readonly CatalogKata[]): PracticeKata[] {
-  return katas.flatMap((kata) =>
-    kata.kind === "server" && kata.syscalls
-      ? [kata, { ...kata, title: `${kata.title} · syscall track`, track: "syscalls", completion: undefined }]
-      : [kata]
-  );
-}
-
 /** `deno task kata:N --help` for `kata`. */
 export function kataHelp(kata: CatalogKata): string {
   const n = kata.number;
@@ -105,7 +87,11 @@ export function kataHelp(kata: CatalogKata): string {
   return `deno task kata:${n} — Kata ${n}: ${kata.title}
 
 Usage:
-  deno task kata:${n}                    ${help.practice}
+  deno task kata:${n}                    ${help.practice}${
+    codeKind(kata)
+      ? `\n  deno task kata:${n} --continue         continue your last stopped attempt, its clock where it stopped`
+      : ""
+  }
   deno task kata:${n} card               print the card only
   deno task kata:${n} check …            grade it, stage by stage
 ${help.commands}
@@ -115,7 +101,8 @@ ${help.targets}
 
 Options:
   --json               check: print a machine-readable report instead
-  --logs DIR           keep history and mistakes in DIR (default: logs/)
+  --logs DIR           keep history and mistakes in DIR (default: logs/ of the kit);
+                       paths are read from the folder you ran the command in
   -h, --help           this help
 
 Exit status: 0 all core stages passed (stretch stages never count) or the
@@ -156,8 +143,16 @@ export async function runKata(kata: CatalogKata, args: string[]): Promise<number
     !Object.hasOwn(SHARED_FLAGS, flag) && !Object.hasOwn(kind.flags, flag)
   );
   if (wrong) throw new UsageError(kind.wrongFlag(wrong));
-  const logs = new LogPaths(values.logs ?? repoPath("logs"));
+  const logs = new LogPaths(values.logs === undefined ? repoPath("logs") : userPath(values.logs));
+  if (values.file !== undefined) values.file = userPath(values.file);
   const [name = "practice", ...rest] = positionals;
+  if (values.continue && (name !== "practice" || !codeKind(kata))) {
+    throw new UsageError(
+      codeKind(kata)
+        ? `--continue goes with practice: deno task kata:${kata.number} --continue`
+        : `Kata ${kata.number} has no attempt file to continue: --continue is for katas 1 to 4`,
+    );
+  }
   const card = await Deno.readTextFile(new URL("KATA.md", kata.directory));
   switch (name) {
     case "card":
@@ -174,5 +169,31 @@ export async function runKata(kata: CatalogKata, args: string[]): Promise<number
   }
   const command = kind.command(name);
   if (!command) throw new UsageError(`Unknown command: ${name}`);
-  return await command({ flags: values, rest, card, logs });
+  const status = await command({ flags: values, rest, card, logs });
+  if (name === "check" && status === 0 && values.file !== undefined && codeKind(kata)) {
+    await recordUntimedPass(kata, logs, values.file, values.json ?? false);
+  }
+  return status;
+}
+
+/** Whether the learner's attempt at `kata` is code, kept as a file: a server or a client. */
+function codeKind(kata: CatalogKata): boolean {
+  return kata.kind === "server" || kata.kind === "client";
+}
+
+/**
+ * A pass of `check --file` outside practice counts: recorded with no time
+ * (no clock ran), so the status board and the schedule see it.
+ */
+async function recordUntimedPass(kata: CatalogKata, logs: LogPaths, file: string, json: boolean): Promise<void> {
+  await appendAttempt(logs.history, {
+    kata: kata.number,
+    started: new Date().toISOString(),
+    durationMs: 0,
+    result: "pass",
+    failedStages: [],
+    file: file.startsWith(`${logs.root}/`) ? file.slice(logs.root.length + 1) : file,
+    untimed: true,
+  });
+  if (!json) console.log(`Recorded as an untimed pass in ${logs.history}.`);
 }

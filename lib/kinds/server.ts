@@ -172,7 +172,7 @@ Tracks (practice, check --reference, check --file, run):
       kata,
       command,
       async (file) => serverKataSubject(kata, await syscallFileTarget(file)),
-      { name: "syscalls", starter: kata.syscalls!.starter },
+      { name: "syscalls", ...kata.syscalls! },
     );
   },
   check: async (kata, { flags, rest }) => {

@@ -9,17 +9,26 @@
 /** One attempt at a kata. */
 export interface AttemptRecord {
   kata: number;
-  /** ISO 8601 time the attempt started. */
+  /** ISO 8601 time the attempt started; a continued attempt keeps it. */
   started: string;
+  /** ISO 8601 time the attempt was recorded: later than `started` plus the time on the clock when it was continued. */
+  ended?: string;
+  /** Time on the clock, over every sitting of the attempt. */
   durationMs: number;
-  /** "pass": every stage passed; "fail": the learner stopped with stages failing. */
-  result: "pass" | "fail";
+  /**
+   * "pass": every stage passed; "stopped": the learner stopped before a
+   * pass (not a failure: it may be continued); "fail": graded and failed
+   * (records of earlier versions of the kit, which wrote it for a stop).
+   */
+  result: "pass" | "fail" | "stopped";
   /** Names of the stages that failed at the last check (empty on a pass). */
   failedStages: string[];
   /** The attempt file, relative to the logs folder, when there is one. */
   file?: string;
-  /** The track, when not the kata's default one: "syscalls". */
+  /** The kata's track ("syscalls"), when it has more than one; absent for the main one. */
   track?: string;
+  /** A pass of `check --file` outside practice: no clock ran, `durationMs` is 0. */
+  untimed?: boolean;
 }
 
 /**
@@ -31,6 +40,8 @@ export async function appendAttempt(
   record: AttemptRecord,
 ): Promise<void> {
   const line = new TextEncoder().encode(JSON.stringify(record) + "\n");
+  const slash = path.lastIndexOf("/");
+  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
   using file = await Deno.open(path, { append: true, create: true });
   let written = 0;
   while (written < line.length) {
@@ -77,7 +88,30 @@ function isAttemptRecord(value: unknown): value is AttemptRecord {
   return typeof record.kata === "number" &&
     typeof record.started === "string" &&
     typeof record.durationMs === "number" &&
-    (record.result === "pass" || record.result === "fail") &&
+    (record.result === "pass" || record.result === "fail" || record.result === "stopped") &&
     Array.isArray(record.failedStages) &&
-    (record.track === undefined || typeof record.track === "string");
+    (record.track === undefined || typeof record.track === "string") &&
+    (record.ended === undefined || typeof record.ended === "string") &&
+    (record.untimed === undefined || typeof record.untimed === "boolean");
+}
+
+/**
+ * The attempts with each continued attempt once, as it last stood: a
+ * record of the same kata, start time and file replaces the earlier one.
+ *
+ * @example
+ * ```ts
+ * import { latestPerAttempt } from "./history.ts";
+ * const stopped = { kata: 1, started: "2026-11-27T10:00:00Z", durationMs: 60_000, result: "stopped" as const, failedStages: [] };
+ * latestPerAttempt([stopped, { ...stopped, result: "pass", durationMs: 90_000 }]).length; // 1
+ * ```
+ */
+export function latestPerAttempt(attempts: readonly AttemptRecord[]): AttemptRecord[] {
+  const latest = new Map<string, AttemptRecord>();
+  for (const attempt of attempts) {
+    const key = JSON.stringify([attempt.kata, attempt.track, attempt.started, attempt.file]);
+    latest.delete(key); // re-inserted: a continued attempt sits where it last ended
+    latest.set(key, attempt);
+  }
+  return [...latest.values()];
 }

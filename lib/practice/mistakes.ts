@@ -25,6 +25,8 @@ export async function appendMistake(
     );
   }
   let prefix = "";
+  const slash = path.lastIndexOf("/");
+  if (slash > 0) await Deno.mkdir(path.slice(0, slash), { recursive: true });
   try {
     await Deno.stat(path);
   } catch (error) {

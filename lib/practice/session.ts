@@ -12,9 +12,11 @@ import { formatStage, formatSummary } from "../check/report.ts";
 import type { StageResult } from "../check/stage.ts";
 import { createAttempt } from "./attempt.ts";
 import { formatClock, formatCountdown } from "./clock.ts";
-import { appendAttempt } from "./history.ts";
+import { lineDiff } from "./diff.ts";
+import { appendAttempt, type AttemptRecord } from "./history.ts";
 import type { PracticeKata } from "./kata.ts";
 import type { LogPaths } from "./logs.ts";
+import { askForMistake } from "./mistake_prompt.ts";
 import { appendMistake, readMistakes } from "./mistakes.ts";
 import { watchFile } from "./watch.ts";
 
@@ -25,20 +27,37 @@ export interface PracticeOptions {
   card: string;
   /** The kata's starter file, copied into each fresh attempt. */
   starter: string | URL;
+  /** The reference solution: after a pass, the attempt is shown against it. */
+  reference?: string | URL;
   logs: LogPaths;
+  /** The attempt to continue (`--continue`), from the history: its file and its time so far. */
+  resume?: AttemptRecord;
   /** Runs the checker on an attempt file, calling `onResult` per stage. */
   check(
     file: string,
     onResult: (result: StageResult) => void,
   ): Promise<CheckReport>;
+  /**
+   * A stage run beside the checker's on every check, whose failure fails the
+   * check: the type check (`typecheck.ts`). It is first run as the session
+   * starts (to warm it up, unseen), and disposed of when the session ends.
+   */
+  alongside?: AlongsideStage;
   /** How the learner checks by hand, shown when there is no terminal. */
   checkCommand(file: string): string;
+  /** How the learner continues a stopped attempt, shown when they stop. */
+  continueCommand?: string;
   /**
    * Registers `cleanup` to run when the kit itself is sent SIGINT or SIGTERM
    * (an editor or a wrapper stopping it), before it exits; returns a function
    * that unregisters it. Without it, such a signal ends the kit at once.
    */
   onInterrupt?(cleanup: () => Promise<void>): () => void;
+}
+
+/** A stage run beside the checker's: see {@linkcode PracticeOptions.alongside}. */
+export interface AlongsideStage extends AsyncDisposable {
+  run(file: string): Promise<StageResult>;
 }
 
 /** How a session ended. */
@@ -75,20 +94,28 @@ export async function practice(options: PracticeOptions): Promise<number> {
     console.log(`  ${options.checkCommand("path/to/your-attempt.ts")}`);
     return 0;
   }
-  const file = await createAttempt(
-    options.logs.attempts(options.kata),
-    options.starter,
-  );
+  const file = options.resume?.file
+    ? `${options.logs.root}/${options.resume.file}`
+    : await createAttempt(options.logs.attempts(options.kata), options.starter);
   return await new Session(options, file).run();
 }
 
-/** One interactive session, from the fresh attempt to the logged result. */
+/** The diff after a pass is cut here: the rest is for a real diff tool. */
+const DIFF_LINES = 80;
+
+/** One interactive session, from the fresh (or continued) attempt to the logged result. */
 class Session {
-  readonly #started = Date.now();
+  /** When the attempt began: a continued attempt keeps its first start. */
+  readonly #started: number;
+  /** When this sitting began, and the time on the clock before it. */
+  readonly #sitting = Date.now();
+  readonly #before: number;
   readonly #limitMs: number;
   #checking = false;
   #checkAgain = false;
   #lastFailures: string[] = ["never checked"];
+  /** Every stage that failed during the session, in the order first seen: the mistake candidates. */
+  readonly #failedOnTheWay = new Set<string>();
   #over = false;
   #ending: Ending | undefined;
   #resolveDone: (ending: Ending) => void = () => {};
@@ -98,11 +125,19 @@ class Session {
 
   constructor(readonly options: PracticeOptions, readonly file: string) {
     this.#limitMs = options.kata.timeLimitMinutes * 60_000;
+    this.#started = options.resume ? Date.parse(options.resume.started) : this.#sitting;
+    this.#before = options.resume?.durationMs ?? 0;
+    for (const stage of options.resume?.failedStages ?? []) this.#failedOnTheWay.add(stage);
+    if (options.resume) this.#lastFailures = options.resume.failedStages;
   }
 
   /** Runs the session to its end; returns the exit status (130 for Ctrl-C). */
   async run(): Promise<number> {
-    console.log(`Your fresh attempt: ${this.file}`);
+    console.log(
+      this.options.resume
+        ? `Continuing your attempt: ${this.file}, ${formatClock(this.#before)} in.`
+        : `Your fresh attempt: ${this.file}`,
+    );
     console.log("Open it in your editor. Every save runs the checker.");
     const watch = watchFile(this.file, () => this.#check());
     if (!watch) {
@@ -119,11 +154,15 @@ class Session {
     });
     this.#ticker = setInterval(() => this.#drawStatus(), 1_000);
     this.#drawStatus();
+    this.options.alongside?.run(this.file).catch(() => {}); // warm-up: the learner sees the result on a save
     const keys = this.#readKeys();
     try {
       const ending = await this.#done;
       await this.#leave(ending);
-      if (ending === "pass") await this.#askForMistake(keys);
+      if (ending === "pass") {
+        await this.#showDiff();
+        await this.#logMistake(keys);
+      }
       return ending === "interrupted" ? 130 : 0;
     } finally {
       forget?.();
@@ -151,14 +190,15 @@ class Session {
       this.#finished(ending);
       clearInterval(this.#ticker);
       await closeProcessGroups();
+      await this.options.alongside?.[Symbol.asyncDispose]();
       this.#clearStatus();
-      await this.#record(this.#ending === "pass" ? "pass" : "fail");
+      await this.#record(this.#ending === "pass" ? "pass" : "stopped");
     })();
     return this.#leaving;
   }
 
   #elapsed(): number {
-    return Date.now() - this.#started;
+    return this.#before + Date.now() - this.#sitting;
   }
 
   #drawStatus() {
@@ -172,6 +212,28 @@ class Session {
     write("\r\x1b[2K");
   }
 
+  #printStage = (result: StageResult) => {
+    if (this.#over) return; // the learner left while it ran
+    this.#clearStatus();
+    console.log(formatStage(result));
+  };
+
+  /**
+   * The checker's stages and the stage run beside them (the type check),
+   * each printed as soon as it is known; one report of both.
+   */
+  async #grade(): Promise<CheckReport> {
+    const alongside = this.options.alongside?.run(this.file).then((result) => {
+      if (result.status === "fail") this.#printStage(result);
+      return result;
+    });
+    alongside?.catch(() => {}); // awaited below; not unhandled if the check throws first
+    const report = await this.options.check(this.file, this.#printStage);
+    const extra = await alongside;
+    if (!extra || extra.status !== "fail") return report;
+    return { ...report, passed: false, core: "failed", stages: [extra, ...report.stages] };
+  }
+
   /** Runs the checker; a save during a check queues exactly one more run. */
   async #check(): Promise<void> {
     if (this.#checking) {
@@ -182,16 +244,11 @@ class Session {
     this.#clearStatus();
     console.log(`── check at ${formatClock(this.#elapsed())} ──`);
     try {
-      const report = await this.options.check(this.file, (result) => {
-        if (this.#over) return; // the learner left while it ran
-        this.#clearStatus();
-        console.log(formatStage(result));
-      });
+      const report = await this.#grade();
       if (this.#over) return;
       console.log(formatSummary(report) + "\n");
-      this.#lastFailures = report.stages.filter((s) => s.status === "fail").map(
-        (s) => s.name,
-      );
+      this.#lastFailures = report.stages.filter((s) => s.status === "fail").map((s) => s.name);
+      for (const stage of this.#lastFailures) this.#failedOnTheWay.add(stage);
       if (report.passed) {
         this.#checkAgain = false;
         return this.#finished("pass");
@@ -255,11 +312,12 @@ class Session {
     }
   }
 
-  async #record(result: "pass" | "fail"): Promise<void> {
+  async #record(result: "pass" | "stopped"): Promise<void> {
     const durationMs = this.#elapsed();
     await appendAttempt(this.options.logs.history, {
       kata: this.options.kata.number,
       started: new Date(this.#started).toISOString(),
+      ended: new Date().toISOString(),
       durationMs,
       result,
       failedStages: result === "pass" ? [] : this.#lastFailures,
@@ -267,35 +325,37 @@ class Session {
       ...(this.options.kata.track ? { track: this.options.kata.track } : {}),
     });
     const within = durationMs <= this.#limitMs ? "within" : "over";
+    const again = this.options.continueCommand ? `; continue it with ${this.options.continueCommand}` : "";
     console.log(
       result === "pass"
         ? `Passed in ${
           formatClock(durationMs)
         }, ${within} the ${this.options.kata.timeLimitMinutes}-minute limit. Recorded.`
-        : `Stopped after ${formatClock(durationMs)}. Recorded as not passed; your attempt stays in ${this.file}.`,
+        : `Stopped after ${
+          formatClock(durationMs)
+        }. Recorded as stopped (not failed)${again}. Your attempt stays in ${this.file}.`,
     );
   }
 
-  /** A tiny line editor (raw mode is still on): printable keys, Backspace, Enter. */
-  async #askForMistake(keys: AsyncIterator<number>): Promise<void> {
-    write("One mistake you made this time (Enter to skip): ");
-    const bytes: number[] = [];
-    while (true) {
-      const { value: key, done } = await this.#nextKey(keys);
-      if (done || key === 0x0d || key === 0x0a || key === 0x03) break;
-      if (key === 0x7f || key === 0x08) {
-        if (bytes.length > 0) {
-          bytes.pop();
-          write("\b \b");
-        }
-      } else if (key >= 0x20) {
-        bytes.push(key);
-        Deno.stdout.writeSync(new Uint8Array([key]));
-      }
+  /** After a pass: what the reference does differently, while the attempt is fresh in mind. */
+  async #showDiff(): Promise<void> {
+    if (!this.options.reference) return;
+    const diff = lineDiff(await Deno.readTextFile(this.file), await Deno.readTextFile(this.options.reference));
+    if (diff.length === 0) {
+      console.log("\nYour attempt matches the reference line for line.\n");
+      return;
     }
-    write("\r\n");
-    const mistake = new TextDecoder().decode(new Uint8Array(bytes)).trim();
-    if (mistake === "") return;
+    console.log("\nYour attempt against the reference (- yours, + the reference's):");
+    for (const line of diff.slice(0, DIFF_LINES)) console.log(line);
+    if (diff.length > DIFF_LINES) console.log(`… ${diff.length - DIFF_LINES} more lines.`);
+    console.log();
+  }
+
+  async #logMistake(keys: AsyncIterator<number>): Promise<void> {
+    const candidates = [...this.#failedOnTheWay].filter((stage) => stage !== "never checked")
+      .map((stage) => stage === "did not start" ? "the attempt did not start" : `${stage} failed`);
+    const mistake = await askForMistake(() => this.#nextKey(keys), candidates);
+    if (mistake === undefined) return;
     const kata = this.options.kata;
     await appendMistake(
       this.options.logs.mistakes(kata),

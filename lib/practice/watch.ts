@@ -11,6 +11,9 @@ export interface FileWatch extends Disposable {
   close(): void;
 }
 
+/** How long a burst of writes may go on and still be one save. */
+export const SAVE_DEBOUNCE_MS = 200;
+
 /**
  * Calls `onSave` once per burst of changes to `path` (editors often write
  * a file in several steps; `debounceMs` folds them into one save). Returns
@@ -21,7 +24,7 @@ export interface FileWatch extends Disposable {
 export function watchFile(
   path: string,
   onSave: () => void,
-  debounceMs = 200,
+  debounceMs = SAVE_DEBOUNCE_MS,
 ): FileWatch | undefined {
   const slash = path.lastIndexOf("/");
   const directory = slash === -1 ? "." : path.slice(0, slash) || "/";

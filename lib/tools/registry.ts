@@ -9,6 +9,8 @@
  * - the learner's own programs, which are what is graded, not tools, and
  *   may be anything: `lib/check/target.ts` (a server from `--cmd` or
  *   `--file`) and `lib/check/client.ts` (a client from `--cmd` or `--file`);
+ * - `deno check` on a practice attempt, `lib/practice/typecheck.ts`: the
+ *   running Deno itself, on the learner's own file, as target.ts runs it;
  * - the server under test of the HTTP fuzzer, `lib/fuzz/http.ts` (the
  *   reference or a learner's `--cmd`), for the same reason;
  * - a kata's syscall-track reference, run in the foreground by

@@ -94,7 +94,7 @@ export const KATAS: readonly CatalogKata[] = [
     title: "Capture and annotate a TCP handshake",
     timeLimitMinutes: 20,
     repeatUntil: {
-      text: "3 runs in a row, capture and every label right, each under two minutes",
+      text: "3 runs in a row with your own capture, made in under two minutes, and every label right",
       passesInARow: 3,
       withinMinutes: 2,
     },

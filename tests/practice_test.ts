@@ -147,3 +147,30 @@ Deno.test({
       assert.equal(await Deno.readTextFile(second), "// TODO\n");
     }),
 });
+
+Deno.test("standingOf() counts towards the repeat-until only what the criterion times: a kit-made capture is practice, not the capture", () => {
+  const kata: PracticeKata = {
+    number: 5,
+    slug: "05-tcp-handshake",
+    title: "Capture and annotate a TCP handshake",
+    timeLimitMinutes: 20,
+    repeatUntil: { text: "3 runs in a row, each captured within two minutes", passesInARow: 3, withinMinutes: 2 },
+  };
+  const session = (day: number, extra: Partial<AttemptRecord>): AttemptRecord => ({
+    kata: 5,
+    started: `2026-11-0${day}T10:00:00Z`,
+    durationMs: 6 * 60_000, // labelling takes longer than the capture: the whole session is not what is timed
+    result: "pass",
+    failedStages: [],
+    ...extra,
+  });
+  const attempts = [
+    session(1, { timedMs: 90_000 }),
+    session(2, { timedMs: 100_000 }),
+    session(3, { core: false }), // the kit's capture: labelling practice only
+    session(4, { timedMs: 80_000 }),
+  ];
+  assert.equal(standingOf(kata, attempts, 0).streak, 3);
+  const slow = [...attempts, session(5, { timedMs: 3 * 60_000 })];
+  assert.equal(standingOf(kata, slow, 0).streak, 0, "a capture over two minutes ends the streak");
+});

@@ -29,6 +29,16 @@ export interface AttemptRecord {
   track?: string;
   /** A pass of `check --file` outside practice: no clock ran, `durationMs` is 0. */
   untimed?: boolean;
+  /**
+   * False when the attempt cannot count towards the kata's standard, pass
+   * or not (Kata 5: labelling a capture the kit made). @default true
+   */
+  core?: boolean;
+  /**
+   * The part of the attempt that the "repeat until" limit times, when it is
+   * not the whole session (Kata 5: making the capture, not labelling it).
+   */
+  timedMs?: number;
 }
 
 /**
@@ -92,7 +102,9 @@ function isAttemptRecord(value: unknown): value is AttemptRecord {
     Array.isArray(record.failedStages) &&
     (record.track === undefined || typeof record.track === "string") &&
     (record.ended === undefined || typeof record.ended === "string") &&
-    (record.untimed === undefined || typeof record.untimed === "boolean");
+    (record.untimed === undefined || typeof record.untimed === "boolean") &&
+    (record.core === undefined || typeof record.core === "boolean") &&
+    (record.timedMs === undefined || typeof record.timedMs === "number");
 }
 
 /**

@@ -68,8 +68,11 @@ export function standingOf(
   const timed = passes.filter((attempt) => !attempt.untimed);
   let streak = 0;
   for (const attempt of mine.toReversed()) {
-    if (attempt.result === "stopped" || (attempt.result === "pass" && attempt.untimed)) continue;
-    if (attempt.result !== "pass" || attempt.durationMs > limitMs) break;
+    // Neither for nor against the criterion: a stop, an untimed pass, practice outside the kata's core.
+    if (attempt.result === "stopped" || (attempt.result === "pass" && attempt.untimed) || attempt.core === false) {
+      continue;
+    }
+    if (attempt.result !== "pass" || (attempt.timedMs ?? attempt.durationMs) > limitMs) break;
     streak++;
   }
   const best = timed.reduce<AttemptRecord | undefined>((b, a) => !b || a.durationMs < b.durationMs ? a : b, undefined);

@@ -16,7 +16,7 @@ Deno.test("runTool() refuses a program outside the registry, even where Deno wou
       assert.equal(error.kind, "not-allowed");
       assert.match(
         error.message,
-        /^rm is not one of the tools netkata runs \(tcpdump, tshark, iperf3, curl, nc, ip, nft, deno, tc, cc\)/,
+        /^rm is not one of the tools netkata runs \(tcpdump, tshark, iperf3, curl, nc, ip, nft, deno, tc, cc, wrk, nginx, taskset\)/,
       );
       return true;
     },

@@ -279,6 +279,11 @@ export class ToolProcess implements AsyncDisposable {
     }
   }
 
+  /** The process id: for reading its figures from /proc, or pinning it to a core. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
   stdout(): string {
     return this.#stdout;
   }

@@ -174,20 +174,20 @@ import { parseArgs } from "node:util";
 /**
  * Files that may start a process without the tool runner: the runner
  * itself; the learner's own programs, which are what is graded (a server or
- * a client from --cmd or --file); and the benchmarks, until they move onto
- * the runner. lib/tools/registry.ts documents the same list.
+ * a client from --cmd or --file); the servers under test of the fuzzer and
+ * the benchmarks, and the echo benchmark's own C load generator; and the
+ * capture benchmark and /proc reader, until they move onto the runner.
+ * lib/tools/registry.ts documents the same list.
  */
 const SPAWN_EXCEPTIONS = [
   "lib/tools/runner.ts",
   "lib/check/target.ts",
   "lib/check/client.ts",
-  "lib/bench/echo.ts",
-  "lib/bench/http.ts",
-  "lib/bench/main.ts",
-  "lib/bench/pcap.ts",
-  "lib/tools/process_stats.ts",
   "lib/fuzz/http.ts",
   "lib/bench/server_process.ts",
+  "lib/bench/echo_load.ts",
+  "lib/bench/pcap.ts",
+  "lib/tools/process_stats.ts",
 ];
 
 Deno.test({
@@ -262,7 +262,6 @@ const KNOWN_LONG: Readonly<Record<string, string>> = {
   "lib/check/target.ts startProcess": "issue 8 edits it (the --file sandbox); split after that merge",
   "lib/stages/http_server.ts strictResponse": "issue 8's Kata 4 work edits it; split after that merge",
   "lib/pcap/annotate.ts #annotateTcp": "issue 8's capture fuzzing edits lib/pcap; split after that merge",
-  "lib/bench/echo.ts measure": "the benchmarks' move onto the tool runner (issue 9, another change)",
   "lib/bench/synthetic_capture.ts writeSyntheticCapture": "the benchmarks' rework (issue 9, another change)",
 };
 

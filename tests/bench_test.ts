@@ -11,7 +11,8 @@ import { summarizeEcho } from "../lib/bench/echo_report.ts";
 import { parseWrk, runHttpBench } from "../lib/bench/http.ts";
 import { summarizeHttp } from "../lib/bench/http_report.ts";
 import { main } from "../lib/bench/main.ts";
-import { choosePinning, parseCpuList } from "../lib/bench/pinning.ts";
+import { choosePinning, contentionWarning, parseCpuList } from "../lib/bench/pinning.ts";
+import { coreBusy } from "../lib/tools/process_stats.ts";
 import {
   formatLoad,
   formatRatio,
@@ -91,10 +92,28 @@ Deno.test("parseCpuList() reads taskset's affinity list, ranges included", () =>
   assert.throws(() => parseCpuList("taskset: failed"), SyntaxError);
 });
 
+Deno.test("coreBusy() and contentionWarning() tell when other work had the server's core", () => {
+  const before = [{ busy: 100, total: 1000 }, { busy: 0, total: 1000 }];
+  const after = [{ busy: 190, total: 1100 }, { busy: 50, total: 1100 }];
+  assert.equal(coreBusy(before, after, 0), 0.9);
+  assert.equal(coreBusy(before, after, 1), 0.5);
+  assert.equal(coreBusy(undefined, after, 0), undefined);
+  // The server used 20% of a core that was 90% busy: 70% went to others.
+  assert.match(contentionWarning([{ serverCpu: 0.2, serverCoreBusy: 0.9 }]) ?? "", /busy with other work 70%/);
+  assert.equal(contentionWarning([{ serverCpu: 0.8, serverCoreBusy: 0.95 }]), undefined);
+  assert.equal(contentionWarning([{ serverCpu: 0.1, serverCoreBusy: 1, error: "did not listen" }]), undefined);
+  assert.equal(contentionWarning([{}]), undefined);
+});
+
 Deno.test("main() refuses fewer than 3 rounds and unknown benchmarks", async () => {
   await assert.rejects(main(["echo", "--rounds", "2"]), UsageError, "--rounds takes a whole number from 3 to 20");
   await assert.rejects(main(["speed"]), UsageError, "Unknown benchmark: speed (there are: echo, http, pcap)");
-  await assert.rejects(main(["http", "--cmd", "nginx"]), UsageError);
+  await assert.rejects(main(["http", "--cmd", "nginx"]), UsageError, '--cmd takes "name=COMMAND {port}", not "nginx"');
+  await assert.rejects(
+    main(["http", "--cmd", "a=./x {port}", "--cmd", "a=./y {port}"]),
+    UsageError,
+    'Two --cmd servers are named "a": give each its own name',
+  );
 });
 
 Deno.test({

@@ -11,7 +11,7 @@
 import { cpuSeconds, memory } from "../tools/process_stats.ts";
 import { ToolError } from "../tools/runner.ts";
 import { buildEchoLoad, LoadError, type LoadResult, runEchoLoad, type Scenario } from "./echo_load.ts";
-import { choosePinning, type Pinning } from "./pinning.ts";
+import { choosePinning, type CoresBusy, type Pinning, watchCores } from "./pinning.ts";
 import { interleave } from "./rounds.ts";
 import { type BenchServer, ServerStartError, startBenchServer } from "./server_process.ts";
 
@@ -31,7 +31,7 @@ export const SCENARIOS: readonly Scenario[] = [
 ];
 
 /** One server under one scenario in one round: what the load generator measured, and the server's own figures. */
-export interface Measurement {
+export interface Measurement extends CoresBusy {
   server: string;
   scenario: string;
   /** Which round, from 1. */
@@ -140,6 +140,7 @@ async function measure(target: BenchServer, run: Run): Promise<Measurement> {
 async function loadServer(pid: number, port: number, run: Run): Promise<Partial<Measurement>> {
   const rssAtRest = (await memory(pid)).rss;
   let cpuBefore = await cpuSeconds(pid);
+  let cores = await watchCores(run.pinning);
   let started = performance.now();
   let rssPerIdle: number | undefined;
   const load: LoadResult = await runEchoLoad(run.loadBinary, { port, scenario: run.scenario, seconds: run.seconds }, {
@@ -150,12 +151,14 @@ async function loadServer(pid: number, port: number, run: Run): Promise<Partial<
       const rss = await settledRss(pid);
       if (rss !== undefined && rssAtRest !== undefined) rssPerIdle = (rss - rssAtRest) / run.scenario.idle!;
       cpuBefore = await cpuSeconds(pid);
+      cores = await watchCores(run.pinning);
       started = performance.now();
     },
   });
   const wallSeconds = (performance.now() - started) / 1000;
   const cpuAfter = await cpuSeconds(pid);
   return {
+    ...await cores(),
     messagesPerSecond: load.messages / load.seconds,
     megabytesPerSecond: load.bytes / load.seconds / 1e6,
     p50Ms: load.p50_ms,

@@ -8,6 +8,7 @@
 
 import { formatTable } from "../report/table.ts";
 import type { Measurement } from "./echo.ts";
+import { formatCoresBusy } from "./pinning.ts";
 import { type ContenderSummary, formatRatio, formatSpread, summarizeRounds } from "./rounds.ts";
 
 /** The figures the summary carries for each server. */
@@ -22,6 +23,8 @@ const FIGURES = {
   serverPeakRss: (m: Measurement) => m.serverPeakRss,
   rssPerIdle: (m: Measurement) => m.rssPerIdle,
   clientCpu: (m: Measurement) => m.clientCpu,
+  serverCoreBusy: (m: Measurement) => m.serverCoreBusy,
+  loadCoreBusy: (m: Measurement) => m.loadCoreBusy,
 };
 
 /** One server under one scenario, over all rounds. */
@@ -95,6 +98,7 @@ export function formatEcho(summaries: readonly EchoSummary[], baseline: string):
         "srv CPU",
         "srv peak RSS",
         "client CPU",
+        "cores busy (srv, load)",
         `msgs/s vs ${baseline}`,
         "p99 vs it",
       ],
@@ -109,6 +113,7 @@ export function formatEcho(summaries: readonly EchoSummary[], baseline: string):
         formatSpread(figures.serverPeakRss, mebibytes, " MiB") +
         (figures.rssPerIdle ? `, ${(figures.rssPerIdle.median / 1024).toFixed(1)} KiB/idle` : ""),
         formatSpread(figures.clientCpu, percent, "%"),
+        formatCoresBusy(figures.serverCoreBusy, figures.loadCoreBusy),
         formatRatio(vsBaseline.messagesPerSecond),
         formatRatio(vsBaseline.p99Ms),
         ...problems({ figures, vsBaseline, ...s }),

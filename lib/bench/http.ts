@@ -11,12 +11,12 @@
 
 import { cpuSeconds, memory } from "../tools/process_stats.ts";
 import { runTool, spawnTool, ToolError } from "../tools/runner.ts";
-import { choosePinning, type Pinning } from "./pinning.ts";
+import { choosePinning, type CoresBusy, type Pinning, watchCores } from "./pinning.ts";
 import { interleave } from "./rounds.ts";
 import { type BenchServer, ServerStartError, startBenchServer } from "./server_process.ts";
 
 /** One server in one round. */
-export interface HttpMeasurement {
+export interface HttpMeasurement extends CoresBusy {
   server: string;
   /** Which round, from 1. */
   round: number;
@@ -117,6 +117,7 @@ async function measure(target: BenchServer, run: Run): Promise<HttpMeasurement> 
     const warmup = run.options.warmupSeconds ?? 1;
     if (warmup > 0) await runLoad(url, warmup, run);
     const cpuBefore = await cpuSeconds(server.pid);
+    const cores = await watchCores(run.pinning);
     const started = performance.now();
     const load = await runLoad(url, run.options.seconds, run);
     const wall = (performance.now() - started) / 1000;
@@ -124,6 +125,7 @@ async function measure(target: BenchServer, run: Run): Promise<HttpMeasurement> 
     return {
       ...empty,
       ...load,
+      ...await cores(),
       serverCpu: cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / wall : undefined,
       serverPeakRss: (await memory(server.pid)).peak,
     };

@@ -8,6 +8,7 @@
 
 import { formatTable } from "../report/table.ts";
 import type { HttpMeasurement } from "./http.ts";
+import { formatCoresBusy } from "./pinning.ts";
 import { type ContenderSummary, formatRatio, formatSpread, summarizeRounds } from "./rounds.ts";
 
 const FIGURES = {
@@ -19,6 +20,8 @@ const FIGURES = {
   /** Requests per second of the server's CPU time: how much work each request costs it. */
   requestsPerCpuSecond: (m: HttpMeasurement) => m.serverCpu ? m.requestsPerSecond / m.serverCpu : undefined,
   clientCpu: (m: HttpMeasurement) => m.clientCpu,
+  serverCoreBusy: (m: HttpMeasurement) => m.serverCoreBusy,
+  loadCoreBusy: (m: HttpMeasurement) => m.loadCoreBusy,
 };
 
 /** One server over all rounds. */
@@ -79,6 +82,7 @@ export function formatHttp(summaries: readonly HttpSummary[], baseline: string):
       "req per CPU-s",
       "srv peak RSS",
       "client CPU",
+      "cores busy (srv, load)",
       `req/s vs ${baseline}`,
       "p99 vs it",
       "req per CPU-s vs it",
@@ -94,6 +98,7 @@ export function formatHttp(summaries: readonly HttpSummary[], baseline: string):
       formatSpread(figures.requestsPerCpuSecond),
       formatSpread(figures.serverPeakRss, (bytes) => (bytes / 2 ** 20).toFixed(1), " MiB"),
       formatSpread(figures.clientCpu, percent, "%"),
+      formatCoresBusy(figures.serverCoreBusy, figures.loadCoreBusy),
       formatRatio(vsBaseline.requestsPerSecond),
       formatRatio(vsBaseline.p99Ms),
       formatRatio(vsBaseline.requestsPerCpuSecond),

@@ -12,7 +12,7 @@ import { formatEcho, summarizeEcho } from "./echo_report.ts";
 import { runHttpBench } from "./http.ts";
 import { formatHttp, summarizeHttp } from "./http_report.ts";
 import { formatPcapBench, runPcapBench } from "./pcap.ts";
-import { choosePinning, type Pinning } from "./pinning.ts";
+import { choosePinning, contentionWarning, type Pinning } from "./pinning.ts";
 import { formatLoad, loadAverage } from "./rounds.ts";
 import { writeSyntheticCapture } from "./synthetic_capture.ts";
 import { buildC } from "../tools/build_c.ts";
@@ -142,17 +142,24 @@ function parseSettings(args: string[]): Settings | number {
     packets: whole("packets", values.packets, 50_000_000),
     only: values.only,
     server: values.server,
-    extra: (values.cmd ?? []).map(parseCmd),
+    extra: parseCmds(values.cmd ?? []),
     json: values.json ?? false,
   };
 }
 
-function parseCmd(spec: string): BenchServer {
-  const at = spec.indexOf("=");
-  if (at < 1 || !spec.includes("{port}")) {
-    throw new UsageError(`--cmd takes "name=COMMAND {port}", not "${spec}"`);
-  }
-  return { name: spec.slice(0, at), command: spec.slice(at + 1) };
+function parseCmds(specs: string[]): BenchServer[] {
+  const servers = specs.map((spec) => {
+    const at = spec.indexOf("=");
+    if (at < 1 || !spec.includes("{port}")) {
+      throw new UsageError(`--cmd takes "name=COMMAND {port}", not "${spec}"`);
+    }
+    return { name: spec.slice(0, at), command: spec.slice(at + 1) };
+  });
+  // Rounds are told apart by name: two servers with one name would be summarised as one.
+  const names = servers.map((server) => server.name);
+  const twice = names.find((name, i) => names.indexOf(name) !== i);
+  if (twice) throw new UsageError(`Two --cmd servers are named "${twice}": give each its own name`);
+  return servers;
 }
 
 const BUILD = repoPath("logs/.build");
@@ -164,6 +171,8 @@ interface Conditions {
   cpus: number;
   pinning: string;
   loadAverage: { before?: number[]; after?: number[] };
+  /** Set when other work kept the server's core busy: see contentionWarning(). */
+  warning?: string;
 }
 
 /** Chooses the pinning, notes the load average, and says both unless printing JSON. */
@@ -178,12 +187,14 @@ async function conditions(json: boolean): Promise<[Pinning, Conditions]> {
   return [pinning, found];
 }
 
-/** Notes the load average after the run; returns the line that reports it. */
-function finish(found: Conditions): string {
+/** Notes the load average after the run; returns the lines that report the machine. */
+function finish(found: Conditions, warning: string | undefined): string {
   found.loadAverage.after = loadAverage();
-  return `Machine: ${found.cpus} CPUs; ${found.pinning}; ${
+  found.warning = warning;
+  const machine = `Machine: ${found.cpus} CPUs; ${found.pinning}; ${
     formatLoad(found.loadAverage.before, found.loadAverage.after)
   }.`;
+  return warning ? `${machine}\n${warning}` : machine;
 }
 
 async function benchEcho(settings: Settings): Promise<number> {
@@ -213,7 +224,7 @@ async function benchEcho(settings: Settings): Promise<number> {
         }`,
       ),
   });
-  const machine = finish(found);
+  const machine = finish(found, contentionWarning(measurements));
   const summary = summarizeEcho(measurements, ECHO_BASELINE);
   const file = await save("echo", { ...found, seconds, rounds, measurements, summary });
   if (json) console.log(JSON.stringify({ ...found, seconds, rounds, measurements, summary }, null, 2));
@@ -270,7 +281,7 @@ async function benchHttp(settings: Settings): Promise<number> {
         }`,
       ),
   });
-  const machine = finish(found);
+  const machine = finish(found, contentionWarning(measurements));
   const summary = summarizeHttp(measurements, HTTP_BASELINE);
   const generator = measurements[0]?.generator === "wrk" ? "wrk" : "netkata's Deno generator (no wrk here)";
   const file = await save("http", { ...found, seconds, connections, rounds, generator, measurements, summary });

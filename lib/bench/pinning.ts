@@ -10,7 +10,9 @@
  * @module
  */
 
+import { coreBusy, type CoreTime, coreTimes } from "../tools/process_stats.ts";
 import { runTool, ToolError } from "../tools/runner.ts";
+import { type Spread, spread } from "./rounds.ts";
 
 /** How a benchmark places its processes. */
 export interface Pinning {
@@ -83,4 +85,75 @@ export function parseCpuList(output: string): number[] {
     const [from, to = from] = part.split("-").map(Number);
     return Array.from({ length: to - from + 1 }, (_, i) => from + i);
   });
+}
+
+/** How busy the server's and the load generator's cores were during a measurement, whoever kept them busy. */
+export interface CoresBusy {
+  /** The server's core, from 0 to 1: above the server's own CPU share, other processes had it. */
+  serverCoreBusy?: number;
+  /** The load generator's core, from 0 to 1: near 1, the load side may be what limits the rate. */
+  loadCoreBusy?: number;
+}
+
+/**
+ * Starts watching the pinned cores; the function it returns says how busy
+ * they were since (nothing when unpinned).
+ *
+ * @example
+ * ```ts ignore
+ * import { watchCores } from "./pinning.ts";
+ * const cores = await watchCores(pinning);
+ * // … the measured run …
+ * const { serverCoreBusy, loadCoreBusy } = await cores();
+ * ```
+ */
+export async function watchCores(pinning: Pinning): Promise<() => Promise<CoresBusy>> {
+  const { cores } = pinning;
+  if (!cores) return () => Promise.resolve({});
+  const before: CoreTime[] | undefined = await coreTimes();
+  return async () => {
+    const after = await coreTimes();
+    return { serverCoreBusy: coreBusy(before, after, cores.server), loadCoreBusy: coreBusy(before, after, cores.load) };
+  };
+}
+
+/**
+ * The medians of how busy the server's and the load generator's cores
+ * were, whoever kept them busy, for a report's column.
+ *
+ * @example
+ * ```ts
+ * import { formatCoresBusy } from "./pinning.ts";
+ * formatCoresBusy({ median: 0.95, min: 0.9, max: 1, rounds: 3 }, { median: 1, min: 1, max: 1, rounds: 3 }); // "95%, 100%"
+ * ```
+ */
+export function formatCoresBusy(server: Spread | undefined, load: Spread | undefined): string {
+  if (!server || !load) return "–";
+  return `${Math.round(server.median * 100)}%, ${Math.round(load.median * 100)}%`;
+}
+
+/**
+ * A warning when, on the median measurement, the server's core spent more
+ * than half its time on something else than the server (other processes,
+ * or the kernel's packet work): the absolute figures then describe the
+ * machine's load more than the servers. Undefined when all is well or
+ * nothing is known.
+ *
+ * @example
+ * ```ts
+ * import { contentionWarning } from "./pinning.ts";
+ * contentionWarning([{ serverCpu: 0.1, serverCoreBusy: 1 }]); // "Warning: the server's core was busy with other work 90% of the time…"
+ * ```
+ */
+export function contentionWarning(
+  measurements: readonly (CoresBusy & { serverCpu?: number; error?: string })[],
+): string | undefined {
+  const others = measurements.flatMap((m) =>
+    !m.error && m.serverCoreBusy !== undefined && m.serverCpu !== undefined ? [m.serverCoreBusy - m.serverCpu] : []
+  );
+  const median = spread(others)?.median;
+  if (median === undefined || median <= 0.5) return undefined;
+  return `Warning: the server's core was busy with other work ${Math.round(median * 100)}% of the time ` +
+    "(median over the measurements: other processes, and the kernel's packet work). The absolute figures " +
+    "describe the machine's load more than the servers; ratios within a round and CPU per request hold up better.";
 }

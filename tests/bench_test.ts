@@ -22,7 +22,9 @@ import {
   spread,
   summarizeRounds,
 } from "../lib/bench/rounds.ts";
+import { startBenchServer } from "../lib/bench/server_process.ts";
 import { UsageError } from "../lib/cli/errors.ts";
+import { buildC } from "../lib/tools/build_c.ts";
 import { hasProgram, requires, withTempDir } from "./_support.ts";
 
 const needs = requires("run", "read", "write");
@@ -112,7 +114,7 @@ Deno.test("main() refuses fewer than 3 rounds and unknown benchmarks", async () 
   await assert.rejects(
     main(["http", "--cmd", "a=./x {port}", "--cmd", "a=./y {port}"]),
     UsageError,
-    'Two --cmd servers are named "a": give each its own name',
+    'Two servers are named "a": give each --cmd its own name',
   );
 });
 
@@ -136,6 +138,30 @@ Deno.test({
       await sleeper.status;
     }
   },
+});
+
+Deno.test({
+  name: `choosePinning() pins a server whose threads come and go (one per connection)${suffix}`,
+  ignore: !ready,
+  fn: () =>
+    withTempDir("netkata-bench-", async (build) => {
+      const pinning = await choosePinning();
+      if (!pinning.cores) return; // one core: nothing is pinned, as the test above checks
+      const binary = await buildC(new URL("../katas/01-echo-threaded/reference.c", import.meta.url), build);
+      await using server = await startBenchServer({ name: "C pthreads", command: `${binary} {port}` }, pinning);
+      // Clients come and go, so the server's threads do too, while
+      // taskset lists the threads and then pins them one by one.
+      let churning = true;
+      const churn = (async () => {
+        while (churning) (await Deno.connect({ hostname: "127.0.0.1", port: server.port })).close();
+      })();
+      try {
+        for (let i = 0; i < 100; i++) await pinning.server(server.pid);
+      } finally {
+        churning = false;
+        await churn;
+      }
+    }),
 });
 
 Deno.test({

@@ -155,10 +155,14 @@ function parseCmds(specs: string[]): BenchServer[] {
     }
     return { name: spec.slice(0, at), command: spec.slice(at + 1) };
   });
-  // Rounds are told apart by name: two servers with one name would be summarised as one.
+  return servers;
+}
+
+/** Rounds are told apart by name: two servers with one name would be summarised as one. */
+function namedApart(servers: BenchServer[]): BenchServer[] {
   const names = servers.map((server) => server.name);
   const twice = names.find((name, i) => names.indexOf(name) !== i);
-  if (twice) throw new UsageError(`Two --cmd servers are named "${twice}": give each its own name`);
+  if (twice) throw new UsageError(`Two servers are named "${twice}": give each --cmd its own name`);
   return servers;
 }
 
@@ -198,7 +202,7 @@ function finish(found: Conditions, warning: string | undefined): string {
 }
 
 async function benchEcho(settings: Settings): Promise<number> {
-  const servers = (await echoServers(settings.extra)).filter((server) =>
+  const servers = namedApart(await echoServers(settings.extra)).filter((server) =>
     !settings.server || server.name === ECHO_BASELINE || server.name.includes(settings.server)
   );
   const scenarios = SCENARIOS.filter((s) => !settings.only || s.name.includes(settings.only));
@@ -258,6 +262,7 @@ async function benchHttp(settings: Settings): Promise<number> {
       command: `${Deno.execPath()} run --allow-net ${repoPath("katas/04-http-server/reference.ts")} --port {port}`,
     },
   ];
+  namedApart([...servers, ...settings.extra, { name: "nginx", command: "" }]);
   const nginx = await nginxServer();
   if (typeof nginx !== "string") servers.push(nginx);
   servers.push(...settings.extra);

@@ -57,7 +57,16 @@ export async function choosePinning(): Promise<Pinning> {
   }
   const [server, load] = allowed;
   const pin = (core: number) => async (pid: number) => {
-    await runTool("taskset", ["-a", "-c", "-p", String(core), String(pid)]);
+    // taskset lists the threads, then pins each: a thread that ends in
+    // between (a thread-per-connection server's, say) fails the run, and
+    // the next try no longer sees it.
+    for (let attempt = 1;; attempt++) {
+      try {
+        return void await runTool("taskset", ["-a", "-c", "-p", String(core), String(pid)]);
+      } catch (error) {
+        if (!(error instanceof ToolError && error.kind === "failed" && attempt < 5)) throw error;
+      }
+    }
   };
   return {
     cores: { server, load },

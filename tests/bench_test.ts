@@ -23,7 +23,6 @@ import {
   summarizeRounds,
 } from "../lib/bench/rounds.ts";
 import { startBenchServer } from "../lib/bench/server_process.ts";
-import { UsageError } from "../lib/cli/errors.ts";
 import { buildC } from "../lib/tools/build_c.ts";
 import { hasProgram, requires, withTempDir } from "./_support.ts";
 
@@ -107,14 +106,18 @@ Deno.test("coreBusy() and contentionWarning() tell when other work had the serve
   assert.equal(contentionWarning([{}]), undefined);
 });
 
-Deno.test("main() refuses fewer than 3 rounds and unknown benchmarks", async () => {
-  await assert.rejects(main(["echo", "--rounds", "2"]), UsageError, "--rounds takes a whole number from 3 to 20");
-  await assert.rejects(main(["speed"]), UsageError, "Unknown benchmark: speed (there are: echo, http, pcap)");
-  await assert.rejects(main(["http", "--cmd", "nginx"]), UsageError, '--cmd takes "name=COMMAND {port}", not "nginx"');
+Deno.test("main() refuses fewer than 3 rounds, unknown benchmarks and scenarios, and servers with one name", async () => {
+  const usage = (message: string) => ({ name: "UsageError", message });
+  await assert.rejects(main(["echo", "--rounds", "2"]), usage("--rounds takes a whole number from 3 to 20"));
+  await assert.rejects(main(["speed"]), usage("Unknown benchmark: speed (there are: echo, http, pcap)"));
+  await assert.rejects(
+    main(["echo", "--only", "8 KiB", "--only", "× 7"]),
+    usage('No scenario matches "8 KiB", "× 7"'),
+  );
+  await assert.rejects(main(["http", "--cmd", "nginx"]), usage('--cmd takes "name=COMMAND {port}", not "nginx"'));
   await assert.rejects(
     main(["http", "--cmd", "a=./x {port}", "--cmd", "a=./y {port}"]),
-    UsageError,
-    'Two servers are named "a": give each --cmd its own name',
+    usage('Two servers are named "a": give each --cmd its own name'),
   );
 });
 

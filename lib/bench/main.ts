@@ -24,7 +24,7 @@ import { repoPath } from "../cli/paths.ts";
 const HELP = `deno task bench echo|http|pcap — side by side, in interleaved rounds
 
 Usage:
-  deno task bench echo [--rounds N] [--seconds N] [--only TEXT] [--server TEXT] [--cmd "NAME=COMMAND {port}"]…
+  deno task bench echo [--rounds N] [--seconds N] [--only TEXT]… [--server TEXT]… [--cmd "NAME=COMMAND {port}"]…
   deno task bench http [--rounds N] [--seconds N] [--connections N] [--cmd "NAME=COMMAND {port}"]…
   deno task bench pcap [--packets N]
 
@@ -54,8 +54,8 @@ Options:
   --rounds N       rounds, at least 3 (default 3)
   --seconds N      measured seconds per server per round (echo: 2; http: 5, rounded up
                    to whole seconds for wrk)
-  --only TEXT      echo: only scenarios whose name contains TEXT (e.g. "64 B")
-  --server TEXT    echo: only servers whose name contains TEXT (and C epoll)
+  --only TEXT      echo: only scenarios whose name contains TEXT (e.g. "64 B"); repeatable
+  --server TEXT    echo: only servers whose name contains TEXT (and C epoll); repeatable
   --connections N  http: concurrent connections (default 50)
   --packets N      pcap: packets in the synthetic capture (default 1000000)
   --cmd SPEC       another server: "name=./my-server {port}"
@@ -71,8 +71,8 @@ interface Settings {
   seconds: number;
   connections: number;
   packets: number;
-  only?: string;
-  server?: string;
+  only: string[];
+  server: string[];
   extra: BenchServer[];
   json: boolean;
 }
@@ -106,8 +106,8 @@ function parseSettings(args: string[]): Settings | number {
         seconds: { type: "string" },
         connections: { type: "string", default: "50" },
         packets: { type: "string", default: "1000000" },
-        only: { type: "string" },
-        server: { type: "string" },
+        only: { type: "string", multiple: true },
+        server: { type: "string", multiple: true },
         cmd: { type: "string", multiple: true },
         json: { type: "boolean" },
       },
@@ -140,8 +140,8 @@ function parseSettings(args: string[]): Settings | number {
     seconds,
     connections: whole("connections", values.connections, 10_000),
     packets: whole("packets", values.packets, 50_000_000),
-    only: values.only,
-    server: values.server,
+    only: values.only ?? [],
+    server: values.server ?? [],
     extra: parseCmds(values.cmd ?? []),
     json: values.json ?? false,
   };
@@ -202,11 +202,12 @@ function finish(found: Conditions, warning: string | undefined): string {
 }
 
 async function benchEcho(settings: Settings): Promise<number> {
+  const matches = (name: string, texts: string[]) => texts.length === 0 || texts.some((text) => name.includes(text));
+  const scenarios = SCENARIOS.filter((s) => matches(s.name, settings.only));
+  if (scenarios.length === 0) throw new UsageError(`No scenario matches "${settings.only.join('", "')}"`);
   const servers = namedApart(await echoServers(settings.extra)).filter((server) =>
-    !settings.server || server.name === ECHO_BASELINE || server.name.includes(settings.server)
+    server.name === ECHO_BASELINE || matches(server.name, settings.server)
   );
-  const scenarios = SCENARIOS.filter((s) => !settings.only || s.name.includes(settings.only));
-  if (scenarios.length === 0) throw new UsageError(`No scenario matches "${settings.only}"`);
   const { rounds, seconds, json } = settings;
   if (!json) {
     console.log(

@@ -16,7 +16,7 @@ Deno.test("runTool() refuses a program outside the registry, even where Deno wou
       assert.equal(error.kind, "not-allowed");
       assert.match(
         error.message,
-        /^rm is not one of the tools netkata runs \(tcpdump, tshark, iperf3, curl, nc, ip, nft, deno, nstat, tc, cc, ss\)/,
+        /^rm is not one of the tools netkata runs \(tcpdump, tshark, iperf3, curl, nc, ip, nft, deno, nstat, tc, cc, ss, wrk, nginx, taskset\)/,
       );
       return true;
     },

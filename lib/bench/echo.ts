@@ -1,32 +1,22 @@
 /**
- * The echo benchmark: the same load against every echo server, side by
- * side, in one run. Servers and the load generator are separate processes,
- * pinned to different cores where `taskset` exists, so that a saturated
- * client does not pass for a slow server (its own CPU use is reported).
+ * The echo benchmark: the same load against every echo server, in
+ * interleaved rounds (see `rounds.ts`). Servers and the C load generator
+ * are separate processes on cores of their own where the machine has two
+ * (see `pinning.ts`), so that a saturated client does not pass for a slow
+ * server; the client's own CPU use is reported.
  *
  * @module
  */
 
-import { buildC } from "../tools/build_c.ts";
-import { formatTable } from "../report/table.ts";
 import { cpuSeconds, memory } from "../tools/process_stats.ts";
-import { type Pin, pinner, startBenchServer } from "./server_process.ts";
+import { ToolError } from "../tools/runner.ts";
+import { buildEchoLoad, LoadError, type LoadResult, runEchoLoad, type Scenario } from "./echo_load.ts";
+import { choosePinning, type CoresBusy, type Pinning, watchCores } from "./pinning.ts";
+import { interleave } from "./rounds.ts";
+import { type BenchServer, ServerStartError, startBenchServer } from "./server_process.ts";
 
-/** A server to measure: a name and a command with `{port}`. */
-export interface BenchServer {
-  name: string;
-  command: string;
-}
-
-/** One load shape. */
-export interface Scenario {
-  name: string;
-  mode: "rr" | "stream";
-  size: number;
-  connections: number;
-  /** Connections opened first that never send. */
-  idle?: number;
-}
+export type { Scenario } from "./echo_load.ts";
+export type { BenchServer } from "./server_process.ts";
 
 /** The default scenarios, as the kit's issue asks for them. */
 export const SCENARIOS: readonly Scenario[] = [
@@ -36,25 +26,16 @@ export const SCENARIOS: readonly Scenario[] = [
   { name: "rr 64 KiB × 1", mode: "rr", size: 65_536, connections: 1 },
   { name: "rr 64 KiB × 100", mode: "rr", size: 65_536, connections: 100 },
   { name: "rr 64 KiB × 1000", mode: "rr", size: 65_536, connections: 1000 },
-  {
-    name: "stream 64 KiB × 100",
-    mode: "stream",
-    size: 65_536,
-    connections: 100,
-  },
-  {
-    name: "10 000 idle + rr 64 B × 100",
-    mode: "rr",
-    size: 64,
-    connections: 100,
-    idle: 10_000,
-  },
+  { name: "stream 64 KiB × 100", mode: "stream", size: 65_536, connections: 100 },
+  { name: "10 000 idle + rr 64 B × 100", mode: "rr", size: 64, connections: 100, idle: 10_000 },
 ];
 
-/** What the load generator measured, plus the server's own figures. */
-export interface Measurement {
+/** One server under one scenario in one round: what the load generator measured, and the server's own figures. */
+export interface Measurement extends CoresBusy {
   server: string;
   scenario: string;
+  /** Which round, from 1. */
+  round: number;
   messagesPerSecond: number;
   megabytesPerSecond: number;
   p50Ms: number;
@@ -71,68 +52,70 @@ export interface Measurement {
   error?: string;
 }
 
-interface LoadResult {
-  seconds: number;
-  messages: number;
-  bytes: number;
-  mismatches: number;
-  errors: number;
-  p50_ms: number;
-  p99_ms: number;
-  client_cpu: number;
-  starved: number;
-  ramp_ms: number;
-  error?: string;
-}
-
 /** Options for {@linkcode runEchoBench}. */
 export interface EchoBenchOptions {
-  servers: BenchServer[];
+  servers: readonly BenchServer[];
   scenarios: readonly Scenario[];
-  /** Measured seconds per scenario, after warm-up. @default {2} */
+  /** Measured seconds per measurement, after warm-up. */
   seconds: number;
-  /** Where compiled helpers go. */
+  /** Rounds per scenario; the CLI asks for at least 3. @default {3} */
+  rounds?: number;
+  /** Where the load generator is built. */
   buildDirectory: string;
+  /** Where processes run. @default {await choosePinning()} */
+  pinning?: Pinning;
   /** Called with each measurement as it is made. */
   onMeasurement?: (measurement: Measurement) => void;
 }
 
-/** Runs every scenario against every server; returns the measurements. */
+/**
+ * Runs every scenario against every server, in interleaved rounds within
+ * each scenario (A, B, C, A, B, C, …). Returns every measurement in the
+ * order it was made; `summarizeEcho()` in `echo_report.ts` turns them into
+ * medians and ratios.
+ *
+ * @example
+ * ```ts ignore
+ * import { runEchoBench, SCENARIOS } from "./echo.ts";
+ * const measurements = await runEchoBench({
+ *   servers: [{ name: "mine", command: "./echo {port}" }],
+ *   scenarios: SCENARIOS.slice(0, 1),
+ *   seconds: 2,
+ *   buildDirectory: "logs/.build/bench",
+ * });
+ * ```
+ */
 export async function runEchoBench(
   options: EchoBenchOptions,
 ): Promise<Measurement[]> {
-  const loadBinary = await buildC(
-    new URL("./echo_load.c", import.meta.url),
-    options.buildDirectory,
-  );
-  const pin = await pinner();
-  const results: Measurement[] = [];
+  const loadBinary = await buildEchoLoad(options.buildDirectory);
+  const pinning = options.pinning ?? await choosePinning();
+  const measurements: Measurement[] = [];
   for (const scenario of options.scenarios) {
-    for (const server of options.servers) {
-      const measurement = await measure(
-        server,
-        scenario,
-        loadBinary,
-        pin,
-        options.seconds,
-      );
-      results.push(measurement);
+    await interleave(options.servers, options.rounds ?? 3, async (server, round) => {
+      const measurement = await measure(server, { scenario, round, seconds: options.seconds, loadBinary, pinning });
+      measurements.push(measurement);
       options.onMeasurement?.(measurement);
-    }
+    });
   }
-  return results;
+  return measurements;
 }
 
-async function measure(
-  target: BenchServer,
-  scenario: Scenario,
-  loadBinary: string,
-  pin: Pin,
-  seconds: number,
-): Promise<Measurement> {
+/** Everything one measurement needs besides its server. */
+interface Run {
+  scenario: Scenario;
+  round: number;
+  seconds: number;
+  loadBinary: string;
+  pinning: Pinning;
+}
+
+/** Starts the server fresh, loads it, and stops it; a failure is reported in the measurement. */
+async function measure(target: BenchServer, run: Run): Promise<Measurement> {
   const empty: Measurement = {
     server: target.name,
-    scenario: scenario.name,
+    scenario: run.scenario.name,
+    round: run.round,
     messagesPerSecond: 0,
     megabytesPerSecond: 0,
     p50Ms: 0,
@@ -143,91 +126,52 @@ async function measure(
     errors: 0,
     clientCpu: 0,
   };
-  let server;
   try {
-    server = await startBenchServer(target.command, pin);
+    await using server = await startBenchServer(target, run.pinning);
+    return { ...empty, ...await loadServer(server.pid, server.port, run) };
   } catch (error) {
-    return {
-      ...empty,
-      error: error instanceof Error ? error.message : String(error),
-    };
+    // One server failing one round is reported, and the rounds go on.
+    if (!(error instanceof ServerStartError || error instanceof LoadError || error instanceof ToolError)) throw error;
+    return { ...empty, error: error.message };
   }
-  const { pid, port } = server;
-  try {
-    const rssAtRest = (await memory(pid)).rss;
-    let cpuBefore = await cpuSeconds(pid);
-    let started = performance.now();
-    const [program, ...args] = pin(1, [
-      loadBinary,
-      "127.0.0.1",
-      String(port),
-      scenario.mode,
-      String(scenario.size),
-      String(scenario.connections),
-      String(seconds),
-      String(scenario.idle ?? 0),
-    ]);
-    const loader = new Deno.Command(program, {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const output = new Response(loader.stdout).text();
-    const input = loader.stdin.getWriter();
-    const progress = loader.stderr.pipeThrough(new TextDecoderStream())
-      .getReader();
-    let rssPerIdle: number | undefined;
-    if (scenario.idle) {
-      // The load generator opens the idle connections, says so, and waits
-      // for us: the server's memory is measured with only idle clients.
-      let said = "";
-      while (!said.includes("idle ready")) {
-        const { value, done } = await progress.read();
-        if (done) break;
-        said += value;
-      }
+}
+
+/** The load generator's figures against one running server, and the server's CPU and memory meanwhile. */
+async function loadServer(pid: number, port: number, run: Run): Promise<Partial<Measurement>> {
+  const rssAtRest = (await memory(pid)).rss;
+  let cpuBefore = await cpuSeconds(pid);
+  let cores = await watchCores(run.pinning);
+  let started = performance.now();
+  let rssPerIdle: number | undefined;
+  const load: LoadResult = await runEchoLoad(run.loadBinary, { port, scenario: run.scenario, seconds: run.seconds }, {
+    started: (loader) => run.pinning.load(loader),
+    idleReady: async () => {
+      // The server's memory with only idle clients; its CPU then counts
+      // the measured load only, not the idle set-up.
       const rss = await settledRss(pid);
-      if (rss !== undefined && rssAtRest !== undefined) {
-        rssPerIdle = (rss - rssAtRest) / scenario.idle;
-      }
-      // Server CPU counts the measured load only, not the idle set-up.
+      if (rss !== undefined && rssAtRest !== undefined) rssPerIdle = (rss - rssAtRest) / run.scenario.idle!;
       cpuBefore = await cpuSeconds(pid);
+      cores = await watchCores(run.pinning);
       started = performance.now();
-      await input.write(new TextEncoder().encode("go\n"));
-    }
-    await input.close();
-    const said = await drain(progress);
-    const status = await loader.status;
-    const wallSeconds = (performance.now() - started) / 1000;
-    const cpuAfter = await cpuSeconds(pid);
-    const text = (await output).trim();
-    if (!status.success || !text.startsWith("{")) {
-      return {
-        ...empty,
-        error: `load generator failed: ${text || said.trim()}`,
-      };
-    }
-    const load: LoadResult = JSON.parse(text);
-    if (load.error) return { ...empty, error: load.error };
-    return {
-      ...empty,
-      messagesPerSecond: load.messages / load.seconds,
-      megabytesPerSecond: load.bytes / load.seconds / 1e6,
-      p50Ms: load.p50_ms,
-      p99Ms: load.p99_ms,
-      rampMs: load.ramp_ms,
-      starved: load.starved,
-      mismatches: load.mismatches,
-      errors: load.errors,
-      clientCpu: load.client_cpu,
-      serverCpu: cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / wallSeconds : undefined,
-      serverPeakRss: (await memory(pid)).peak,
-      rssPerIdle,
-    };
-  } finally {
-    await server.stop();
-  }
+    },
+  });
+  const wallSeconds = (performance.now() - started) / 1000;
+  const cpuAfter = await cpuSeconds(pid);
+  return {
+    ...await cores(),
+    messagesPerSecond: load.messages / load.seconds,
+    megabytesPerSecond: load.bytes / load.seconds / 1e6,
+    p50Ms: load.p50_ms,
+    p99Ms: load.p99_ms,
+    rampMs: load.ramp_ms,
+    starved: load.starved,
+    mismatches: load.mismatches,
+    errors: load.errors,
+    clientCpu: load.client_cpu,
+    serverCpu: cpuBefore !== undefined && cpuAfter !== undefined ? (cpuAfter - cpuBefore) / wallSeconds : undefined,
+    serverPeakRss: (await memory(pid)).peak,
+    rssPerIdle,
+  };
 }
 
 /** Waits until the server's memory stops growing (it is still accepting), then returns it. */
@@ -240,60 +184,4 @@ async function settledRss(pid: number): Promise<number | undefined> {
     last = now;
   }
   return last;
-}
-
-async function drain(
-  reader: ReadableStreamDefaultReader<string>,
-): Promise<string> {
-  let text = "";
-  while (true) {
-    const { value, done } = await reader.read();
-    if (done) return text;
-    text += value;
-  }
-}
-
-/** Formats measurements as one table per scenario, with ratios to a baseline server. */
-export function formatBench(
-  results: readonly Measurement[],
-  baseline: string,
-): string {
-  const scenarios = [...new Set(results.map((r) => r.scenario))];
-  return scenarios.map((scenario) => {
-    const rows = results.filter((r) => r.scenario === scenario);
-    const base = rows.find((r) => r.server === baseline);
-    return `${scenario}\n` + formatTable(
-      [
-        "server",
-        "msgs/s",
-        "MB/s",
-        "p50 ms",
-        "p99 ms",
-        "ramp ms",
-        "srv CPU",
-        "srv peak RSS",
-        "client CPU",
-        "vs " + baseline,
-      ],
-      rows.map((r) =>
-        r.error ? [r.server, `error: ${r.error}`, "", "", "", "", "", "", "", ""] : [
-          r.server,
-          Math.round(r.messagesPerSecond).toLocaleString("en-US"),
-          r.megabytesPerSecond.toFixed(1),
-          r.p50Ms.toFixed(2),
-          r.p99Ms.toFixed(2),
-          r.rampMs.toFixed(0),
-          r.serverCpu === undefined ? "–" : `${Math.round(r.serverCpu * 100)}%`,
-          r.serverPeakRss === undefined ? "–" : `${(r.serverPeakRss / 2 ** 20).toFixed(1)} MiB` +
-            (r.rssPerIdle === undefined ? "" : ` (${(r.rssPerIdle / 1024).toFixed(1)} KiB/idle)`),
-          `${Math.round(r.clientCpu * 100)}%`,
-          base && !base.error && base.messagesPerSecond > 0
-            ? `${(r.messagesPerSecond / base.messagesPerSecond).toFixed(2)}× msgs` +
-              // Streaming has no per-message latency to compare.
-              (base.p99Ms > 0 ? `, ${(r.p99Ms / base.p99Ms).toFixed(2)}× p99` : "")
-            : "–",
-        ]
-      ),
-    );
-  }).join("\n\n");
 }

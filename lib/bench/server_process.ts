@@ -1,33 +1,37 @@
 /**
- * Servers under benchmark run as their own processes, pinned to core 0
- * where `taskset` exists, so that the load generator (core 1) and the
- * server do not fight over one core and their CPU use can be told apart.
+ * A server under benchmark runs as its own process, started fresh for each
+ * measurement and pinned to the server's core once it listens.
+ *
+ * This is one of the few places that start a process without the tool
+ * runner (see `lib/tools/registry.ts`): the servers under test are what is
+ * measured — the kit's references, their C builds, nginx, a learner's
+ * `--cmd` — not tools.
+ *
+ * No `ulimit` is needed for 10 000 connections: Deno raises its own soft
+ * limit on open files to the hard limit at start-up, and every process it
+ * starts inherits that.
  *
  * @module
  */
 
 import { splitCommand } from "../check/target.ts";
 import { freePort, waitForListen } from "../net/ports.ts";
+import type { Pinning } from "./pinning.ts";
 
-/** Prefixes a command so it runs on one core; unchanged where taskset is missing. */
-export type Pin = (core: number, argv: string[]) => string[];
+/** A server to measure: a name and a command with `{port}`. */
+export interface BenchServer {
+  name: string;
+  command: string;
+  /** Called with the port before the command starts (nginx writes its configuration here). */
+  prepare?: (port: number) => Promise<void>;
+}
 
-/** Finds out whether commands can be pinned to cores here. */
-export async function pinner(): Promise<Pin> {
-  try {
-    const probe = await new Deno.Command("taskset", {
-      args: ["-c", "0", "true"],
-      stdout: "null",
-      stderr: "null",
-    })
-      .output();
-    if (probe.success && navigator.hardwareConcurrency >= 2) {
-      return (core, argv) => ["taskset", "-c", String(core), ...argv];
-    }
-  } catch {
-    // No taskset: run unpinned.
+/** A server under test did not start; the message says why, with what it printed. */
+export class ServerStartError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ServerStartError";
   }
-  return (_core, argv) => argv;
 }
 
 /** A server started for a benchmark. */
@@ -39,28 +43,33 @@ export interface BenchServerProcess extends AsyncDisposable {
 }
 
 /**
- * Starts `command` (with `{port}` replaced by a free port) on core 0 and
- * waits until it listens. The soft limit on open files is raised first, so
- * that a server can hold 10 000 connections where the hard limit allows.
- * Throws an Error with the server's own output when it does not start.
+ * Starts `server` with `{port}` replaced by a free port, waits until it
+ * listens, and pins it. Throws {@linkcode ServerStartError} with the
+ * server's own output when it does not start, and the tool runner's
+ * `ToolError` when it cannot be pinned.
+ *
+ * @example
+ * ```ts ignore
+ * import { choosePinning } from "./pinning.ts";
+ * import { startBenchServer } from "./server_process.ts";
+ * await using server = await startBenchServer({ name: "nc", command: "./echo {port}" }, await choosePinning());
+ * console.log(server.port);
+ * ```
  */
 export async function startBenchServer(
-  command: string,
-  pin: Pin,
+  server: BenchServer,
+  pinning: Pinning,
 ): Promise<BenchServerProcess> {
   const port = freePort();
-  const argv = pin(0, splitCommand(command.replaceAll("{port}", String(port))));
-  const child = new Deno.Command("sh", {
-    args: [
-      "-c",
-      `ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"; exec "$@"`,
-      "sh",
-      ...argv,
-    ],
-    stdin: "null",
-    stdout: "null",
-    stderr: "piped",
-  }).spawn();
+  await server.prepare?.(port);
+  const [program, ...args] = splitCommand(server.command.replaceAll("{port}", String(port)));
+  let child: Deno.ChildProcess;
+  try {
+    child = new Deno.Command(program, { args, stdin: "null", stdout: "null", stderr: "piped" }).spawn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw new ServerStartError(`${program} is not installed or not on PATH`);
+    throw error;
+  }
   const stderr = new Response(child.stderr).text().catch(() => "");
   let stopped = false;
   const stop = async () => {
@@ -74,13 +83,16 @@ export async function startBenchServer(
     await child.status;
     await stderr;
   };
-  const listening = await waitForListen("127.0.0.1", port, {
-    timeoutMs: 15_000,
-    exited: child.status,
-  });
-  if (listening !== "listening") {
+  try {
+    const listening = await waitForListen("127.0.0.1", port, { timeoutMs: 15_000, exited: child.status });
+    if (listening !== "listening") {
+      await stop(); // so that all it printed is in
+      throw new ServerStartError(`did not listen (${listening}): ${(await stderr).trim()}`);
+    }
+    await pinning.server(child.pid);
+  } catch (error) {
     await stop();
-    throw new Error(`did not listen (${listening}): ${(await stderr).trim()}`);
+    throw error;
   }
   return { pid: child.pid, port, stop, [Symbol.asyncDispose]: stop };
 }

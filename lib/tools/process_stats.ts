@@ -15,18 +15,24 @@ import { runTool } from "./runner.ts";
 const CLOCK_TICKS = 100;
 
 async function readProc(
-  pid: number,
+  pid: number | undefined,
   file: string,
 ): Promise<string | undefined> {
   try {
     const output = await new Deno.Command("cat", {
-      args: [`/proc/${pid}/${file}`],
+      args: [pid === undefined ? `/proc/${file}` : `/proc/${pid}/${file}`],
       stderr: "null",
     }).output();
     return output.success ? new TextDecoder().decode(output.stdout) : undefined;
   } catch {
     return undefined;
   }
+}
+
+/** The ids of the processes `pid` has started and that still run (Linux; empty where unknown). */
+export async function childrenOf(pid: number): Promise<number[]> {
+  const children = await readProc(pid, `task/${pid}/children`);
+  return children?.trim().split(/\s+/).filter(Boolean).map(Number) ?? [];
 }
 
 /** CPU seconds (user + system) the process has used so far. */
@@ -117,4 +123,46 @@ export async function listeningProcesses(port: number): Promise<number[]> {
   const { stdout } = await runTool("ss", ["-H", "-l", "-t", "-n", "-p", `sport = :${port}`], { timeoutMs: 10_000 });
   const pids = [...stdout.matchAll(/\bpid=(\d+)/g)].map((match) => Number(match[1]));
   return [...new Set(pids)];
+}
+
+/** One core's time since boot, in clock ticks: busy (anything but idle and I/O wait) and in all. */
+export interface CoreTime {
+  busy: number;
+  total: number;
+}
+
+/**
+ * Every core's time since boot from /proc/stat, indexed by CPU number; two
+ * readings tell how busy a core was in between, whoever kept it busy.
+ *
+ * @example
+ * ```ts ignore
+ * import { coreBusy, coreTimes } from "./process_stats.ts";
+ * const before = await coreTimes();
+ * // … the run …
+ * console.log(coreBusy(before, await coreTimes(), 0)); // e.g. 0.93: CPU 0 was busy 93% of the time
+ * ```
+ */
+export async function coreTimes(): Promise<CoreTime[] | undefined> {
+  const stat = await readProc(undefined, "stat");
+  if (stat === undefined) return undefined;
+  const cores: CoreTime[] = [];
+  for (const match of stat.matchAll(/^cpu(\d+) (.*)$/gm)) {
+    // user nice system idle iowait irq softirq steal …
+    const ticks = match[2].trim().split(/\s+/).slice(0, 8).map(Number);
+    const total = ticks.reduce((sum, n) => sum + n, 0);
+    cores[Number(match[1])] = { busy: total - ticks[3] - ticks[4], total };
+  }
+  return cores;
+}
+
+/** How busy `core` was between two readings of {@linkcode coreTimes}, from 0 to 1; undefined if unknown. */
+export function coreBusy(
+  before: CoreTime[] | undefined,
+  after: CoreTime[] | undefined,
+  core: number,
+): number | undefined {
+  const [from, to] = [before?.[core], after?.[core]];
+  if (!from || !to || to.total === from.total) return undefined;
+  return (to.busy - from.busy) / (to.total - from.total);
 }

@@ -15,9 +15,13 @@
  *   reference or a learner's `--cmd`), for the same reason;
  * - a kata's syscall-track reference, run in the foreground by
  *   `lib/kinds/syscall_track.ts` (Deno itself, on a kata's file);
- * - the benchmarks in `lib/bench/` (the servers under test, the C load
- *   generator, wrk, nginx, taskset, sh) and `lib/tools/process_stats.ts`
- *   (cat /proc/…), until they move onto the runner.
+ * - the servers under test of the benchmarks, `lib/bench/server_process.ts`
+ *   (the references, their C builds, nginx, a `--cmd`), and the echo
+ *   benchmark's own C load generator, `lib/bench/echo_load.ts`; wrk, nginx's
+ *   presence check and taskset go through the runner;
+ * - the capture benchmark, `lib/bench/pcap.ts`, and
+ *   `lib/tools/process_stats.ts` (cat /proc/…), until they move onto the
+ *   runner.
  *
  * @module
  */
@@ -154,6 +158,36 @@ export const TOOLS = {
       debian: "apt-get install iproute2",
       fedora: "dnf install iproute",
       macos: "not available (the measurement needs Linux)",
+    },
+  },
+  wrk: {
+    binary: "wrk",
+    purpose: "load the HTTP servers in the benchmark",
+    privileged: false,
+    install: {
+      debian: "apt-get install wrk",
+      fedora: "dnf install wrk",
+      macos: "brew install wrk",
+    },
+  },
+  nginx: {
+    binary: "nginx",
+    purpose: "serve the same page as Kata 4 in the HTTP benchmark, for comparison",
+    privileged: false,
+    install: {
+      debian: "apt-get install nginx",
+      fedora: "dnf install nginx",
+      macos: "brew install nginx",
+    },
+  },
+  taskset: {
+    binary: "taskset",
+    purpose: "pin a benchmark's server and load generator to cores of their own",
+    privileged: false,
+    install: {
+      debian: "apt-get install util-linux",
+      fedora: "dnf install util-linux-core",
+      macos: "not available (macOS cannot pin a process to a core)",
     },
   },
 } as const satisfies Record<string, ToolInfo>;

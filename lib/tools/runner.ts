@@ -12,6 +12,7 @@
  * @module
  */
 
+import { childrenOf } from "./process_stats.ts";
 import { binaryOf, installHint, isTool, type ToolName, TOOLS } from "./registry.ts";
 
 /** Why a tool could not do its job. The message is one actionable sentence. */
@@ -337,6 +338,22 @@ export class ToolProcess implements AsyncDisposable {
 
   /** The process id of the child the kit started (`timeout` where the tool runs under it). */
   get pid(): number {
+    return this.#child.pid;
+  }
+
+  /**
+   * The tool's own process id, for reading its figures from /proc or
+   * pinning it to a core: under the `timeout` wrapper, timeout's child, which
+   * it starts at once; the wrapper's own id if the tool has already gone.
+   */
+  async toolPid(): Promise<number> {
+    if (!this.#grouped) return this.#child.pid;
+    for (let tries = 0; tries < 100; tries++) {
+      const [child] = await childrenOf(this.#child.pid);
+      if (child !== undefined) return child;
+      if (this.#exited) break;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     return this.#child.pid;
   }
 

@@ -27,6 +27,7 @@ Usage:
   deno task bench echo [--rounds N] [--seconds N] [--only TEXT]… [--server TEXT]… [--cmd "NAME=COMMAND {port}"]…
   deno task bench http [--rounds N] [--seconds N] [--connections N] [--cmd "NAME=COMMAND {port}"]…
   deno task bench pcap [--rounds N] [--packets N]
+  deno task bench check [--runs N] [--type-check "language server"|"deno check"|none]
 
 Every server is measured once per round, round after round (A, B, C, A, B,
 C, …), each time started fresh; figures are the median over the rounds with
@@ -53,6 +54,10 @@ pcap: a synthetic capture of N TCP packets (default 1 000 000) annotated by
 the kit (text and --json, with deno.json's pcap task command), by tcpdump -nn
 -r and by tshark -T fields, in interleaved rounds; the median and range of
 seconds, packets/s, peak RSS and of each ratio within a round.
+
+check: for katas 1–4, the time from saving a passing attempt to its verdict
+in practice (the save delay, the stages and the type check), N runs each
+(default 3), median and range.
 
 Options:
   --rounds N       rounds, at least 3 (default 3)
@@ -126,7 +131,7 @@ function parseSettings(args: string[]): Settings | number {
   }
   const bench = positionals[0];
   if (!(bench === "echo" || bench === "http" || bench === "pcap") || positionals.length > 1) {
-    throw new UsageError(`Unknown benchmark: ${positionals.join(" ")} (there are: echo, http, pcap)`);
+    throw new UsageError(`Unknown benchmark: ${positionals.join(" ")} (there are: echo, http, pcap, check)`);
   }
   const whole = (flag: string, text: string, max: number, min = 1) => {
     const value = Number(text);

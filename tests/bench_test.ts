@@ -109,7 +109,7 @@ Deno.test("coreBusy() and contentionWarning() tell when other work had the serve
 Deno.test("main() refuses fewer than 3 rounds, unknown benchmarks and scenarios, and servers with one name", async () => {
   const usage = (message: string) => ({ name: "UsageError", message });
   await assert.rejects(main(["echo", "--rounds", "2"]), usage("--rounds takes a whole number from 3 to 20"));
-  await assert.rejects(main(["speed"]), usage("Unknown benchmark: speed (there are: echo, http, pcap)"));
+  await assert.rejects(main(["speed"]), usage("Unknown benchmark: speed (there are: echo, http, pcap, check)"));
   await assert.rejects(
     main(["echo", "--only", "8 KiB", "--only", "× 7"]),
     usage('No scenario matches "8 KiB", "× 7"'),

@@ -57,14 +57,17 @@ export async function choosePinning(): Promise<Pinning> {
   }
   const [server, load] = allowed;
   const pin = (core: number) => async (pid: number) => {
-    // taskset lists the threads, then pins each: a thread that ends in
-    // between (a thread-per-connection server's, say) fails the run, and
-    // the next try no longer sees it.
+    // The main thread first: threads it starts from now on inherit its core.
+    await runTool("taskset", ["-c", "-p", String(core), String(pid)]);
+    // Then every thread it has. taskset lists the threads, then pins each:
+    // a thread that ends in between (a thread-per-connection server's, say)
+    // fails the run, and the next try no longer sees it; under steady churn
+    // a few tries in a row can fail, each on another thread.
     for (let attempt = 1;; attempt++) {
       try {
         return void await runTool("taskset", ["-a", "-c", "-p", String(core), String(pid)]);
       } catch (error) {
-        if (!(error instanceof ToolError && error.kind === "failed" && attempt < 5)) throw error;
+        if (!(error instanceof ToolError && error.kind === "failed" && attempt < 20)) throw error;
       }
     }
   };

@@ -623,3 +623,16 @@ Deno.test({
       );}
   },
 });
+
+Deno.test("udpDelivers judges UDP by what the sender sent, where iperf3 says it, less the loss", async () => {
+  const { udpDelivers } = await import("../lib/stages/experiment.ts");
+  const { sweepOf } = await import("./fixtures/broken_sweeps.ts");
+  // A sender starved of CPU for part of a 1 s run sent 8.3 of the 10 Mbit/s
+  // asked; 10.5 % of that was lost: 7.43 Mbit/s delivered is sound.
+  const result = sweepOf([{ loss: 10, tcp: 5e6, udp: 7.43e6, udpLost: 10.5 }]);
+  result.levels[0].udp.runs = [{ protocol: "udp", goodput: 7.43e6, lossPercent: 10.5, offered: 8.3e6 }];
+  await udpDelivers.run({ result, udpRate: 10e6 });
+  // Without the sender's own figure, the asked rate is what it should have sent.
+  result.levels[0].udp.runs = [{ protocol: "udp", goodput: 7.43e6, lossPercent: 10.5 }];
+  await assert.rejects(async () => await udpDelivers.run({ result, udpRate: 10e6 }), /7\.43 Mbit\/s, expected 8\.95/);
+});

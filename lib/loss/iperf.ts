@@ -31,6 +31,11 @@ export interface RunResult {
   lossPercent?: number;
   /** UDP: datagrams sent. */
   datagrams?: number;
+  /**
+   * UDP: the rate the sender actually sent at, bits/s (iperf3's sender
+   * summary). Below the rate asked when the sender was short of CPU.
+   */
+  offered?: number;
   /** UDP: jitter in ms (RFC 3550). */
   jitterMs?: number;
   /** TCP: the sender's smallest smoothed RTT (the path, without queueing), µs. */
@@ -105,6 +110,8 @@ export function parseIperf(json: string, protocol: "tcp" | "udp"): RunResult {
     return {
       protocol,
       goodput: received.bits_per_second,
+      // With a receiver's summary beside it, end.sum is the sender's own.
+      ...(end.sum_received && end.sum ? { offered: end.sum.bits_per_second } : {}),
       lossPercent: received.lost_percent ?? end.sum?.lost_percent,
       datagrams: received.packets ?? end.sum?.packets,
       jitterMs: received.jitter_ms ?? end.sum?.jitter_ms,

@@ -15,6 +15,7 @@ import { LogPaths } from "../lib/practice/logs.ts";
 import { standingOf } from "../lib/practice/status.ts";
 import type { AttemptRecord } from "../lib/practice/history.ts";
 import { hasProgram, requires, withTempDir } from "./_support.ts";
+import { TerminalSession } from "./_terminal.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const cli = requires("run", "read", "write");
@@ -255,7 +256,7 @@ Deno.test({
   ignore: cli.ignore || !haveScript,
   fn: () =>
     withTempDir("netkata-session-", async (logs) => {
-      await using session = new Terminal([
+      await using session = new TerminalSession([
         "run",
         "--allow-net",
         `--allow-read=${ROOT},${logs}`,
@@ -267,7 +268,7 @@ Deno.test({
         "syscalls",
         "--logs",
         logs,
-      ]);
+      ], ROOT);
       await session.waitFor(/with --allow-ffi, which Deno treats as full trust/);
       const [, attempt] = await session.waitFor(/Your fresh attempt: (\S+\/syscalls\/attempt-001\.ts)/);
       await session.waitFor(/left · save to check/);
@@ -283,61 +284,6 @@ Deno.test({
       assert.equal(record.file, "02-echo-event-loop/syscalls/attempt-001.ts");
     }),
 });
-
-/** A command in a pseudo-terminal (util-linux `script`), its screen readable as it comes. */
-class Terminal implements AsyncDisposable {
-  #child: Deno.ChildProcess;
-  #screen = "";
-  #reader: ReadableStreamDefaultReader<string>;
-  #stdin: WritableStreamDefaultWriter<Uint8Array>;
-
-  constructor(args: string[]) {
-    const command = [Deno.execPath(), ...args].map((arg) => `'${arg}'`).join(" ");
-    this.#child = new Deno.Command("script", {
-      args: ["-qfec", command, "/dev/null"],
-      cwd: ROOT,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "null",
-      env: { NO_COLOR: "1", TERM: "dumb" },
-    }).spawn();
-    this.#reader = this.#child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    this.#stdin = this.#child.stdin.getWriter();
-  }
-
-  /** Reads the screen until `pattern` appears; fails after `timeoutMs` with what it shows. */
-  async waitFor(pattern: RegExp, timeoutMs = 20_000): Promise<RegExpMatchArray> {
-    const deadline = Date.now() + timeoutMs;
-    while (true) {
-      const match = this.#screen.match(pattern);
-      if (match) return match;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const timeout = new Promise<"timeout">((resolve) =>
-        timer = setTimeout(() => resolve("timeout"), deadline - Date.now())
-      );
-      const next = await Promise.race([this.#reader.read(), timeout]);
-      clearTimeout(timer);
-      if (next === "timeout") assert.fail(`no ${pattern} on screen within ${timeoutMs} ms:\n${this.#screen}`);
-      if (next.done) assert.fail(`the session ended without ${pattern}:\n${this.#screen}`);
-      this.#screen += next.value;
-    }
-  }
-
-  async type(text: string): Promise<void> {
-    await this.#stdin.write(new TextEncoder().encode(text));
-  }
-
-  async [Symbol.asyncDispose]() {
-    try {
-      this.#child.kill("SIGKILL");
-    } catch {
-      // Already exited.
-    }
-    await this.#stdin.close().catch(() => {});
-    await this.#reader.cancel().catch(() => {});
-    await this.#child.status;
-  }
-}
 
 Deno.test("platformSentence() says in one sentence why the syscall track does not run on Windows or macOS", () => {
   assert.match(

@@ -66,7 +66,7 @@ function assertFailedVerdict(run: Run): CheckReport {
   const [failed] = failures;
   assert.ok(failed.name.length > 0);
   assert.ok(failed.message, `the failed stage "${failed.name}" says nothing`);
-  assert.doesNotMatch(failed.message, /unexpected error/, `"${failed.name}" blames the checker`);
+  assert.doesNotMatch(failed.message, /unexpected error/, `"${failed.name}" blames the checker: ${failed.message}`);
   const after = report.stages.slice(report.stages.indexOf(failed) + 1);
   assert.ok(after.every((stage) => stage.status === "skip"));
   return report;

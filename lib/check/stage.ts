@@ -258,10 +258,15 @@ function failureResult(
         "The server stopped accepting connections. An error in one connection's handler must not end the accept loop or the process.",
     };
   }
+  // A reset right after the handshake can make Deno.connect itself fail
+  // with NotConnected: Deno asks the kernel for the peer's address, and the
+  // peer is already gone. Every one of these is what the server did.
   if (
     error instanceof Deno.errors.ConnectionReset ||
     error instanceof Deno.errors.BrokenPipe ||
-    error instanceof Deno.errors.UnexpectedEof
+    error instanceof Deno.errors.UnexpectedEof ||
+    error instanceof Deno.errors.NotConnected ||
+    error instanceof Deno.errors.ConnectionAborted
   ) {
     return {
       name,

@@ -228,8 +228,9 @@ async function runCase(
   try {
     conn = await Deno.connect({ hostname, port });
   } catch (error) {
-    // Reset during connect: the listener closed with us in its queue.
-    if (!(error instanceof Deno.errors.ConnectionRefused || error instanceof Deno.errors.ConnectionReset)) throw error;
+    // Reset during connect: the listener closed with us in its queue, or the
+    // server reset right after the handshake (NotConnected).
+    if (!(error instanceof Deno.errors.ConnectionRefused || isDisconnect(error))) throw error;
     return { kind: "crash", text: `${error.message}: the server is gone` };
   }
   try {
@@ -632,9 +633,9 @@ function describeCase(fuzzCase: HttpFuzzCase): string {
   return `[${fuzzCase.mutations.join(", ")}; ${fuzzCase.delivery}; ${fuzzCase.ending}] "${shown}"${more}`;
 }
 
-function isDisconnect(error: unknown): boolean {
+function isDisconnect(error: unknown): error is Error {
   return error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset ||
-    error instanceof Deno.errors.NotConnected;
+    error instanceof Deno.errors.NotConnected || error instanceof Deno.errors.ConnectionAborted;
 }
 
 function join(chunks: Uint8Array[], total = chunks.reduce((sum, chunk) => sum + chunk.length, 0)): Uint8Array {

@@ -68,6 +68,32 @@ sessionTest(
 );
 
 sessionTest(
+  "practice session: a pass records the stretch stages beside it, and status shows them",
+  async (logs) => {
+    const args = kataArgs(logs).with(6, "4");
+    await using session = new TerminalSession(args, ROOT);
+    const [, attempt] = await session.waitFor(/Your fresh attempt: (\S+attempt-001\.ts)/);
+    await session.waitFor(/left · save to check/);
+    await Deno.copyFile(`${ROOT}katas/04-http-server/reference.ts`, attempt);
+    await session.waitFor(/One mistake you made this time/);
+    await session.type("\r");
+    assert.equal(await session.exitCode(), 0);
+
+    const record = JSON.parse(await Deno.readTextFile(`${logs}/attempts.jsonl`));
+    assert.equal(record.result, "pass");
+    assert.ok(record.stretch.length >= 2, JSON.stringify(record.stretch));
+    assert.ok(record.stretch.every((stage: { status: string }) => stage.status === "pass"), JSON.stringify(record));
+    const status = await new Deno.Command(Deno.execPath(), {
+      args: ["run", `--allow-read=${ROOT},${logs}`, "--allow-env=INIT_CWD", "tasks/status.ts", "--logs", logs],
+      cwd: ROOT,
+      env: { NO_COLOR: "1" },
+    }).output();
+    const text = new TextDecoder().decode(status.stdout);
+    assert.match(text, new RegExp(`Kata 4, [^:]+: ${record.stretch.length} of ${record.stretch.length} passed`), text);
+  },
+);
+
+sessionTest(
   "practice session: Enter checks, q stops and records the failing stage",
   async (logs) => {
     await using session = new TerminalSession(kataArgs(logs), ROOT);

@@ -4,7 +4,7 @@ import { formatClock, formatCountdown } from "../lib/practice/clock.ts";
 import { appendAttempt, type AttemptRecord, readAttempts } from "../lib/practice/history.ts";
 import type { PracticeKata } from "../lib/practice/kata.ts";
 import { appendMistake, readMistakes } from "../lib/practice/mistakes.ts";
-import { completionStandard, standingOf } from "../lib/practice/status.ts";
+import { completionStandard, formatStatus, standingOf } from "../lib/practice/status.ts";
 import { requires, withTempDir } from "./_support.ts";
 
 const files = requires("read", "write");
@@ -173,4 +173,54 @@ Deno.test("standingOf() counts towards the repeat-until only what the criterion 
   assert.equal(standingOf(kata, attempts, 0).streak, 3);
   const slow = [...attempts, session(5, { timedMs: 3 * 60_000 })];
   assert.equal(standingOf(kata, slow, 0).streak, 0, "a capture over two minutes ends the streak");
+});
+
+Deno.test("standingOf() keeps the stretch stages: one passed once is shown; the others are not yet", () => {
+  const stretch = (c10k: "pass" | "fail" | "skip", slow: "pass" | "fail" | "skip") => [
+    { name: "C10K", status: c10k },
+    { name: "slowloris", status: slow },
+  ];
+  const history: AttemptRecord[] = [
+    { ...attempt(1, "pass", 10), stretch: stretch("pass", "fail") },
+    { ...attempt(2, "fail", 10), stretch: stretch("skip", "skip") },
+    { ...attempt(3, "pass", 10), stretch: stretch("fail", "fail") },
+  ];
+  const standing = standingOf(KATA, history, 0);
+  assert.deepEqual(standing.stretch, { passed: ["C10K"], notYet: ["slowloris"] });
+  assert.equal(standingOf(KATA, [attempt(1, "pass", 10)], 0).stretch, undefined, "no stretch stage ever graded");
+});
+
+Deno.test("formatStatus() shows the stretch stages passed and names those not yet passed", () => {
+  const history: AttemptRecord[] = [
+    {
+      ...attempt(1, "pass", 10),
+      stretch: [{ name: "C10K", status: "pass" }, { name: "slowloris", status: "fail" }],
+    },
+  ];
+  const standings = [standingOf(KATA, history, 0)];
+  const text = formatStatus(standings, completionStandard(standings)).replaceAll(
+    new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"),
+    "",
+  );
+  assert.match(text, /stretch/);
+  assert.match(text, /│?\s1\/2\s/);
+  assert.match(text, /Stretch \(beyond the standard\)\n\s+Kata 1, Echo: 1 of 2 passed; not yet: slowloris/);
+});
+
+Deno.test({
+  name: `readAttempts() keeps a record's stretch stages and skips a damaged stretch list${files.suffix}`,
+  ignore: files.ignore,
+  fn: () =>
+    withTempDir("netkata-practice-", async (dir) => {
+      const path = `${dir}/attempts.jsonl`;
+      const good = { ...attempt(1, "pass", 3), stretch: [{ name: "C10K", status: "pass" }] };
+      await Deno.writeTextFile(
+        path,
+        [good, { ...attempt(2, "pass", 3), stretch: "C10K" }, { ...attempt(3, "pass", 3), stretch: [{ name: 1 }] }]
+          .map((record) => JSON.stringify(record)).join("\n") + "\n",
+      );
+      const history = await readAttempts(path);
+      assert.deepEqual(history.attempts, [good]);
+      assert.deepEqual(history.damagedLines, [2, 3]);
+    }),
 });

@@ -6,6 +6,8 @@
  * @module
  */
 
+import type { StretchResult } from "../check/report.ts";
+
 /** One attempt at a kata. */
 export interface AttemptRecord {
   kata: number;
@@ -39,6 +41,11 @@ export interface AttemptRecord {
    * not the whole session (Kata 5: making the capture, not labelling it).
    */
   timedMs?: number;
+  /**
+   * The stretch stages (beyond the seed's standard) at the last check, and
+   * how each went; absent when the kata has none or none was graded.
+   */
+  stretch?: StretchResult[];
 }
 
 /**
@@ -104,7 +111,16 @@ function isAttemptRecord(value: unknown): value is AttemptRecord {
     (record.ended === undefined || typeof record.ended === "string") &&
     (record.untimed === undefined || typeof record.untimed === "boolean") &&
     (record.core === undefined || typeof record.core === "boolean") &&
-    (record.timedMs === undefined || typeof record.timedMs === "number");
+    (record.timedMs === undefined || typeof record.timedMs === "number") &&
+    (record.stretch === undefined || isStretchList(record.stretch));
+}
+
+function isStretchList(value: unknown): value is StretchResult[] {
+  return Array.isArray(value) &&
+    value.every((item) =>
+      typeof item === "object" && item !== null && typeof item.name === "string" &&
+      (item.status === "pass" || item.status === "fail" || item.status === "skip")
+    );
 }
 
 /**

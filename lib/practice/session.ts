@@ -7,7 +7,7 @@
  */
 
 import { closeProcessGroups } from "../check/process_group.ts";
-import type { CheckReport } from "../check/report.ts";
+import type { CheckReport, StretchResult } from "../check/report.ts";
 import { formatStage, formatSummary } from "../check/report.ts";
 import type { StageResult } from "../check/stage.ts";
 import { createAttempt } from "./attempt.ts";
@@ -114,6 +114,8 @@ class Session {
   #checking = false;
   #checkAgain = false;
   #lastFailures: string[] = ["never checked"];
+  /** The stretch stages at the last check, recorded beside the result. */
+  #lastStretch: StretchResult[] = [];
   /** Every stage that failed during the session, in the order first seen: the mistake candidates. */
   readonly #failedOnTheWay = new Set<string>();
   #over = false;
@@ -129,6 +131,7 @@ class Session {
     this.#before = options.resume?.durationMs ?? 0;
     for (const stage of options.resume?.failedStages ?? []) this.#failedOnTheWay.add(stage);
     if (options.resume) this.#lastFailures = options.resume.failedStages;
+    if (options.resume) this.#lastStretch = options.resume.stretch ?? [];
   }
 
   /** Runs the session to its end; returns the exit status (130 for Ctrl-C). */
@@ -248,6 +251,7 @@ class Session {
       if (this.#over) return;
       console.log(formatSummary(report) + "\n");
       this.#lastFailures = report.stages.filter((s) => s.status === "fail").map((s) => s.name);
+      this.#lastStretch = report.stretch;
       for (const stage of this.#lastFailures) this.#failedOnTheWay.add(stage);
       if (report.passed) {
         this.#checkAgain = false;
@@ -323,6 +327,7 @@ class Session {
       failedStages: result === "pass" ? [] : this.#lastFailures,
       file: this.file.slice(this.options.logs.root.length + 1),
       ...(this.options.kata.track ? { track: this.options.kata.track } : {}),
+      ...(this.#lastStretch.length > 0 ? { stretch: this.#lastStretch } : {}),
     });
     const within = durationMs <= this.#limitMs ? "within" : "over";
     const again = this.options.continueCommand ? `; continue it with ${this.options.continueCommand}` : "";

@@ -34,6 +34,11 @@ export interface KataStanding {
   repeatUntilMet: boolean;
   /** When to practise it next. */
   due: Due;
+  /**
+   * The stretch stages graded on this track: those passed at least once, and
+   * those not yet. Undefined when none was ever graded.
+   */
+  stretch?: { passed: string[]; notYet: string[] };
 }
 
 /** Options for {@linkcode standingOf}. */
@@ -89,6 +94,27 @@ export function standingOf(
     streak,
     repeatUntilMet: streak >= kata.repeatUntil.passesInARow,
     due: dueOf(kata, mine, options.now ?? new Date()),
+    stretch: stretchOf(mine),
+  };
+}
+
+/**
+ * A stretch stage counts once it has passed in any attempt: it is shown
+ * beside the standard, never part of it, so one pass is the evidence.
+ */
+function stretchOf(attempts: readonly AttemptRecord[]): KataStanding["stretch"] {
+  const passed = new Set<string>();
+  const seen = new Set<string>();
+  for (const attempt of attempts) {
+    for (const stage of attempt.stretch ?? []) {
+      seen.add(stage.name);
+      if (stage.status === "pass") passed.add(stage.name);
+    }
+  }
+  if (seen.size === 0) return undefined;
+  return {
+    passed: [...seen].filter((name) => passed.has(name)),
+    notYet: [...seen].filter((name) => !passed.has(name)),
   };
 }
 
@@ -215,6 +241,7 @@ function row(s: KataStanding, now: Date): string[] {
     formatClock(limit),
     String(s.mistakes),
     `${mark(s.repeatUntilMet)} ${Math.min(s.streak, goal)}/${goal}`,
+    s.stretch ? `${s.stretch.passed.length}/${s.stretch.passed.length + s.stretch.notYet.length}` : "–",
     formatDue(s.due, now),
   ];
 }
@@ -226,7 +253,7 @@ export function formatStatus(
   now: Date = new Date(),
 ): string {
   const table = formatTable(
-    ["#", "kata", "attempts", "passes", "best", "last", "limit", "mistakes", "repeat until", "next"],
+    ["#", "kata", "attempts", "passes", "best", "last", "limit", "mistakes", "repeat until", "stretch", "next"],
     standings.map((standing) => row(standing, now)),
   );
   const due = dueNow(standings);
@@ -243,6 +270,18 @@ export function formatStatus(
       ...(due.length > 1 ? [`Also due: ${due.slice(1).map(label).join(", ")}`] : []),
     ].join("\n");
   const items = standard.map((item) => `  ${mark(item.met)} ${item.text}\n      ${item.detail}`);
+  const stretched = standings.filter((s) => s.stretch);
+  const stretch = stretched.length === 0 ? [] : [
+    "",
+    "Stretch (beyond the standard)",
+    ...stretched.map((s) => {
+      const { passed, notYet } = s.stretch!;
+      const rest = notYet.length === 0 ? "" : `; not yet: ${notYet.join("; ")}`;
+      return `  Kata ${s.kata.number}, ${nameOf(s)}: ${passed.length} of ${
+        passed.length + notYet.length
+      } passed${rest}`;
+    }),
+  ];
   return [
     table,
     "",
@@ -253,5 +292,6 @@ export function formatStatus(
     "",
     "Completion standard",
     ...items,
+    ...stretch,
   ].join("\n");
 }

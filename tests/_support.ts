@@ -68,3 +68,57 @@ export function isRoot(): boolean {
   ) return false;
   return Deno.uid() === 0;
 }
+
+/** The project's folder, ending in "/": the tests run the kit's tasks from it. */
+export const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
+
+/**
+ * `deno run` arguments for `tasks/SCRIPT ARGS --logs LOGS`, with what a kata
+ * task is granted in deno.json narrowed to the project and a private logs
+ * folder: a test never reads or writes the learner's `logs/`.
+ *
+ * @example
+ * ```ts ignore
+ * new Deno.Command(Deno.execPath(), { args: kitArgs("kata.ts", ["1", "check"], logs), cwd: ROOT });
+ * ```
+ */
+export function kitArgs(script: string, args: readonly string[], logs: string): string[] {
+  return [
+    "run",
+    "--allow-net",
+    `--allow-read=${ROOT},${logs}`,
+    `--allow-write=${logs}`,
+    "--allow-run",
+    `tasks/${script}`,
+    ...args,
+    "--logs",
+    logs,
+  ];
+}
+
+/** How a task run ended, and what it printed. */
+export interface KitRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `tasks/SCRIPT ARGS` as {@linkcode kitArgs} says, with no input and no
+ * colours, to its end.
+ *
+ * @example
+ * ```ts ignore
+ * const { code, stdout } = await runKit("status.ts", ["--json"], logs);
+ * ```
+ */
+export async function runKit(script: string, args: readonly string[], logs: string): Promise<KitRun> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: kitArgs(script, args, logs),
+    cwd: ROOT,
+    stdin: "null",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
+  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+}

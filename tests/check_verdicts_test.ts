@@ -9,49 +9,21 @@ import assert from "node:assert/strict";
 import type { CheckReport } from "../lib/check/report.ts";
 import { HOSTILE_CLIENTS, type HostileClient } from "./fixtures/hostile_client.ts";
 import type { HostileServer } from "./fixtures/hostile_server.ts";
-import { requires, withTempDir } from "./_support.ts";
+import { type KitRun, requires, ROOT, runKit, withTempDir } from "./_support.ts";
 
 const needs = requires("run", "read", "write");
-const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const SERVER = `${ROOT}tests/fixtures/hostile_server.ts`;
 const CLIENT = `${ROOT}tests/fixtures/hostile_client.ts`;
 /** The fixtures that reset use libc through FFI: Linux only. */
 const onLinux = Deno.build.os === "linux";
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 /** `deno task kata:N check --cmd COMMAND --json`, as deno.json runs it. */
-async function checkJson(kata: number, command: string, logs: string): Promise<Run> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      `--allow-read=${ROOT},${logs}`,
-      `--allow-write=${logs}`,
-      "--allow-run",
-      "tasks/kata.ts",
-      String(kata),
-      "check",
-      "--cmd",
-      command,
-      "--json",
-      "--logs",
-      logs,
-    ],
-    cwd: ROOT,
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
+function checkJson(kata: number, command: string, logs: string): Promise<KitRun> {
+  return runKit("kata.ts", [String(kata), "check", "--cmd", command, "--json"], logs);
 }
 
 /** The report parses, failed, and its first failure names a stage and blames the implementation. */
-function assertFailedVerdict(run: Run): CheckReport {
+function assertFailedVerdict(run: KitRun): CheckReport {
   assert.doesNotMatch(run.stderr, /Uncaught|^\s+at .*:\d+:\d+/m, `the checker crashed:\n${run.stderr}`);
   let report: CheckReport;
   try {

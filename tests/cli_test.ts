@@ -5,49 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import { requires, withTempDir } from "./_support.ts";
+import { type KitRun, requires, runKit, withTempDir } from "./_support.ts";
 
 const needs = requires("run", "read", "write");
-const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs a task file the way deno.json does, with a private logs folder. */
-async function task(
-  script: string,
-  args: string[],
-  logs: string,
-): Promise<Run> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      `--allow-read=${ROOT},${logs}`,
-      `--allow-write=${logs}`,
-      "--allow-run",
-      `tasks/${script}`,
-      ...args,
-      "--logs",
-      logs,
-    ],
-    cwd: ROOT,
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return {
-    code: output.code,
-    stdout: decode(output.stdout),
-    stderr: decode(output.stderr),
-  };
-}
 
 /** Our own output has no stack trace; lines quoted from the program under test (`    | …`) may. */
-function assertNoStackTrace(run: Run) {
+function assertNoStackTrace(run: KitRun) {
   const own = (run.stderr + run.stdout).split("\n").filter((line) => !/^\s*\| /.test(line)).join("\n");
   assert.doesNotMatch(own, /^\s+at .*:\d+:\d+/m, "printed a stack trace");
   assert.doesNotMatch(own, /Uncaught|error: /, "printed an uncaught error");
@@ -64,7 +27,7 @@ function cliTest(name: string, fn: (logs: string) => Promise<void>) {
 cliTest(
   "kata:1 check --reference passes every stage and exits 0",
   async (logs) => {
-    const run = await task("kata.ts", ["1", "check", "--reference"], logs);
+    const run = await runKit("kata.ts", ["1", "check", "--reference"], logs);
     assert.equal(run.code, 0, run.stdout + run.stderr);
     assert.match(run.stdout, /All 9 stages passed\./);
     assert.doesNotMatch(run.stdout, /FAIL/);
@@ -74,7 +37,7 @@ cliTest(
 cliTest(
   "kata:2 check --file starter --json reports the failing stage and exits 1",
   async (logs) => {
-    const run = await task("kata.ts", [
+    const run = await runKit("kata.ts", [
       "2",
       "check",
       "--file",
@@ -98,7 +61,7 @@ cliTest(
       attempt,
       `Deno.listen({ hostname: "0.0.0.0", port: 9 });\n`,
     );
-    const run = await task("kata.ts", ["1", "check", "--file", attempt], logs);
+    const run = await runKit("kata.ts", ["1", "check", "--file", attempt], logs);
     assert.equal(run.code, 1);
     assert.match(run.stderr, /exited with status 1 before listening/);
     assert.match(
@@ -112,7 +75,7 @@ cliTest(
 cliTest(
   "kata:1 check --cmd grades any program and explains a server that died",
   async (logs) => {
-    const run = await task("kata.ts", [
+    const run = await runKit("kata.ts", [
       "1",
       "check",
       "--cmd",
@@ -146,7 +109,7 @@ for (const [args, message] of USAGE_ERRORS) {
   cliTest(
     `kata.ts ${args.join(" ")} exits 2 with one clear sentence`,
     async (logs) => {
-      const run = await task("kata.ts", args, logs);
+      const run = await runKit("kata.ts", args, logs);
       assert.equal(run.code, 2);
       assert.match(run.stderr, message);
       assert.match(
@@ -164,7 +127,7 @@ cliTest(
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = (listener.addr as Deno.NetAddr).port;
     listener.close();
-    const run = await task(
+    const run = await runKit(
       "kata.ts",
       ["1", "check", "--port", String(port)],
       logs,
@@ -181,7 +144,7 @@ cliTest(
 cliTest("kata:1 run refuses a port in use with one sentence", async (logs) => {
   using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
-  const run = await task("kata.ts", ["1", "run", "--port", String(port)], logs);
+  const run = await runKit("kata.ts", ["1", "run", "--port", String(port)], logs);
   assert.equal(run.code, 1);
   assert.equal(
     run.stderr.trim(),
@@ -192,7 +155,7 @@ cliTest("kata:1 run refuses a port in use with one sentence", async (logs) => {
 cliTest(
   "kata:1 without a terminal prints the card and how to check, and does not wait",
   async (logs) => {
-    const run = await task("kata.ts", ["1"], logs);
+    const run = await runKit("kata.ts", ["1"], logs);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^# Kata 1 · Concurrent echo server/);
     assert.match(run.stdout, /deno task kata:1 check --file /);
@@ -216,11 +179,11 @@ cliTest(
       ]
     ) {
       assert.equal(
-        (await task("kata.ts", ["1", "log", mistake], logs)).code,
+        (await runKit("kata.ts", ["1", "log", mistake], logs)).code,
         0,
       );
     }
-    const card = await task("kata.ts", ["1", "card"], logs);
+    const card = await runKit("kata.ts", ["1", "card"], logs);
     const watchOut = card.stdout.split("## Watch out for (your own last mistakes)\n")[1];
     assert.equal(
       watchOut.trim(),
@@ -238,11 +201,11 @@ cliTest(
       }) +
         "\nnot json\n",
     );
-    const status = await task("status.ts", [], logs);
+    const status = await runKit("status.ts", [], logs);
     assert.equal(status.code, 0, status.stderr);
     assert.match(
       status.stdout,
-      /^1 +Concurrent echo server .* 1 +1 +12:34 +pass 12:34 +30:00 +4 +✗ 1\/3 +due .+$/m,
+      /^1 +Concurrent echo server .* 1 +1 +12:34 +pass 12:34 +30:00 +4 +✗ 1\/3 +– +due .+$/m,
     );
     assert.match(status.stdout, /Kata 1: 4 logged, Kata 2: none yet/);
     assert.match(status.stdout, /Skipped 1 damaged line\(s\) .* \(line 2\)/);
@@ -252,7 +215,7 @@ cliTest(
 cliTest(
   "kata:6 without a terminal prints the card and how to run the experiment",
   async (logs) => {
-    const run = await task("kata.ts", ["6"], logs);
+    const run = await runKit("kata.ts", ["6"], logs);
     assert.equal(run.code, 0, run.stderr);
     assert.match(run.stdout, /^# Kata 6 · TCP vs UDP under packet loss/);
     assert.match(run.stdout, /deno task kata:6 run/);
@@ -268,7 +231,7 @@ cliTest("kata:6 rejects a bad loss list, rate or tool with one sentence", async 
       [["--port", "9"], /^Kata 6 runs an experiment; --port does not apply/],
     ] as const
   ) {
-    const run = await task("kata.ts", ["6", "run", ...args], logs);
+    const run = await runKit("kata.ts", ["6", "run", ...args], logs);
     assert.equal(run.code, 2, run.stderr);
     assert.match(run.stderr, message);
     assertNoStackTrace(run);
@@ -278,7 +241,7 @@ cliTest("kata:6 rejects a bad loss list, rate or tool with one sentence", async 
 cliTest(
   "kata:3 check --file grades a Deno client with loopback-only network access",
   async (logs) => {
-    const run = await task("kata.ts", [
+    const run = await runKit("kata.ts", [
       "3",
       "check",
       "--file",
@@ -295,7 +258,7 @@ cliTest(
 cliTest(
   "kata:3 check refuses server targets with one sentence",
   async (logs) => {
-    const run = await task("kata.ts", ["3", "check", "--port", "8080"], logs);
+    const run = await runKit("kata.ts", ["3", "check", "--port", "8080"], logs);
     assert.equal(run.code, 2);
     assert.match(
       run.stderr,
@@ -306,7 +269,7 @@ cliTest(
 );
 
 cliTest("kata:3 check --cmd needs {url} in the command", async (logs) => {
-  const run = await task("kata.ts", ["3", "check", "--cmd", "./client"], logs);
+  const run = await runKit("kata.ts", ["3", "check", "--cmd", "./client"], logs);
   assert.equal(run.code, 1);
   assert.match(run.stderr, /put \{url\} in it/);
 });

@@ -9,12 +9,11 @@
 import assert from "node:assert/strict";
 import { CRITERIA } from "../lib/practice/explanation_rubric.ts";
 import { lossApplied } from "../lib/stages/experiment.ts";
-import { requires, withTempDir } from "./_support.ts";
+import { kitArgs, requires, ROOT, withTempDir } from "./_support.ts";
 import { haveScript, TerminalSession } from "./_terminal.ts";
 import { GOOD_FOR_CROSSING, LOREM_IPSUM } from "./fixtures/measured_sweeps.ts";
 
 const needs = requires("run", "read", "write");
-const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
 function sessionTest(name: string, fn: (logs: string) => Promise<void>) {
   Deno.test({
@@ -120,17 +119,7 @@ Deno.test({
   fn: () =>
     withTempDir("netkata-k6-session-", async (logs) => {
       const output = await new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--allow-net",
-          `--allow-read=${ROOT},${logs}`,
-          `--allow-write=${logs}`,
-          "--allow-run",
-          "tasks/kata.ts",
-          "6",
-          "--logs",
-          logs,
-        ],
+        args: kitArgs("kata.ts", ["6"], logs),
         cwd: ROOT,
         stdin: "null",
         env: { NO_COLOR: "1" },

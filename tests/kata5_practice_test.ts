@@ -8,10 +8,9 @@
 import assert from "node:assert/strict";
 import { normalizeFlags } from "../lib/kinds/capture_practice.ts";
 import { haveScript, TerminalSession } from "./_terminal.ts";
-import { hasProgram, isRoot, requires, withTempDir } from "./_support.ts";
+import { hasProgram, isRoot, kitArgs, requires, ROOT, withTempDir } from "./_support.ts";
 
 const needs = requires("run", "read", "write");
-const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const canCapture = !needs.ignore && isRoot() && await hasProgram("tcpdump", ["--version"]) &&
   await hasProgram("nc", ["-h"]);
 
@@ -23,17 +22,7 @@ function sessionTest(name: string, fn: (logs: string) => Promise<void>) {
   });
 }
 
-const kataArgs = (logs: string) => [
-  "run",
-  "--allow-net",
-  `--allow-read=${ROOT},${logs}`,
-  `--allow-write=${logs}`,
-  "--allow-run",
-  "tasks/kata.ts",
-  "5",
-  "--logs",
-  logs,
-];
+const kataArgs = (logs: string) => kitArgs("kata.ts", ["5"], logs);
 
 const capture = (name: string) => `${ROOT}tests/fixtures/pcap/${name}`;
 

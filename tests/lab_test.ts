@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { Lab } from "../lib/lab/lab.ts";
 import { runTool } from "../lib/tools/runner.ts";
-import { hasProgram, isRoot, requires, withTempDir } from "./_support.ts";
+import { hasProgram, isRoot, kitArgs, requires, ROOT, withTempDir } from "./_support.ts";
 
 const needs = requires("run", "read", "write");
 const ready = !needs.ignore && isRoot() && await hasProgram("ip", ["-V"]) &&
@@ -15,7 +15,6 @@ const ready = !needs.ignore && isRoot() && await hasProgram("ip", ["-V"]) &&
   await hasProgram("nc", ["-h"]);
 const suffix = needs.suffix ||
   (ready ? "" : " [ignored: needs root, ip, tcpdump and nc]");
-const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
 /** Whether namespace `name` exists: by its exact name, never by a pattern other runs' names may match. */
 async function hasNamespace(name: string): Promise<boolean> {
@@ -88,20 +87,7 @@ Deno.test({
   fn: () =>
     withTempDir("netkata-kata5-", async (logs) => {
       const child = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--allow-net",
-          `--allow-read=${ROOT},${logs}`,
-          `--allow-write=${logs}`,
-          "--allow-run",
-          "tasks/kata.ts",
-          "5",
-          "check",
-          "--reference",
-          "--json",
-          "--logs",
-          logs,
-        ],
+        args: kitArgs("kata.ts", ["5", "check", "--reference", "--json"], logs),
         cwd: ROOT,
         env: { NO_COLOR: "1" },
         stdout: "piped",
@@ -143,18 +129,7 @@ Deno.test({
       // Captures are named by the second, and both start within the same one.
       const run = () =>
         new Deno.Command(Deno.execPath(), {
-          args: [
-            "run",
-            "--allow-net",
-            `--allow-read=${ROOT},${logs}`,
-            `--allow-write=${logs}`,
-            "--allow-run",
-            "tasks/kata.ts",
-            "5",
-            "run",
-            "--logs",
-            logs,
-          ],
+          args: kitArgs("kata.ts", ["5", "run"], logs),
           cwd: ROOT,
           env: { NO_COLOR: "1" },
         }).output();

@@ -16,7 +16,7 @@ import { runTool, spawnTool, ToolError } from "../lib/tools/runner.ts";
 import { removeStaleLabs } from "../lib/lab/stale.ts";
 import { canReset, connectAndReset } from "../lib/net/reset.ts";
 import { serve, udpPaced } from "../katas/06-tcp-vs-udp/probe.ts";
-import { hasProgram, isRoot, requires, withTempDir } from "./_support.ts";
+import { hasProgram, isRoot, kitArgs, requires, ROOT, withTempDir } from "./_support.ts";
 
 Deno.test("parseIperf() reads UDP goodput from the receiver and fails on iperf3's own error", () => {
   const udp = parseIperf(
@@ -275,7 +275,6 @@ Deno.test({
 });
 
 const needs = requires("run", "read", "write");
-const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const haveIperf = !needs.ignore && await hasProgram("iperf3", ["--version"]);
 
 /**
@@ -425,24 +424,7 @@ async function stillRunning(pids: number[]): Promise<number[]> {
 /** Starts `kata:6 run` and returns once its first iperf3 client runs: both labs are built then. */
 async function startKata6(logs: string) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      `--allow-read=${ROOT},${logs}`,
-      `--allow-write=${logs}`,
-      "--allow-run",
-      "tasks/kata.ts",
-      "6",
-      "run",
-      "--loss",
-      "0,10",
-      "--seconds",
-      "5",
-      "--repeats",
-      "1",
-      "--logs",
-      logs,
-    ],
+    args: kitArgs("kata.ts", ["6", "run", "--loss", "0,10", "--seconds", "5", "--repeats", "1"], logs),
     cwd: ROOT,
     stdout: "piped",
     stderr: "piped",

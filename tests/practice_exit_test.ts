@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { requires, withTempDir } from "./_support.ts";
+import { kitArgs, requires, ROOT, withTempDir } from "./_support.ts";
 import { haveScript, TerminalSession } from "./_terminal.ts";
 import {
   canSeeProcesses,
@@ -20,7 +20,6 @@ import {
 
 const needs = requires("run", "read", "write");
 const seeProcesses = !needs.ignore && canSeeProcesses;
-const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
 /** An attempt that listens and never answers: the first stage waits on it for seconds. */
 const SILENT_SERVER = `const port = Number(Deno.args[Deno.args.indexOf("--port") + 1]);
@@ -28,17 +27,7 @@ const held: Deno.Conn[] = [];
 for await (const conn of Deno.listen({ hostname: "127.0.0.1", port })) held.push(conn);
 `;
 
-const kataArgs = (logs: string) => [
-  "run",
-  "--allow-net",
-  `--allow-read=${ROOT},${logs}`,
-  `--allow-write=${logs}`,
-  "--allow-run",
-  "tasks/kata.ts",
-  "1",
-  "--logs",
-  logs,
-];
+const kataArgs = (logs: string) => kitArgs("kata.ts", ["1"], logs);
 
 type Leave = "q" | "Ctrl-C" | "SIGTERM";
 

@@ -5,11 +5,10 @@
  */
 
 import assert from "node:assert/strict";
-import { requires, withTempDir } from "./_support.ts";
+import { kitArgs, requires, ROOT, withTempDir } from "./_support.ts";
 import { haveScript, TerminalSession } from "./_terminal.ts";
 
 const needs = requires("run", "read", "write");
-const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
 function sessionTest(name: string, fn: (logs: string) => Promise<void>) {
   Deno.test({
@@ -19,17 +18,7 @@ function sessionTest(name: string, fn: (logs: string) => Promise<void>) {
   });
 }
 
-const kataArgs = (logs: string) => [
-  "run",
-  "--allow-net",
-  `--allow-read=${ROOT},${logs}`,
-  `--allow-write=${logs}`,
-  "--allow-run",
-  "tasks/kata.ts",
-  "1",
-  "--logs",
-  logs,
-];
+const kataArgs = (logs: string) => kitArgs("kata.ts", ["1"], logs);
 
 sessionTest(
   "practice session: saving a passing attempt records it and logs a mistake",

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { clientUnderTest } from "../lib/check/client.ts";
 import { startTarget } from "../lib/check/target.ts";
-import { requires, withTempDir } from "./_support.ts";
+import { kitArgs, requires, ROOT, withTempDir } from "./_support.ts";
 import {
   canSeeProcesses,
   findDescendant,
@@ -22,7 +22,6 @@ import {
 
 const needs = requires("run", "read", "write");
 const seeProcesses = !needs.ignore && canSeeProcesses;
-const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
 function treeTest(name: string, fn: (dir: string) => Promise<void>) {
   Deno.test({
@@ -112,20 +111,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
       const attempt = `${dir}/silent.ts`;
       await Deno.writeTextFile(attempt, SILENT_SERVER);
       const kit = new Deno.Command(Deno.execPath(), {
-        args: [
-          "run",
-          "--allow-net",
-          `--allow-read=${ROOT},${dir}`,
-          `--allow-write=${dir}`,
-          "--allow-run",
-          "tasks/kata.ts",
-          "1",
-          "check",
-          "--file",
-          attempt,
-          "--logs",
-          dir,
-        ],
+        args: kitArgs("kata.ts", ["1", "check", "--file", attempt], dir),
         cwd: ROOT,
         stdin: "null",
         stdout: "piped",

@@ -8,10 +8,9 @@ import assert from "node:assert/strict";
 import { clientUnderTest } from "../lib/check/client.ts";
 import { clientNetFlags, importRefusal, type ModuleGraph } from "../lib/check/sandbox.ts";
 import { startTarget, TargetError } from "../lib/check/target.ts";
-import { requires, withTempDir } from "./_support.ts";
+import { kitArgs, requires, ROOT, withTempDir } from "./_support.ts";
 
 const needs = requires("run", "read", "write");
-const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
 function sandboxTest(name: string, fn: (dir: string) => Promise<void>) {
   Deno.test({
@@ -251,20 +250,7 @@ sandboxTest(
       `import secret from "/etc/passwd" with { type: "text" };\nconsole.log(secret);\n`,
     );
     const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        `--allow-read=${ROOT},${dir}`,
-        `--allow-write=${dir}`,
-        "--allow-run",
-        "tasks/kata.ts",
-        "3",
-        "check",
-        "--file",
-        path,
-        "--logs",
-        dir,
-      ],
+      args: kitArgs("kata.ts", ["3", "check", "--file", path], dir),
       cwd: ROOT,
       stdin: "null",
       env: { NO_COLOR: "1" },

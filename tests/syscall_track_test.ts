@@ -14,10 +14,9 @@ import { platformSentence } from "../lib/kinds/syscall_track.ts";
 import { LogPaths } from "../lib/practice/logs.ts";
 import { standingOf } from "../lib/practice/status.ts";
 import type { AttemptRecord } from "../lib/practice/history.ts";
-import { hasProgram, requires, withTempDir } from "./_support.ts";
+import { hasProgram, kitArgs, requires, ROOT, runKit, withTempDir } from "./_support.ts";
 import { TerminalSession } from "./_terminal.ts";
 
-const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const cli = requires("run", "read", "write");
 const linux = Deno.build.os === "linux";
 
@@ -95,34 +94,6 @@ Deno.test({
     }),
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `tasks/NAME` the way deno.json does, with a private logs folder. */
-async function task(script: string, args: string[], logs: string): Promise<Run> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      `--allow-read=${ROOT},${logs}`,
-      `--allow-write=${logs}`,
-      "--allow-run",
-      `tasks/${script}`,
-      ...args,
-      "--logs",
-      logs,
-    ],
-    cwd: ROOT,
-    stdin: "null",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
-  return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
-}
-
 function cliTest(name: string, fn: (logs: string) => Promise<void>, needsLinux = false) {
   const suffix = cli.suffix || (needsLinux && !linux ? " [ignored: the syscall track is Linux's]" : "");
   Deno.test({
@@ -133,7 +104,7 @@ function cliTest(name: string, fn: (logs: string) => Promise<void>, needsLinux =
 }
 
 cliTest("kata:1 check --reference --track syscalls grades the FFI reference as its own process", async (logs) => {
-  const run = await task("kata.ts", ["1", "check", "--reference", "--track", "syscalls"], logs);
+  const run = await runKit("kata.ts", ["1", "check", "--reference", "--track", "syscalls"], logs);
   assert.equal(run.code, 0, run.stdout + run.stderr);
   assert.match(run.stdout, /Target: `.*--allow-ffi .*reference_syscalls\.ts --port \d+`/);
   assert.match(run.stdout, /All 9 stages passed\./);
@@ -141,7 +112,7 @@ cliTest("kata:1 check --reference --track syscalls grades the FFI reference as i
 
 cliTest("kata:2 check --track syscalls --file says it is full trust before it runs the file", async (logs) => {
   const starter = `${ROOT}katas/02-echo-event-loop/starter_syscalls.ts`;
-  const run = await task("kata.ts", ["2", "check", "--track", "syscalls", "--file", starter], logs);
+  const run = await runKit("kata.ts", ["2", "check", "--track", "syscalls", "--file", starter], logs);
   assert.equal(run.code, 1, run.stdout + run.stderr);
   assert.match(run.stderr, /runs .*starter_syscalls\.ts with --allow-ffi, which Deno treats as full trust/);
   assert.match(run.stderr, /exited with status 1 before listening[\s\S]*Not written yet: listenOn/);
@@ -155,7 +126,7 @@ cliTest("--track is refused where it means nothing, in one sentence each", async
     [["3", "check", "--reference", "--track", "syscalls"], /^Kata 3 grades a client.*, not --track$/m],
   ];
   for (const [args, message] of cases) {
-    const run = await task("kata.ts", args, logs);
+    const run = await runKit("kata.ts", args, logs);
     assert.equal(run.code, 2, `${args.join(" ")}: ${run.stderr}`);
     assert.match(run.stderr, message);
     assert.doesNotMatch(run.stderr, /^\s+at /m, "a stack trace");
@@ -163,9 +134,9 @@ cliTest("--track is refused where it means nothing, in one sentence each", async
 });
 
 cliTest("kata:1 --help names the syscall track; kata:4 --help does not", async (logs) => {
-  const one = await task("kata.ts", ["1", "--help"], logs);
+  const one = await runKit("kata.ts", ["1", "--help"], logs);
   assert.match(one.stdout, /--track syscalls {5}the BSD-socket calls in libc through FFI/);
-  const four = await task("kata.ts", ["4", "--help"], logs);
+  const four = await runKit("kata.ts", ["4", "--help"], logs);
   assert.doesNotMatch(four.stdout, /--track/);
 });
 
@@ -183,7 +154,7 @@ cliTest("deno task status shows the syscall track of katas 1 and 2 as rows of th
     ]
       .join("\n") + "\n",
   );
-  const run = await task("status.ts", ["--json"], logs);
+  const run = await runKit("status.ts", ["--json"], logs);
   assert.equal(run.code, 0, run.stderr);
   const { standings, standard } = JSON.parse(run.stdout);
   const row = (kata: number, track?: string) =>
@@ -193,29 +164,14 @@ cliTest("deno task status shows the syscall track of katas 1 and 2 as rows of th
   assert.deepEqual([row(2).attempts, row(2, "syscalls").attempts], [0, 1]);
   assert.equal(row(4, "syscalls"), undefined);
   assert.equal(standard.at(-1).detail.match(/Kata \d:/g)?.length, 6, "a track is not a kata of its own");
-  const text = await task("status.ts", [], logs);
+  const text = await runKit("status.ts", [], logs);
   assert.match(text.stdout, /Concurrent echo server \(one worker per connection\) \(syscalls track\)/);
 });
 
 cliTest("kata:1 run --track syscalls serves on the port asked, and stops on SIGINT", async (logs) => {
   const port = serverPort();
   const child = new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-net",
-      `--allow-read=${ROOT},${logs}`,
-      `--allow-write=${logs}`,
-      "--allow-run",
-      "tasks/kata.ts",
-      "1",
-      "run",
-      "--track",
-      "syscalls",
-      "--port",
-      String(port),
-      "--logs",
-      logs,
-    ],
+    args: kitArgs("kata.ts", ["1", "run", "--track", "syscalls", "--port", String(port)], logs),
     cwd: ROOT,
     stdin: "null",
     stdout: "piped",
@@ -256,19 +212,7 @@ Deno.test({
   ignore: cli.ignore || !haveScript,
   fn: () =>
     withTempDir("netkata-session-", async (logs) => {
-      await using session = new TerminalSession([
-        "run",
-        "--allow-net",
-        `--allow-read=${ROOT},${logs}`,
-        `--allow-write=${logs}`,
-        "--allow-run",
-        "tasks/kata.ts",
-        "2",
-        "--track",
-        "syscalls",
-        "--logs",
-        logs,
-      ], ROOT);
+      await using session = new TerminalSession(kitArgs("kata.ts", ["2", "--track", "syscalls"], logs), ROOT);
       await session.waitFor(/with --allow-ffi, which Deno treats as full trust/);
       const [, attempt] = await session.waitFor(/Your fresh attempt: (\S+\/syscalls\/attempt-001\.ts)/);
       await session.waitFor(/left · save to check/);

@@ -63,6 +63,8 @@ sessionTest(
   async (logs) => {
     await using session = new TerminalSession(sessionArgs(logs, "crossing"), ROOT);
     await predict(session);
+    await session.waitFor(/Real-time stream: /);
+    await session.waitFor(/Request\/response: 10240 bytes per answer/);
     await session.waitFor(/Crossover: you said 5%; TCP fell below UDP first at 10% \(it was above at 5%\): off\./);
     await session.waitFor(/PASS +every run of the sweep finished/);
     await session.waitFor(/In one paragraph/);

@@ -12,6 +12,7 @@ import {
   parseCrossover,
   parsePercentOfBaseline,
 } from "../lib/kinds/experiment_practice.ts";
+import { formatMeasurement } from "../lib/loss/report.ts";
 import { CRITERIA, type Grade, gradeExplanation, KEYWORDS, MIN_WORDS } from "../lib/practice/explanation_rubric.ts";
 import { requires } from "./_support.ts";
 import { CROSSING_AT_10, GOOD_FOR_CROSSING, LOREM_IPSUM, NEVER_CROSSING } from "./fixtures/measured_sweeps.ts";
@@ -146,7 +147,8 @@ Deno.test("gradeExplanation() wants one paragraph of at least the minimum words"
 
 Deno.test("measuredSweep() lists the figures as the table prints them, and none for runs that all failed", () => {
   const printed = measuredSweep(CROSSING_AT_10).figures.map((figure) => figure.printed);
-  for (const figure of ["9.4 Gbit/s", "9.2 Gbit/s", "38.6 Mbit/s", "100 Mbit/s", "4.87%", "84.7%", "431.5 ms"]) {
+  const expected = ["9.4 Gbit/s", "9.2 Gbit/s", "38.6 Mbit/s", "100 Mbit/s", "4.87%", "84.7%", "431.5 ms", "812.4 ms"];
+  for (const figure of [...expected, "1630.2 ms", "96.3 ms", "180.7 ms"]) {
     assert.ok(printed.includes(figure), `${figure} missing from ${printed.join(", ")}`);
   }
   assert.ok(!printed.includes("10%"), "a loss level asked for is not a measurement");
@@ -202,4 +204,13 @@ Deno.test({
     }
     assert.ok(section.includes(`${MIN_WORDS} words`));
   },
+});
+
+Deno.test("formatMeasurement() shows every workload's table, as run and practice print them, and keeps the crossover back", () => {
+  const text = formatMeasurement(CROSSING_AT_10);
+  assert.match(text, /TCP goodput/);
+  assert.match(text, /Real-time stream: /);
+  assert.match(text, /Request\/response: 10240 bytes per answer/);
+  assert.match(text, /10% +812\.4 ms .*96\.3 ms/);
+  assert.doesNotMatch(text, /From the data/, "where it crosses is for the learner to read off first");
 });

@@ -8,14 +8,7 @@
 
 import { fixedSubject, type Subject } from "../check/run.ts";
 import { UsageError } from "../cli/errors.ts";
-import {
-  failedRuns,
-  formatCrossover,
-  formatRealtimeTable,
-  formatRequestsTable,
-  formatSweepTable,
-  saveSweep,
-} from "../loss/report.ts";
+import { failedRuns, formatCrossover, formatMeasurement, saveSweep } from "../loss/report.ts";
 import { runSweep, type SweepResult } from "../loss/sweep.ts";
 import { drawProgress } from "../report/progress.ts";
 import { type ExperimentContext, parseRate } from "../stages/experiment.ts";
@@ -173,10 +166,7 @@ async function measure(
 /** The sweep's tables, for people. */
 function printSweep(result: SweepResult, files: string[]): void {
   if (result.notice) console.log(result.notice);
-  console.log(`\n${formatSweepTable(result)}\n`);
-  for (const table of [formatRealtimeTable(result), formatRequestsTable(result)]) {
-    if (table) console.log(`${table}\n`);
-  }
+  console.log(`\n${formatMeasurement(result)}\n`);
   const crossover = formatCrossover(result);
   if (crossover) console.log(crossover);
   if (result.applied) {

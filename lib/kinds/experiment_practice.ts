@@ -12,7 +12,7 @@ import type { CheckReport } from "../check/report.ts";
 import { formatStage } from "../check/report.ts";
 import { fixedSubject, runCheck } from "../check/run.ts";
 import type { Stage } from "../check/stage.ts";
-import { formatRate, formatRealtimeTable, formatSweepTable } from "../loss/report.ts";
+import { formatCrossover, formatMeasurement, formatRate } from "../loss/report.ts";
 import type { SweepResult } from "../loss/sweep.ts";
 import { formatClock } from "../practice/clock.ts";
 import { type Figure, type Grade, gradeExplanation, type MeasuredSweep } from "../practice/explanation_rubric.ts";
@@ -87,6 +87,12 @@ export function measuredSweep(result: SweepResult): MeasuredSweep {
       add(medians, onTime * 100, "%", share(onTime), `${over}, on time`);
       add(medians, delivered * 100, "%", share(delivered), `${over}, delivered`);
       add(medians, p99, "ms", `${p99.toFixed(1)} ms`, `${over}, p99 latency`);
+    }
+    for (const [name, spread] of Object.entries(level.requests ?? {})) {
+      const over = `request/response over ${name.toUpperCase()} ${at}`;
+      const ms = (value: number) => `${value.toFixed(1)} ms`;
+      add(medians, spread.medianMs.median, "ms", ms(spread.medianMs.median), `${over}, median completion`);
+      add(medians, spread.p90Ms.median, "ms", ms(spread.p90Ms.median), `${over}, p90 completion`);
     }
     for (const [protocol, goodput] of [["TCP", tcp.goodput], ["UDP", udp.goodput]] as const) {
       rate(ranges, goodput.min, `${protocol} goodput ${at}, slowest run`);
@@ -300,14 +306,16 @@ export async function experimentSession(options: ExperimentSessionOptions): Prom
   const { result, files } = await options.measure();
   const measured = measuredSweep(result);
   if (result.notice) console.log(result.notice);
-  console.log(`\n${formatSweepTable(result)}`);
-  const realtime = formatRealtimeTable(result);
-  if (realtime) console.log(`\n${realtime}`);
+  console.log(`\n${formatMeasurement(result)}`);
   console.log(`\nChart and data: ${files.join(", ")}\n\n${comparePredictions(predictions, measured)}`);
   const soundness = await checkSoundness(options.kata, files[0], result, measured.udpRate ?? NaN);
   const answer = askExplanation(measured);
   const explanation = answer?.explanation ?? "";
   const grade = answer?.grade ?? gradeExplanation("", measured);
+  // Read off the tables by the learner first; now the kit's own reading of
+  // the same data, to compare with.
+  const crossover = formatCrossover(result);
+  if (crossover) console.log(`\nThe kit's reading of the same data. ${crossover}`);
   await options.annotate(files[0], { predictions, explanation, grade });
   const failed = [
     ...soundness.stages.filter((stage) => stage.status === "fail").map((stage) => stage.name),

@@ -150,6 +150,23 @@ export function formatRequestsTable(result: SweepResult): string | undefined {
     );
 }
 
+/**
+ * Every table of a sweep: bulk goodput, then the real-time stream and the
+ * request/response workload where they were measured. Where TCP and UDP
+ * cross is left to {@linkcode formatCrossover}: practice shows it only
+ * after the learner has read it off these tables.
+ *
+ * @example
+ * ```ts ignore
+ * import { formatMeasurement } from "./report.ts";
+ * console.log(formatMeasurement(result));
+ * ```
+ */
+export function formatMeasurement(result: SweepResult): string {
+  const tables = [formatSweepTable(result), formatRealtimeTable(result), formatRequestsTable(result)];
+  return tables.filter((table) => table !== undefined).join("\n\n");
+}
+
 /** Where TCP collapses, where UDP becomes the better choice for each workload, and what the model says. */
 export function formatCrossover(result: SweepResult): string | undefined {
   if (!result.crossover) return undefined;

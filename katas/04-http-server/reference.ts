@@ -156,6 +156,8 @@ async function handle(conn: Deno.TcpConn, deadlines: Deadlines): Promise<void> {
   // closes. Nagle only holds back a small segment while an earlier one is
   // unacknowledged, and there is no earlier one.
   deadlines.set(conn, REQUEST_TIMEOUT_MS, () => timeOut(conn));
+  // Room for the whole head, MAX_HEAD_BYTES: `new Uint8Array(MAX_HEAD_BYTES)`
+  // would do; readBuffers (beyond the kata) hands out one used before.
   const buffer = readBuffers.take();
   try {
     let answer: Answer;

@@ -278,7 +278,11 @@ async function withReferenceProcess(prefix: string[], fn: (port: number) => Prom
  * not close with unread input: such a close makes the kernel send RST, and
  * the next write fails with "Broken pipe", which is all curl then reports.
  */
-async function postLargeBody(port: number, bodyBytes: number): Promise<string> {
+async function postLargeBody(
+  port: number,
+  bodyBytes: number,
+  head = `POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${bodyBytes}\r\n\r\n`,
+): Promise<string> {
   const piece = new Uint8Array(64 * 1024).fill(0x61);
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
@@ -302,7 +306,7 @@ async function postLargeBody(port: number, bodyBytes: number): Promise<string> {
     })();
     let sent = "sent";
     try {
-      await conn.write(encoder.encode(`POST / HTTP/1.1\r\nHost: a\r\nContent-Length: ${bodyBytes}\r\n\r\n`));
+      await conn.write(encoder.encode(head));
       for (let remaining = bodyBytes; remaining > 0; remaining -= piece.length) {
         const bytes = piece.subarray(0, Math.min(piece.length, remaining));
         for (let offset = 0; offset < bytes.length;) offset += await conn.write(bytes.subarray(offset));
@@ -326,6 +330,37 @@ Deno.test("reference delivers 20 of 20 413s to clients sending 2 MiB bodies: no 
     const delivered = outcomes.filter((outcome) => outcome === "413/sent/closed").length;
     assert.equal(delivered, 20, `delivered ${delivered}/20: ${outcomes.join(" ")}`);
   });
+});
+
+/**
+ * The reference skips the close in stages only when the client will send
+ * nothing more. A client that said "close" and sends a body still may:
+ * closing at once would reset it mid-body, as it would the 413s above.
+ */
+Deno.test("reference delivers 20 of 20 answers to Connection: close requests with a body it never reads", async () => {
+  await withReference(async (port) => {
+    const bodyBytes = 512 * 1024;
+    const heads = {
+      "Content-Length": `GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: ${bodyBytes}\r\n\r\n`,
+      "chunked": "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n",
+    };
+    for (const [what, head] of Object.entries(heads)) {
+      const outcomes: string[] = [];
+      for (let i = 0; i < 10; i++) outcomes.push(await postLargeBody(port, bodyBytes, head));
+      const delivered = outcomes.filter((outcome) => outcome === "200/sent/closed").length;
+      assert.equal(delivered, 10, `${what}: delivered ${delivered}/10: ${outcomes.join(" ")}`);
+    }
+  });
+});
+
+Deno.test("reference answers Connection: close and HTTP/1.0 requests and closes cleanly", async () => {
+  await expectStatuses([
+    ["Connection: close", get("Host: a\r\nConnection: close\r\n"), 200],
+    ["Connection: keep-alive, CLOSE", get("Host: a\r\nConnection: keep-alive, CLOSE\r\n"), 200],
+    ["HTTP/1.0", "GET / HTTP/1.0\r\n\r\n", 200],
+    ["HTTP/1.0 with keep-alive", "GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n", 200],
+    ["Connection: close, a 404", "GET /x HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", 404],
+  ]);
 });
 
 const resets = canReset();

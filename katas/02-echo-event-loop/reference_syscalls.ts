@@ -4,10 +4,10 @@
  * typed in TypeScript and called in libc through Deno's FFI.
  *
  * One thread, one loop: epoll_wait() says which descriptors are ready; for
- * each, read until EAGAIN and write what the kernel takes. What it does not
- * take stays in that connection's buffer, and only then do we ask epoll for
- * EPOLLOUT, to hear when the socket can take more. Nothing ever blocks but
- * epoll_wait() itself, so nobody waits for anybody.
+ * each, read until it is drained and write what the kernel takes. What it
+ * does not take stays in that connection's buffer, and only then do we ask
+ * epoll for EPOLLOUT, to hear when the socket can take more. Nothing ever
+ * blocks but epoll_wait() itself, so nobody waits for anybody.
  *
  * This is the Linux file (epoll). On macOS and the BSDs kqueue is the twin:
  * a kqueue variant is a sibling file that replaces only the section marked
@@ -42,13 +42,13 @@ const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const SOMAXCONN = 4096;
 const EINTR = 4;
-const EAGAIN = 11; // also EWOULDBLOCK on Linux
 const ENFILE = 23;
 const EMFILE = 24;
 const ECONNABORTED = 103;
 const EPOLLIN = 0x001;
 const EPOLLOUT = 0x004;
 const EPOLLERR = 0x008;
+const EPOLLHUP = 0x010;
 const EPOLL_CLOEXEC = 0o2000000;
 const EPOLL_CTL_ADD = 1;
 const EPOLL_CTL_MOD = 3;
@@ -103,9 +103,14 @@ function platformProblem(): string | undefined {
 const libc = openLibc();
 
 /**
- * errno is a thread-local int; glibc says where it lives. Read it right after
- * the call that failed, before anything else can make a system call on this
- * thread and overwrite it.
+ * errno is a thread-local int; glibc says where it lives. In C you read it
+ * right after the call that failed and it is still the call's. Here it may
+ * not be: this thread is also V8's, and between the call's return and our
+ * read V8 can run its own code on it (tier-up, a lock, a clock calibration
+ * that opens a missing /sys file) and leave its own errno behind. We once saw
+ * a read's EAGAIN come back as ENOENT. So errno is a clue, good for a message
+ * or for choosing a pause, never a reason to drop a connection or to stop the
+ * server: the loop below decides those from what epoll reports instead.
  */
 const errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
 const errno = () => errnoView.getInt32();
@@ -193,11 +198,9 @@ class Epoll {
   /** Blocks until something is ready (or `timeoutMs` passes; -1: no limit); calls `onReady` per descriptor. */
   wait(timeoutMs: number, onReady: (fd: number, events: number) => void): void {
     const n = libc.epoll_wait(this.fd, this.#readyBytes, MAX_EVENTS, timeoutMs);
-    if (n < 0) {
-      const code = errno();
-      if (code === EINTR) return; // a signal arrived: just wait again
-      throw new SystemError("epoll_wait", code);
-    }
+    // With these arguments the only failure is EINTR (a signal arrived): wait
+    // again. Not asking errno means V8 cannot talk us into stopping the server.
+    if (n < 0) return;
     const stride = EVENT_BYTES / 4;
     for (let i = 0; i < n; i++) {
       onReady(this.#ready[i * stride + DATA_OFFSET / 4], this.#ready[i * stride]);
@@ -280,9 +283,11 @@ class EchoLoop {
       if (fd < 0) {
         const code = errno();
         if (code === EINTR || code === ECONNABORTED) continue; // that one gave up; the next may not
-        if (code === EAGAIN) return; // nobody else waiting
         if (code === EMFILE || code === ENFILE) return this.#pauseAccepting(code);
-        throw new SystemError("accept4", code);
+        // EAGAIN, nobody else waiting, or an errno we cannot trust: stop
+        // here. Should someone still be waiting, the listener is still
+        // readable, and (level-triggered) the next epoll_wait says so again.
+        return;
       }
       // Nagle + the client's delayed ACK would stall small echoes ~40 ms.
       libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ONE, ONE.length);
@@ -311,51 +316,65 @@ class EchoLoop {
     this.#epoll.control(EPOLL_CTL_MOD, this.listener, EPOLLIN);
   }
 
-  /** Something happened on a client's socket. */
+  /**
+   * Something happened on a client's socket.
+   *
+   * The connection's fate is decided here, from what epoll reports, not from
+   * errno (see errno above). A read or write that fails with -1 just stops
+   * for now: EAGAIN is the usual reason, and the one real failure on a TCP
+   * socket, a reset or a timeout, also closes it in the kernel, which epoll
+   * then reports as EPOLLERR or EPOLLHUP, every time we wait, until we close.
+   */
   #serve(client: Client, events: number): void {
-    if (events & EPOLLERR) return this.#close(client); // a reset: nothing left to say to it
-    // EPOLLIN also reports EOF and a hang-up; read() then tells which.
-    if ((client.interest & EPOLLIN) && !this.#drainInput(client)) return this.#close(client);
-    if (pending(client) > 0 && !this.#flush(client)) return this.#close(client);
+    // EPOLLERR: a pending error (a reset). EPOLLHUP: both directions are shut,
+    // which for us means the connection is dead (a client's own half-close,
+    // shutdown(SHUT_WR), shows as EOF on read instead). Nothing left to say.
+    if (events & (EPOLLERR | EPOLLHUP)) return this.#close(client);
+    // EPOLLIN also reports EOF; read() returning 0 tells it.
+    if (client.interest & EPOLLIN) this.#drainInput(client);
+    if (pending(client) > 0) this.#flush(client);
     if (client.inputDone && pending(client) === 0) return this.#close(client);
     this.#updateInterest(client);
   }
 
   /**
-   * Reads until EAGAIN, the client's EOF, or the high-water mark. What was
+   * Reads until drained, the client's EOF, or the high-water mark. What was
    * read goes straight back out, one write per buffer-full (not one per
    * read: a streaming client's burst costs one system call, not four); what
-   * the kernel does not take is queued. False when the connection failed.
+   * the kernel does not take is queued.
    */
-  #drainInput(client: Client): boolean {
+  #drainInput(client: Client): void {
     while (pending(client) < HIGH_WATER) {
       const filled = this.#fill(client);
-      if (filled < 0 || (filled > 0 && !this.#echo(client, filled))) return false;
-      if (filled < READ_BYTES) return true; // EAGAIN or EOF came first
+      if (filled > 0) this.#echo(client, filled);
+      if (filled < READ_BYTES) return; // drained (or failed), or EOF, came first
     }
-    return true; // stopped at HIGH_WATER: #updateInterest stops reading
+    // Stopped at HIGH_WATER: #updateInterest stops reading.
   }
 
   /**
-   * Reads into the loop's buffer until it is full, EAGAIN, or EOF (which
-   * marks the client done). Returns how many bytes it read, or -1 when the
-   * connection failed (ECONNRESET and the like).
+   * Reads into the loop's buffer until it is full, the socket is drained (a
+   * short read, or read() fails), or EOF (which marks the client done).
+   * Returns how many bytes it read. A failure is EAGAIN (drained) or a dead
+   * connection, which epoll reports next (see #serve): either way, stop.
    */
   #fill(client: Client): number {
     const buffer = this.#readBuffer;
     let filled = 0;
     while (filled < READ_BYTES) {
       const into = filled === 0 ? buffer : buffer.subarray(filled);
-      const n = Number(libc.read(client.fd, into, BigInt(READ_BYTES - filled)));
-      if (n > 0) filled += n;
-      else if (n === 0) {
+      const room = READ_BYTES - filled;
+      const n = Number(libc.read(client.fd, into, BigInt(room)));
+      if (n < 0) return filled;
+      if (n === 0) {
         client.inputDone = true;
         return filled;
-      } else {
-        const code = errno();
-        if (code === EAGAIN) return filled; // drained: nothing more for now
-        if (code !== EINTR) return -1;
       }
+      filled += n;
+      // Fewer bytes than asked for: the kernel had no more. Another read
+      // would only fail with EAGAIN, one system call of three per small
+      // echo; what arrives later, epoll (level-triggered) reports again.
+      if (n < room) return filled;
     }
     return filled;
   }
@@ -364,37 +383,30 @@ class EchoLoop {
    * Writes the first `length` bytes of the read buffer back. The usual case
    * is a single write straight from the read buffer, no copy; only when
    * bytes are already queued, or the kernel takes fewer, does anything go to
-   * the client's queue. False when the connection failed.
+   * the client's queue. A write that fails (the send buffer is full, or the
+   * connection died, which epoll reports next) counts as nothing sent.
    */
-  #echo(client: Client, length: number): boolean {
+  #echo(client: Client, length: number): void {
     let sent = 0;
     if (pending(client) === 0) { // else these bytes must wait behind the queued ones
-      sent = Number(libc.write(client.fd, this.#readBuffer, BigInt(length)));
-      if (sent < 0) {
-        const code = errno();
-        if (code !== EAGAIN && code !== EINTR) return false;
-        sent = 0;
-      }
+      sent = Math.max(0, Number(libc.write(client.fd, this.#readBuffer, BigInt(length))));
     }
     if (sent < length) queue(client, this.#readBuffer.subarray(sent, length));
-    return true;
   }
 
-  /** Sends as much of the queue as the kernel takes now. False when the connection failed. */
-  #flush(client: Client): boolean {
+  /**
+   * Sends as much of the queue as the kernel takes now. When write() fails
+   * the rest waits for EPOLLOUT (or, if the connection died, EPOLLHUP).
+   */
+  #flush(client: Client): void {
     while (pending(client) > 0) {
       const n = Number(libc.write(client.fd, client.out!.subarray(client.start, client.end), BigInt(pending(client))));
-      if (n < 0) {
-        const code = errno();
-        if (code === EINTR) continue;
-        return code === EAGAIN; // the rest waits for EPOLLOUT
-      }
+      if (n < 0) return;
       client.start += n;
     }
     // Drained: give the buffer back, so that an idle client holds none.
     client.out = null;
     client.start = client.end = 0;
-    return true;
   }
 
   /**

@@ -74,7 +74,11 @@ const SYMBOLS = {
 /** Linux only; needs --allow-ffi. */
 const libc = Deno.dlopen("libc.so.6", SYMBOLS).symbols;
 
-/** This thread's errno: read it right after the call that returned -1. */
+/**
+ * This thread's errno: read it right after the call that returned -1. Under
+ * FFI it is a clue only: V8 shares this thread and may overwrite it first.
+ * Decide a connection's fate from epoll (EPOLLERR, EPOLLHUP), not from errno.
+ */
 const errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
 const errno = () => errnoView.getInt32();
 
@@ -112,7 +116,8 @@ function runLoop(listener: number): never {
   // TODO: loop on epoll_wait (retry on EINTR). For each ready descriptor:
   //   - the listener: accept4(SOCK_NONBLOCK) until EAGAIN, TCP_NODELAY on,
   //     register each client for EPOLLIN;
-  //   - a client: read until EAGAIN (0 is EOF); write what the kernel takes
+  //   - a client: close on EPOLLERR/EPOLLHUP; read until it fails (EAGAIN,
+  //     usually; 0 is EOF); write what the kernel takes
   //     and buffer the rest; EPOLLOUT only while the buffer is non-empty;
   //     stop reading above a high-water mark; close after EOF once drained.
   return todo("runLoop");

@@ -4,10 +4,10 @@
  * typed in TypeScript and called in libc through Deno's FFI.
  *
  * One thread, one loop: epoll_wait() says which descriptors are ready; for
- * each, read until it is drained and write what the kernel takes. What it
- * does not take stays in that connection's buffer, and only then do we ask
- * epoll for EPOLLOUT, to hear when the socket can take more. Nothing ever
- * blocks but epoll_wait() itself, so nobody waits for anybody.
+ * each, read until EAGAIN and write what the kernel takes. What it does not
+ * take stays in that connection's buffer, and only then do we ask epoll for
+ * EPOLLOUT, to hear when the socket can take more. Nothing ever blocks but
+ * epoll_wait() itself, so nobody waits for anybody.
  *
  * This is the Linux file (epoll). On macOS and the BSDs kqueue is the twin:
  * a kqueue variant is a sibling file that replaces only the section marked
@@ -338,7 +338,7 @@ class EchoLoop {
   }
 
   /**
-   * Reads until drained, the client's EOF, or the high-water mark. What was
+   * Reads until EAGAIN, the client's EOF, or the high-water mark. What was
    * read goes straight back out, one write per buffer-full (not one per
    * read: a streaming client's burst costs one system call, not four); what
    * the kernel does not take is queued.
@@ -347,34 +347,29 @@ class EchoLoop {
     while (pending(client) < HIGH_WATER) {
       const filled = this.#fill(client);
       if (filled > 0) this.#echo(client, filled);
-      if (filled < READ_BYTES) return; // drained (or failed), or EOF, came first
+      if (filled < READ_BYTES) return; // EAGAIN (or a failure) or EOF came first
     }
     // Stopped at HIGH_WATER: #updateInterest stops reading.
   }
 
   /**
-   * Reads into the loop's buffer until it is full, the socket is drained (a
-   * short read, or read() fails), or EOF (which marks the client done).
-   * Returns how many bytes it read. A failure is EAGAIN (drained) or a dead
-   * connection, which epoll reports next (see #serve): either way, stop.
+   * Reads into the loop's buffer until it is full, read() fails, or EOF
+   * (which marks the client done). Returns how many bytes it read. A failure
+   * is EAGAIN (drained: nothing more for now) or a dead connection, which
+   * epoll reports next (see #serve): either way, stop reading.
    */
   #fill(client: Client): number {
     const buffer = this.#readBuffer;
     let filled = 0;
     while (filled < READ_BYTES) {
       const into = filled === 0 ? buffer : buffer.subarray(filled);
-      const room = READ_BYTES - filled;
-      const n = Number(libc.read(client.fd, into, BigInt(room)));
+      const n = Number(libc.read(client.fd, into, BigInt(READ_BYTES - filled)));
       if (n < 0) return filled;
       if (n === 0) {
         client.inputDone = true;
         return filled;
       }
       filled += n;
-      // Fewer bytes than asked for: the kernel had no more. Another read
-      // would only fail with EAGAIN, one system call of three per small
-      // echo; what arrives later, epoll (level-triggered) reports again.
-      if (n < room) return filled;
     }
     return filled;
   }

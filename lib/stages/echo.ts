@@ -6,8 +6,9 @@
  */
 
 import { describeMismatch, formatBytes, randomBytes } from "../net/bytes.ts";
-import { readFull, readToEnd, writeAll } from "../net/io.ts";
+import { readToEnd, writeAll } from "../net/io.ts";
 import { type Stage, type StageContext, StageFailure, withDeadline } from "../check/stage.ts";
+import { echoUntilBackedUp, UnreadWriter } from "./backlog.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
@@ -16,8 +17,6 @@ const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Options for {@linkcode exchange}. */
 interface ExchangeOptions {
-  /** Wait this long before reading, to make the server's writes back up. */
-  readDelayMs?: number;
   /** Give up when no byte arrives for this long. @default {3000} */
   stallMs?: number;
 }
@@ -44,11 +43,20 @@ async function exchange(
   // If the server closes early, the write fails too; the short read below
   // is the better diagnosis, so that rejection is not the one reported.
   writing.catch(() => {});
-  if (options.readDelayMs) await delay(options.readDelayMs);
-  const received = new Uint8Array(payload.length);
+  const echoed = await receive(conn, payload.length, options);
+  if (echoed.bytes.length === payload.length) await writing;
+  return echoed;
+}
+
+/**
+ * Reads `length` bytes of echo; returns early, with what arrived, when the
+ * server closes or goes quiet for `stallMs`.
+ */
+async function receive(conn: Deno.TcpConn, length: number, options: ExchangeOptions = {}): Promise<Echoed> {
+  const received = new Uint8Array(length);
   let filled = 0;
   let stalled = false;
-  while (filled < payload.length) {
+  while (filled < length) {
     const reading = conn.read(received.subarray(filled));
     const n = await withDeadline(
       reading,
@@ -63,7 +71,6 @@ async function exchange(
     if (n === null) break;
     filled += n;
   }
-  if (filled === payload.length) await writing;
   return { bytes: received.subarray(0, filled), stalled };
 }
 
@@ -142,13 +149,18 @@ export const oneMebibyte: Stage = {
   },
 };
 
-/** How long the late reader waits: long enough for the server's socket send buffer to fill. */
-const LATE_READER_DELAY_MS = 300;
+/**
+ * The longest the late reader leaves its echo unread, when the server does
+ * not show sooner that it holds the echo back (a server that serves one
+ * client at a time cannot: it never answers the other client meanwhile).
+ */
+const LATE_READER_MAX_WAIT_MS = 300;
 
 /**
- * 8 MiB to a client that starts reading late. The server's send buffer fills,
- * so its writes come back partial: a server that ignores write()'s return
- * value loses bytes here.
+ * 8 MiB to a client that starts reading late: only once the server is shown
+ * to hold its echo back (see {@linkcode echoUntilBackedUp}), or after 300
+ * ms. The server's send buffer fills first, so its writes come back partial:
+ * a server that ignores write()'s return value loses bytes here.
  */
 export const lateReader: Stage = {
   name: "echoes 8 MiB to a client that starts reading late (partial writes)",
@@ -156,11 +168,21 @@ export const lateReader: Stage = {
   timeoutHint: HINT_PARTIAL_WRITE,
   async run(ctx) {
     const conn = await ctx.connect();
+    const other = await ctx.connect();
     const payload = randomBytes(8 * MiB);
-    const received = await exchange(conn, payload, {
-      readDelayMs: LATE_READER_DELAY_MS,
+    const writer = new UnreadWriter(conn, payload);
+    const hello = new TextEncoder().encode("meanwhile\n");
+    const meanwhile = await echoUntilBackedUp(writer, {
+      async echo() {
+        expectEcho(hello, await exchange(other, hello), HINT_NO_ECHO, "Another client's echo");
+      },
+      deadlineMs: LATE_READER_MAX_WAIT_MS,
     });
-    expectEcho(payload, received, HINT_PARTIAL_WRITE);
+    expectEcho(payload, await receive(conn, payload.length), HINT_PARTIAL_WRITE);
+    await writer.done;
+    return meanwhile.backedUp
+      ? `read once the server held the echo back (${formatMiB(meanwhile.written)} sent unread)`
+      : `read after ${LATE_READER_MAX_WAIT_MS} ms (${formatMiB(meanwhile.written)} sent unread)`;
   },
 };
 
@@ -374,73 +396,77 @@ export const stillAnswers: Stage = {
   },
 };
 
-/** How long the slow client leaves its echo unread. */
-const SLOW_READER_WINDOW_MS = 3_000;
-/** The most one echo may take for the other clients during that window. */
+/** The most one echo may take for the other clients while the slow client's echo backs up. */
 const PROMPT_ECHO_MS = 1_000;
+/**
+ * How long the other clients echo at most, waiting for the proof that the
+ * server holds the slow client's echo back. Only a server that keeps taking
+ * the slow client's bytes all this time gets there (it is slow, not stuck).
+ */
+const BACKED_UP_DEADLINE_MS = 3_000;
 const SLOW_READER_BYTES = 16 * MiB;
+const SLOW_READER_CLIENTS = 20;
 const HINT_SLOW_READER =
   "One client that does not read stalled everybody: a write to it blocked the loop. Queue the bytes you could not write in that connection's own output buffer, go back to the loop, and stop reading from that client while its buffer is above a high-water mark.";
 
 /**
- * Event-driven servers only: one client writes 16 MiB and reads nothing for
- * 3 s while 20 others keep echoing. They must stay prompt; afterwards the
- * slow client reads and must get all 16 MiB back.
+ * Event-driven servers only: one client writes 16 MiB and reads nothing,
+ * while another echoes 1 KiB again and again, each within a second, until
+ * the server is shown to hold the slow client's echo back (its writes stop
+ * being taken for 128 echoes in a row: see {@linkcode echoUntilBackedUp}),
+ * or for at most 3 s. A loop that waits on its write to the slow client is
+ * stuck by then, and the echo that comes late says so. Then 20 more clients
+ * echo at once, each within a second, and as soon as they are done the slow
+ * client reads and must get all 16 MiB back.
  */
 export const slowReader: Stage = {
-  name: `a client that reads nothing for 3 s does not stall 20 others; then gets all ${
-    formatBytes(SLOW_READER_BYTES)
-  } back`,
+  name:
+    `a client that reads nothing until its echo backs up does not stall ${SLOW_READER_CLIENTS} others; then gets all ${
+      formatBytes(SLOW_READER_BYTES)
+    } back`,
   timeoutMs: 40_000,
   timeoutHint: HINT_SLOW_READER,
   async run(ctx) {
     const slow = await ctx.connect();
     const bulk = randomBytes(SLOW_READER_BYTES);
-    const writing = writeAll(slow, bulk);
-    writing.catch(() => {});
-    const windowEnds = performance.now() + SLOW_READER_WINDOW_MS;
-    let echoes = 0;
-    let slowest = 0;
-    const others = Array.from({ length: 20 }, async (_, i) => {
-      const conn = await ctx.connect();
-      const payload = randomBytes(KiB);
-      while (performance.now() < windowEnds) {
-        const started = performance.now();
-        const received = await withDeadline(
-          exchange(conn, payload),
-          PROMPT_ECHO_MS,
-          () =>
-            new StageFailure(
-              `Client ${i + 1} waited over ${
-                PROMPT_ECHO_MS / 1000
-              } s for a 1 KiB echo while another client was not reading`,
-              { hint: HINT_SLOW_READER },
-            ),
-        );
-        expectEcho(
-          payload,
-          received,
-          HINT_PARTIAL_WRITE,
-          `Client ${i + 1}'s echo`,
-        );
-        slowest = Math.max(slowest, performance.now() - started);
-        echoes++;
-      }
+    const writer = new UnreadWriter(slow, bulk);
+    const watcher = await ctx.connect();
+    const others = await Promise.all(Array.from({ length: SLOW_READER_CLIENTS }, () => ctx.connect()));
+    const payload = randomBytes(KiB);
+    const promptEcho = async (conn: Deno.TcpConn, who: string) => {
+      const started = performance.now();
+      const received = await withDeadline(exchange(conn, payload), PROMPT_ECHO_MS, () =>
+        new StageFailure(
+          `${who} waited over ${PROMPT_ECHO_MS / 1000} s for a 1 KiB echo while another client was not reading`,
+          { hint: HINT_SLOW_READER },
+        ));
+      expectEcho(payload, received, HINT_PARTIAL_WRITE, `${who}'s echo`);
+      return performance.now() - started;
+    };
+    // One client echoes until the proof; an echo it still has out when the
+    // deadline comes is left on its own connection, apart from the 20.
+    const meanwhile = await echoUntilBackedUp(writer, {
+      echo: () => promptEcho(watcher, "A client").then(() => {}),
+      deadlineMs: BACKED_UP_DEADLINE_MS,
     });
-    await Promise.all(others);
-    await delay(Math.max(0, windowEnds - performance.now()));
-    const received = new Uint8Array(bulk.length);
-    const n = await readFull(slow, received);
-    expectEcho(
-      bulk,
-      { bytes: received.subarray(0, n), stalled: false },
-      HINT_PARTIAL_WRITE,
-      "The slow client's echo",
+    const crowd = await Promise.all(
+      others.map((conn, i) => promptEcho(conn, `Client ${i + 1} of ${SLOW_READER_CLIENTS}`)),
     );
-    await writing;
-    return `${echoes} prompt echoes meanwhile, slowest ${slowest.toFixed(1)} ms`;
+    expectEcho(bulk, await receive(slow, bulk.length), HINT_PARTIAL_WRITE, "The slow client's echo");
+    await writer.done;
+    const backlog = meanwhile.backedUp
+      ? `backed up after ${formatMiB(meanwhile.written)} sent unread`
+      : `still taking the slow client's bytes after ${BACKED_UP_DEADLINE_MS / 1000} s (${
+        formatMiB(meanwhile.written)
+      } sent unread)`;
+    const slowest = Math.max(meanwhile.slowestMs, ...crowd);
+    return `${backlog}; ${meanwhile.echoes + crowd.length} prompt echoes meanwhile, slowest ${slowest.toFixed(1)} ms`;
   },
 };
+
+function formatMiB(bytes: number): string {
+  return `${(bytes / MiB).toFixed(1)} MiB`;
+}
 
 /**
  * The echo stages' hints, in the terms of one kata. The stages speak Kata

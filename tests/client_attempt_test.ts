@@ -8,6 +8,7 @@
 import assert from "node:assert/strict";
 import { clientUnderTest } from "../lib/check/client.ts";
 import { clientSubject } from "../lib/check/run.ts";
+import { clientNetFlags } from "../lib/check/sandbox.ts";
 import { startHttpFixture } from "../lib/http/fixture.ts";
 import { TargetError } from "../lib/check/target.ts";
 import { requires, withTempDir } from "./_support.ts";
@@ -110,5 +111,19 @@ Deno.test("clientSubject() gives each stage a fixture server of its own, and let
     second.release();
   } finally {
     await subject[Symbol.asyncDispose]();
+  }
+});
+
+Deno.test("clientNetFlags() denies every port of localhost but the fixture's, wherever that port falls", () => {
+  for (const port of [1, 4_999, 5_000, 5_001, 8_080, 65_000, 65_001, 65_535]) {
+    const [allow, ...deny] = clientNetFlags(port);
+    assert.equal(allow, `--allow-net=localhost,127.0.0.1:${port},[::1]:${port}`);
+    const denied = new Set(deny.flatMap((flag) => flag.replace(/^--deny-net=/, "").split(",")));
+    assert.equal(denied.size, 65_534, `port ${port}`);
+    assert.ok(!denied.has(`localhost:${port}`), `port ${port} is denied`);
+    for (const other of [1, 2, 4_999, 5_000, 5_001, 65_534, 65_535]) {
+      if (other !== port) assert.ok(denied.has(`localhost:${other}`), `port ${other} is allowed with ${port}`);
+    }
+    assert.ok(deny.every((flag) => flag.length < 128 * 1024));
   }
 });

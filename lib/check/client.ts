@@ -9,7 +9,8 @@
 import type { ByteWriter } from "../net/io.ts";
 import { PipeDrain } from "./process_group.ts";
 import { clientNetFlags, RESOLUTION_FLAGS } from "./sandbox.ts";
-import { assertAttemptImports, spawnProgram, splitCommand, TargetError } from "./target.ts";
+import { AttemptCopies } from "./attempt_copy.ts";
+import { spawnProgram, splitCommand, TargetError } from "./target.ts";
 
 /** A client run in-process: the reference exports one as `run`. */
 export type RunClient = (
@@ -45,26 +46,39 @@ export const MAX_CLIENT_OUTPUT_BYTES = 16 * 1024 * 1024;
 /** How much of a client's stderr is kept: room for any sentence and most stack traces. */
 export const MAX_CLIENT_ERROR_BYTES = 64 * 1024;
 
-/** A client ready to run against a URL. */
-export interface ClientUnderTest {
+/** A client ready to run against a URL. Dispose it to remove what it made to run (a --file attempt's copies). */
+export interface ClientUnderTest extends AsyncDisposable {
   readonly label: string;
   /**
    * Runs the client once with `url`; `port` is the fixture's, for
-   * permissions. A client still running after `timeoutMs` is stopped.
+   * permissions. A client still running after `timeoutMs` is stopped. When
+   * `signal` is aborted, the client is stopped and the run rejects with the
+   * signal's reason.
    */
-  run(url: string, port: number, timeoutMs?: number): Promise<ClientResult>;
+  run(url: string, port: number, timeoutMs?: number, signal?: AbortSignal): Promise<ClientResult>;
 }
 
 /** How long one run of a client may take. */
 export const CLIENT_TIMEOUT_MS = 10_000;
 
-/** Prepares `spec` for running; throws `TargetError` for a command without {url}. */
+/**
+ * Prepares `spec` for running; throws `TargetError` for a command without {url}.
+ *
+ * @example
+ * ```ts ignore
+ * import { clientUnderTest } from "./client.ts";
+ * await using client = clientUnderTest({ kind: "command", command: "./client {url}" });
+ * const result = await client.run("http://localhost:8080/ok", 8080);
+ * ```
+ */
 export function clientUnderTest(spec: ClientSpec): ClientUnderTest {
+  const nothingToRemove = () => Promise.resolve();
   switch (spec.kind) {
     case "module":
       return {
         label: spec.label,
-        run: (url, _port, timeoutMs) => runInProcess(spec.run, url, timeoutMs),
+        run: (url, _port, timeoutMs, signal) => runInProcess(spec.run, url, timeoutMs, signal),
+        [Symbol.asyncDispose]: nothingToRemove,
       };
     case "command":
       if (!spec.command.includes("{url}")) {
@@ -74,31 +88,38 @@ export function clientUnderTest(spec: ClientSpec): ClientUnderTest {
       }
       return {
         label: `\`${spec.command}\``,
-        run: (url, _port, timeoutMs) =>
-          runProcess(
-            splitCommand(spec.command.replaceAll("{url}", url)),
-            timeoutMs,
-          ),
+        run: (url, _port, timeoutMs, signal) =>
+          runProcess(splitCommand(spec.command.replaceAll("{url}", url)), timeoutMs, signal),
+        [Symbol.asyncDispose]: nothingToRemove,
       };
-    case "deno-file":
+    case "deno-file": {
+      // Each run reads the file afresh (it may be saved mid-check) and runs
+      // a private copy of the bytes it read, whose imports were checked.
+      const copies = new AttemptCopies(spec.path);
       return {
         label: spec.path,
         // Network access to the fixture's port only, by address or by the
-        // name localhost; no files, no environment, no subprocesses. The
-        // imports are checked on every run: the file may change mid-check.
-        run: async (url, port, timeoutMs) => {
-          await assertAttemptImports(spec.path);
-          return await runProcess([
-            Deno.execPath(),
-            "run",
-            "--no-prompt",
-            ...RESOLUTION_FLAGS,
-            ...clientNetFlags(port),
-            spec.path,
-            url,
-          ], timeoutMs);
+        // name localhost; no files, no environment, no subprocesses.
+        run: async (url, port, timeoutMs, signal) => {
+          const attempt = await copies.checked();
+          const result = await runProcess(
+            [
+              Deno.execPath(),
+              "run",
+              "--no-prompt",
+              ...RESOLUTION_FLAGS,
+              ...clientNetFlags(port),
+              attempt.path,
+              url,
+            ],
+            timeoutMs,
+            signal,
+          );
+          return { ...result, stderr: attempt.shown(result.stderr) };
         },
+        [Symbol.asyncDispose]: () => copies[Symbol.asyncDispose](),
       };
+    }
   }
 }
 
@@ -137,15 +158,24 @@ async function runInProcess(
   run: RunClient,
   url: string,
   timeoutMs = CLIENT_TIMEOUT_MS,
+  signal?: AbortSignal,
 ): Promise<ClientResult> {
+  signal?.throwIfAborted();
   const stdout = new Collector(MAX_CLIENT_OUTPUT_BYTES);
   const stderr = new Collector(MAX_CLIENT_ERROR_BYTES);
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timeout = new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeoutMs));
+  // Nothing to stop in-process: the run is only no longer waited for.
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(signal!.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  aborted.catch(() => {});
   const running = run([url], { stdout, stderr });
   running.catch(() => {});
   try {
-    const outcome = await Promise.race([running, timeout]);
+    const outcome = await Promise.race([running, timeout, aborted]);
     const decoded = new TextDecoder().decode(stderr.bytes());
     const printed = { stdout: stdout.bytes(), stdoutTruncated: stdout.truncated, stderr: decoded };
     return outcome === "timeout" ? { code: null, ...printed, timedOut: true } : {
@@ -154,6 +184,7 @@ async function runInProcess(
       timedOut: false,
     };
   } catch (error) {
+    if (signal?.aborted && error === signal.reason) throw error;
     // An in-process client that throws is what a crashing program would be.
     const message = error instanceof Error ? `${error.name}: ${error.message}\n    at (in-process)` : String(error);
     return {
@@ -165,6 +196,7 @@ async function runInProcess(
     };
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort!);
   }
 }
 
@@ -177,7 +209,9 @@ async function runInProcess(
 async function runProcess(
   argv: string[],
   timeoutMs = CLIENT_TIMEOUT_MS,
+  signal?: AbortSignal,
 ): Promise<ClientResult> {
+  signal?.throwIfAborted();
   const group = spawnProgram(argv);
   const stdout = new Collector(MAX_CLIENT_OUTPUT_BYTES);
   const stderr = new Collector(MAX_CLIENT_ERROR_BYTES);
@@ -190,10 +224,13 @@ async function runProcess(
     timedOut = true;
     group.kill();
   }, timeoutMs);
+  const stop = () => group.kill();
+  signal?.addEventListener("abort", stop, { once: true });
   try {
     const status = await group.status;
     await group.kill();
     await Promise.all(pipes.map((pipe) => pipe.finish()));
+    signal?.throwIfAborted();
     return {
       code: timedOut ? null : status.code,
       stdout: stdout.bytes(),
@@ -203,6 +240,7 @@ async function runProcess(
     };
   } finally {
     clearTimeout(timer);
+    signal?.removeEventListener("abort", stop);
     await group.kill();
   }
 }

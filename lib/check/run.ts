@@ -30,6 +30,11 @@ export interface Subject<C> extends AsyncDisposable {
   lease(signal: AbortSignal): ContextLease<C>;
   /** Explains a failure further, e.g. "the server process exited with status 1". */
   diagnose?(): Promise<string | undefined>;
+  /**
+   * How many stages may run at once: more than one only when leases are
+   * independent of each other (see `runStages`). @default {1}
+   */
+  readonly concurrency?: number;
 }
 
 /** What the runner needs to know about the kata it grades. */
@@ -75,6 +80,7 @@ export async function runCheck<C>(
   const stages = await runStages(kata.stages, (signal) => owned.lease(signal), {
     onResult: options.onResult,
     diagnose: owned.diagnose ? () => owned.diagnose!() : undefined,
+    concurrency: owned.concurrency,
   });
   return {
     kata: kata.number,
@@ -116,9 +122,17 @@ export interface ClientRun<F> {
 }
 
 /**
+ * How many client stages run at once: one per core, and one more, because
+ * a run also waits (for its process to start, for a fixture that dribbles);
+ * at most four, since every run is a process of its own.
+ */
+const CLIENT_STAGE_CONCURRENCY = Math.min(4, (navigator.hardwareConcurrency || 1) + 1);
+
+/**
  * A client subject: the client described by `spec`, run by each stage
- * against the fixture `startFixture` starts (stopped on dispose). Throws
- * `TargetError` for a command without `{url}`, before any fixture starts.
+ * against a fixture of its own, which `startFixture` starts for the stage
+ * and which is stopped after it. Stages do not share a fixture, so they may
+ * run side by side. Throws `TargetError` for a command without `{url}`.
  *
  * @example
  * ```ts ignore
@@ -132,10 +146,27 @@ export function clientSubject<F extends AsyncDisposable>(
   startFixture: () => F,
 ): Subject<ClientRun<F>> {
   const client = clientUnderTest(spec);
-  const fixture = startFixture();
+  const stopping = new Set<Promise<void>>();
   return {
-    ...fixedSubject(client.label, { client, fixture }),
-    [Symbol.asyncDispose]: () => fixture[Symbol.asyncDispose](),
+    label: client.label,
+    concurrency: CLIENT_STAGE_CONCURRENCY,
+    lease(signal) {
+      const fixture = startFixture();
+      // The stage's own view of the client: stopped with the stage.
+      const run: ClientUnderTest["run"] = (url, port, timeoutMs, stop = signal) =>
+        client.run(url, port, timeoutMs, stop);
+      return {
+        context: { client: { ...client, run }, fixture },
+        release() {
+          const stopped = Promise.resolve(fixture[Symbol.asyncDispose]()).finally(() => stopping.delete(stopped));
+          stopping.add(stopped);
+        },
+      };
+    },
+    async [Symbol.asyncDispose]() {
+      await Promise.all(stopping);
+      await client[Symbol.asyncDispose]();
+    },
   };
 }
 

@@ -40,8 +40,24 @@ export function serverNetFlags(port: number): string[] {
   return [`--allow-net=${LOOPBACK}:${port}`];
 }
 
-/** Entries per --deny-net argument: one argument may hold 128 KiB on Linux. */
-const DENY_ENTRIES_PER_ARGUMENT = 5_000;
+/** Ports per --deny-net argument: one argument may hold 128 KiB on Linux. */
+const DENY_PORTS_PER_ARGUMENT = 5_000;
+
+/**
+ * `localhost:P` for every port P of each argument's range (1–5000,
+ * 5001–10000, …), joined once: a client's every run needs all but one of
+ * them, and building 65 534 entries anew is a cost on every run.
+ */
+let denyAllLocalhost: string[] | undefined;
+
+/** `localhost:first,…,localhost:last`, leaving out `except`. */
+function localhostPorts(first: number, last: number, except?: number): string {
+  const entries: string[] = [];
+  for (let port = first; port <= last; port++) {
+    if (port !== except) entries.push(`localhost:${port}`);
+  }
+  return entries.join(",");
+}
 
 /**
  * The network a client attempt gets: the fixture's `port` on loopback,
@@ -61,15 +77,18 @@ const DENY_ENTRIES_PER_ARGUMENT = 5_000;
  * ```
  */
 export function clientNetFlags(port: number): string[] {
-  const others: string[] = [];
-  for (let other = 1; other <= 65_535; other++) {
-    if (other !== port) others.push(`localhost:${other}`);
-  }
-  const flags = [`--allow-net=localhost,${LOOPBACK}:${port},[::1]:${port}`];
-  for (let i = 0; i < others.length; i += DENY_ENTRIES_PER_ARGUMENT) {
-    flags.push(`--deny-net=${others.slice(i, i + DENY_ENTRIES_PER_ARGUMENT).join(",")}`);
-  }
-  return flags;
+  denyAllLocalhost ??= Array.from(
+    { length: Math.ceil(65_535 / DENY_PORTS_PER_ARGUMENT) },
+    (_, i) => localhostPorts(i * DENY_PORTS_PER_ARGUMENT + 1, Math.min(65_535, (i + 1) * DENY_PORTS_PER_ARGUMENT)),
+  );
+  // Only the argument whose range holds the fixture's port is built anew.
+  const holding = Math.floor((port - 1) / DENY_PORTS_PER_ARGUMENT);
+  const denied = denyAllLocalhost.map((all, i) =>
+    i === holding
+      ? localhostPorts(i * DENY_PORTS_PER_ARGUMENT + 1, Math.min(65_535, (i + 1) * DENY_PORTS_PER_ARGUMENT), port)
+      : all
+  );
+  return [`--allow-net=localhost,${LOOPBACK}:${port},[::1]:${port}`, ...denied.map((list) => `--deny-net=${list}`)];
 }
 
 /** The parts of `deno info --json` this module reads. */

@@ -134,9 +134,18 @@ export interface RunStagesOptions {
   onResult?: (result: StageResult) => void;
   /** Explains a failure further, e.g. "the server process exited with status 1". */
   diagnose?: () => Promise<string | undefined>;
+  /**
+   * How many stages may run at once. More than one only where each lease is
+   * independent of every other (a client's stages, each with a fixture
+   * server of its own); the report is the same as one at a time. @default {1}
+   */
+  concurrency?: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
+
+/** What a stage stopped behind an earlier failure ends with. */
+const STOPPED = Symbol("stopped");
 
 /**
  * Runs the core stages in order, then the stretch stages in order, each
@@ -146,6 +155,12 @@ const DEFAULT_TIMEOUT_MS = 20_000;
  * alone: its failure skips nothing. Stretch stages come last because they
  * are the slow ones (10 000 connections) and the verdict on the core should
  * not wait for them.
+ *
+ * With `concurrency` above one, up to that many stages run side by side,
+ * started in order; results are still reported in order, each as soon as it
+ * and every stage before it are done, so a core failure is reported at once
+ * and the stages already running behind it are stopped and reported as
+ * skipped. Stretch stages start only once every core stage has passed.
  *
  * @example
  * ```ts ignore
@@ -159,18 +174,78 @@ export async function runStages<C>(
   options: RunStagesOptions = {},
 ): Promise<StageResult[]> {
   const results: StageResult[] = [];
-  let coreFailed = false;
-  const ordered = [...stages.filter((s) => levelOf(s) === "core"), ...stages.filter((s) => levelOf(s) === "stretch")];
-  for (const stage of ordered) {
-    const level = levelOf(stage);
-    const result: StageResult = coreFailed
-      ? { name: stage.name, level, status: "skip", durationMs: 0 }
-      : { ...await runStage(stage, contexts, options), level };
-    if (result.status === "fail" && level === "core") coreFailed = true;
+  const report = (result: StageResult) => {
     results.push(result);
     options.onResult?.(result);
-  }
+  };
+  const core = stages.filter((s) => levelOf(s) === "core");
+  const stretch = stages.filter((s) => levelOf(s) === "stretch");
+  const corePassed = await runInOrder(core, contexts, options, report, { stopAtFailure: true });
+  if (corePassed) await runInOrder(stretch, contexts, options, report, { stopAtFailure: false });
+  else for (const stage of stretch) report(skipped(stage));
   return results;
+}
+
+/** A stage reported as skipped, with no reason of its own: an earlier failure is the reason. */
+function skipped(stage: Stage<unknown>): StageResult {
+  return { name: stage.name, level: levelOf(stage), status: "skip", durationMs: 0 };
+}
+
+/**
+ * Runs `stages` of one level, up to `options.concurrency` at once, and
+ * reports each result in order. Returns false when it stopped at a failure.
+ */
+async function runInOrder<C>(
+  stages: readonly Stage<C>[],
+  contexts: (signal: AbortSignal) => ContextLease<C>,
+  options: RunStagesOptions,
+  report: (result: StageResult) => void,
+  { stopAtFailure }: { stopAtFailure: boolean },
+): Promise<boolean> {
+  const width = Math.max(1, Math.floor(options.concurrency ?? 1));
+  // The earliest stage known to have failed: nothing after it starts, and
+  // what runs after it is stopped, since its result would not be shown.
+  let firstFailure = stages.length;
+  const stops = stages.map(() => new AbortController());
+  const running: Promise<Omit<StageResult, "level">>[] = [];
+  let next = 0;
+  let inFlight = 0;
+  const startMore = () => {
+    while (inFlight < width && next < Math.min(firstFailure, stages.length)) {
+      const index = next++;
+      inFlight++;
+      running[index] = runStage(stages[index], contexts, options, stops[index].signal)
+        .then((result) => {
+          if (stopAtFailure && result.status === "fail" && index < firstFailure) {
+            firstFailure = index;
+            for (const later of stops.slice(index + 1)) later.abort();
+          }
+          return result;
+        })
+        .finally(() => {
+          inFlight--;
+          startMore();
+        });
+    }
+  };
+  startMore();
+  try {
+    for (let i = 0; i < stages.length; i++) {
+      // Every stage before it has ended, which freed a place: it has started,
+      // unless a failure before it means it never will.
+      if (i > firstFailure) {
+        report(skipped(stages[i]));
+        continue;
+      }
+      report({ ...await running[i], level: levelOf(stages[i]) });
+    }
+  } finally {
+    for (const stop of stops) stop.abort();
+    // Stopped stages end at once (see runStage); wait for them, so that
+    // nothing of this run outlives it.
+    await Promise.allSettled(running);
+  }
+  return firstFailure === stages.length;
 }
 
 /** A stage's level; core unless it says otherwise. */
@@ -182,6 +257,7 @@ async function runStage<C>(
   stage: Stage<C>,
   contexts: (signal: AbortSignal) => ContextLease<C>,
   options: RunStagesOptions,
+  stop: AbortSignal,
 ): Promise<Omit<StageResult, "level">> {
   const controller = new AbortController();
   const lease = contexts(controller.signal);
@@ -197,12 +273,20 @@ async function runStage<C>(
       );
     }, timeoutMs);
   });
+  // An earlier stage failed while this one ran beside it: its result no
+  // longer counts, so it ends now (the finally below stops what it started).
+  let onStop: (() => void) | undefined;
+  const stopped = new Promise<typeof STOPPED>((resolve) => {
+    onStop = () => resolve(STOPPED);
+    stop.addEventListener("abort", onStop, { once: true });
+  });
   try {
     const running = stage.run(lease.context);
     // If the deadline wins, the stage's own promise rejects later (its
     // sockets are closed below); mark that rejection as handled.
     running.catch(() => {});
-    const note = await Promise.race([running, timedOut]);
+    const note = await Promise.race([running, timedOut, stopped]);
+    if (note === STOPPED) return { name: stage.name, status: "skip", durationMs: performance.now() - started };
     return {
       name: stage.name,
       status: "pass",
@@ -227,6 +311,7 @@ async function runStage<C>(
     );
   } finally {
     clearTimeout(timer);
+    stop.removeEventListener("abort", onStop!);
     controller.abort();
     lease.release();
   }

@@ -8,7 +8,7 @@
 
 import type { ClientSpec, RunClient } from "../check/client.ts";
 import { type ClientRun, clientSubject, type Subject } from "../check/run.ts";
-import { assertAttemptImports } from "../check/target.ts";
+import { assertAttemptChecked } from "../check/attempt_copy.ts";
 import { UsageError } from "../cli/errors.ts";
 import {
   chooseTarget,
@@ -68,7 +68,7 @@ export async function clientKataSubject(
   const spec: ClientSpec = target === "reference"
     ? { kind: "module", label: "Deno reference (in-process)", run: await kata.loadReference() }
     : target;
-  if (spec.kind === "deno-file") await assertAttemptImports(spec.path);
+  if (spec.kind === "deno-file") await assertAttemptChecked(spec.path);
   const fixture = await kata.loadFixture();
   return clientSubject(spec, () => fixture.start());
 }

@@ -36,6 +36,15 @@ export interface RunResult {
    * summary). Below the rate asked when the sender was short of CPU.
    */
   offered?: number;
+  /**
+   * UDP: datagrams the sender sent (its own summary). More than `datagrams`
+   * when some were still on the path as the test ended: iperf3's receiver
+   * counts those neither received nor lost.
+   */
+  sentDatagrams?: number;
+  /** UDP: how long the sender sent, and how long the receiver counted, in seconds (iperf3's two summaries). */
+  senderSeconds?: number;
+  receiverSeconds?: number;
   /** UDP: jitter in ms (RFC 3550). */
   jitterMs?: number;
   /** TCP: the sender's smallest smoothed RTT (the path, without queueing), µs. */
@@ -111,7 +120,14 @@ export function parseIperf(json: string, protocol: "tcp" | "udp"): RunResult {
       protocol,
       goodput: received.bits_per_second,
       // With a receiver's summary beside it, end.sum is the sender's own.
-      ...(end.sum_received && end.sum ? { offered: end.sum.bits_per_second } : {}),
+      ...(end.sum_received && end.sum
+        ? {
+          offered: end.sum.bits_per_second,
+          sentDatagrams: end.sum.packets,
+          senderSeconds: end.sum.seconds,
+          receiverSeconds: end.sum_received.seconds,
+        }
+        : {}),
       lossPercent: received.lost_percent ?? end.sum?.lost_percent,
       datagrams: received.packets ?? end.sum?.packets,
       jitterMs: received.jitter_ms ?? end.sum?.jitter_ms,

@@ -105,28 +105,23 @@ export const tcpSlowsDown: Stage<ExperimentContext> = {
 export const udpDelivers: Stage<ExperimentContext> = {
   name: "UDP delivers its sending rate less the loss (within 10%)",
   run({ result, udpRate }) {
-    // What the sender really sent, where iperf3 says it (a sender short of
-    // CPU sends less than asked); else the rate asked.
-    const sent = (level: SweepResult["levels"][number]) => {
-      const offered = level.udp.runs.map((run) => run.offered);
-      return offered.length > 0 && offered.every((rate) => rate !== undefined)
-        ? spread(offered as number[]).median
-        : udpRate;
-    };
-    const expectedOf = (level: SweepResult["levels"][number]) => sent(level) * (1 - level.udp.lossPercent.median / 100);
-    const off = result.levels.filter((level) => {
-      const expected = expectedOf(level);
-      return Math.abs(level.udp.goodput.median - expected) > expected * 0.1;
-    });
+    const off = result.levels.map((level) => ({ level, expected: expectedDelivery(level, udpRate) }))
+      .filter(({ level, expected }) => Math.abs(level.udp.goodput.median - expected.bps) > expected.bps * 0.1);
     if (off.length > 0) {
+      const mbit = (bits: number) => (bits / 1e6).toFixed(2);
       throw new StageFailure(
         `UDP goodput is off the sending rate at ${
-          off.map((l) => {
-            const mbit = (bits: number) => (bits / 1e6).toFixed(2);
-            const lost = l.udp.lossPercent.median;
-            return `${l.loss}% (${mbit(l.udp.goodput.median)} Mbit/s, expected ${mbit(expectedOf(l))}: ${
-              mbit(sent(l))
-            } sent less the ${lost.toFixed(1)}% lost)`;
+          off.map(({ level, expected }) => {
+            const lost = level.udp.lossPercent.median;
+            const onPath = expected.onPathPercent > 0
+              ? ` and the ${expected.onPathPercent.toFixed(1)}% still on the path at the end`
+              : "";
+            const late = expected.stretch > 1.005
+              ? `, over ${expected.stretch.toFixed(2)} s of the receiver's for each second sent`
+              : "";
+            return `${level.loss}% (${mbit(level.udp.goodput.median)} Mbit/s, expected ${mbit(expected.bps)}: ${
+              mbit(expected.sentBps)
+            } sent less the ${lost.toFixed(1)}% lost${onPath}${late})`;
           }).join(", ")
         }`,
         {
@@ -137,6 +132,46 @@ export const udpDelivers: Stage<ExperimentContext> = {
     return Promise.resolve();
   },
 };
+
+/** What one level's UDP runs should have delivered, and why. */
+interface ExpectedDelivery {
+  /** The goodput a receiver's figure should show, bits/s. */
+  bps: number;
+  /** What the sender sent, bits/s. */
+  sentBps: number;
+  /** Per cent of the datagrams sent that the receiver never knew of (on the path as the test ended). */
+  onPathPercent: number;
+  /** The receiver's seconds for one of the sender's, where the last datagrams came late. */
+  stretch: number;
+}
+
+/**
+ * What the sender really sent, where iperf3 says it (a sender short of CPU
+ * sends less than asked), else the rate asked; less the loss the receiver
+ * counted; less, where both sides count their datagrams, those still on the
+ * path when the test ended (a queue, or a link emulator short of CPU, holds
+ * them), which the receiver counts neither received nor lost; spread over
+ * the receiver's time, which runs on past the sender's while the path
+ * delays the last datagrams. Medians over the level's runs.
+ */
+function expectedDelivery(level: SweepResult["levels"][number], udpRate: number): ExpectedDelivery {
+  const runs = level.udp.runs;
+  const offered = runs.map((run) => run.offered);
+  const sentBps = runs.length > 0 && offered.every((rate) => rate !== undefined)
+    ? spread(offered as number[]).median
+    : udpRate;
+  const counted = runs.length > 0 &&
+    runs.every((run) => run.datagrams !== undefined && run.sentDatagrams !== undefined && run.sentDatagrams > 0);
+  const known = counted ? spread(runs.map((run) => Math.min(1, run.datagrams! / run.sentDatagrams!))).median : 1;
+  const timed = runs.length > 0 && runs.every((run) => run.senderSeconds! > 0 && run.receiverSeconds! > 0);
+  const stretch = timed ? spread(runs.map((run) => Math.max(1, run.receiverSeconds! / run.senderSeconds!))).median : 1;
+  return {
+    bps: sentBps * known * (1 - level.udp.lossPercent.median / 100) / stretch,
+    sentBps,
+    onPathPercent: (1 - known) * 100,
+    stretch,
+  };
+}
 
 /** Parses an iperf3-style rate: "100M", "1.5G", "800k", "1000". */
 export function parseRate(text: string): number | undefined {

@@ -22,14 +22,19 @@ Deno.test("parseIperf() reads UDP goodput from the receiver and fails on iperf3'
   const udp = parseIperf(
     JSON.stringify({
       end: {
-        sum: { bits_per_second: 100e6, lost_percent: 10, jitter_ms: 0.01 },
-        sum_received: { bits_per_second: 90e6, lost_percent: 10, jitter_ms: 0.01 },
+        sum: { bits_per_second: 100e6, lost_percent: 10, jitter_ms: 0.01, packets: 8000, seconds: 1 },
+        sum_received: { bits_per_second: 90e6, lost_percent: 10, jitter_ms: 0.01, packets: 7990, seconds: 1.02 },
       },
     }),
     "udp",
   );
   assert.equal(udp.goodput, 90e6);
   assert.equal(udp.lossPercent, 10);
+  assert.deepEqual(
+    [udp.offered, udp.datagrams, udp.sentDatagrams, udp.senderSeconds, udp.receiverSeconds],
+    [100e6, 7990, 8000, 1, 1.02],
+    "each side's own count and clock",
+  );
   assert.throws(
     () => parseIperf(JSON.stringify({ error: "unable to connect to server" }), "tcp"),
     /iperf3 failed: unable to connect to server/,

@@ -406,3 +406,24 @@ Deno.test({
     });
   },
 });
+
+Deno.test("reference close() closes every open connection, half-sent or idle, and waits for their handlers", async () => {
+  const server = startServer({ hostname: "127.0.0.1", port: 0 });
+  const port = server.addr.port;
+  const clients: Deno.TcpConn[] = [];
+  try {
+    for (let i = 0; i < 20; i++) {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      clients.push(conn);
+      if (i % 2 === 0) await conn.write(encoder.encode("GET / HTTP/1.1\r\nHost: a\r\n"));
+    }
+    // Accepted in order: once a later client is served, the server holds all 20.
+    assert.equal((await send(port, get("Host: a\r\n"))).status, 200);
+    const endings = clients.map((conn) => readAll(conn));
+    await server.close();
+    // Each client sees the server hang up without an answer, long before the 10 s timeout.
+    for (const { text } of await Promise.all(endings)) assert.equal(text, "");
+  } finally {
+    for (const conn of clients) conn.close();
+  }
+});

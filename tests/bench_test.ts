@@ -248,6 +248,7 @@ Deno.test({
       servers: [
         { name: "Deno.serve", command: deno("lib/bench/deno_serve.ts", "{port}") },
         { name: "Kata 4", command: deno("katas/04-http-server/reference.ts") },
+        { name: "Deno.listen minimal", command: deno("lib/bench/deno_listen_http.ts", "{port}") },
       ],
       seconds: haveWrk ? 1 : 0.3,
       warmupSeconds: 0,
@@ -255,7 +256,8 @@ Deno.test({
       rounds: 2,
       onMeasurement: (m) => seen.push(`${m.server} ${m.round}`),
     });
-    assert.deepEqual(seen, ["Deno.serve 1", "Kata 4 1", "Deno.serve 2", "Kata 4 2"]);
+    const round = (n: number) => [`Deno.serve ${n}`, `Kata 4 ${n}`, `Deno.listen minimal ${n}`];
+    assert.deepEqual(seen, [...round(1), ...round(2)]);
     for (const m of measurements) {
       assert.equal(m.error, undefined);
       assert.ok(m.requestsPerSecond > 0);

@@ -45,7 +45,8 @@ load generator. Scenarios: request/response with 64 B and 64 KiB messages at
 beside 100 active ones. Every echoed byte is
 verified. Ratios are to the C epoll reference.
 
-http: Deno.serve, the Kata 4 reference and nginx (where installed)
+http: Deno.serve, the Kata 4 reference, a minimal Deno.listen server (the
+runtime's floor: no parsing at all) and nginx (where installed)
 answering the same page with Connection: close, driven by wrk where
 installed (or by a small Deno load generator, reported as such) after one
 second of warm-up. Ratios are to Deno.serve.
@@ -281,6 +282,10 @@ async function benchHttp(settings: Settings): Promise<number> {
     {
       name: "Kata 4 reference",
       command: `${Deno.execPath()} run --allow-net ${repoPath("katas/04-http-server/reference.ts")} --port {port}`,
+    },
+    {
+      name: "Deno.listen minimal",
+      command: `${Deno.execPath()} run --allow-net ${repoPath("lib/bench/deno_listen_http.ts")} {port}`,
     },
   ];
   namedApart([...servers, ...settings.extra, { name: "nginx", command: "" }]);

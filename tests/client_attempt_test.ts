@@ -126,9 +126,9 @@ Deno.test("clientSubject() gives each stage a fixture server of its own, and let
   }
 });
 
-Deno.test("clientNetFlags() denies every port of localhost but the fixture's, wherever that port falls", () => {
+Deno.test("clientNetFlags() without a list of listening ports denies every port of localhost but the fixture's, wherever that port falls", () => {
   for (const port of [1, 4_999, 5_000, 5_001, 8_080, 65_000, 65_001, 65_535]) {
-    const [allow, ...deny] = clientNetFlags(port);
+    const [allow, ...deny] = clientNetFlags(port, undefined);
     assert.equal(allow, `--allow-net=localhost,127.0.0.1:${port},[::1]:${port}`);
     const denied = new Set(deny.flatMap((flag) => flag.replace(/^--deny-net=/, "").split(",")));
     assert.equal(denied.size, 65_534, `port ${port}`);

@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { clientUnderTest } from "../lib/check/client.ts";
-import { clientNetFlags, importRefusal, type ModuleGraph } from "../lib/check/sandbox.ts";
+import { clientNetFlags, importRefusal, type ModuleGraph, parseListeningPorts } from "../lib/check/sandbox.ts";
 import { startTarget, TargetError } from "../lib/check/target.ts";
 import { kitArgs, requires, ROOT, withTempDir } from "./_support.ts";
 
@@ -48,8 +48,8 @@ Deno.test("importRefusal() allows Node's built-in modules and an attempt that do
   );
 });
 
-Deno.test("clientNetFlags() allows the fixture's port by name and address, and denies every other port of localhost", () => {
-  const [allow, ...deny] = clientNetFlags(8080);
+Deno.test("clientNetFlags() without a list of listening ports denies every port of localhost but the fixture's", () => {
+  const [allow, ...deny] = clientNetFlags(8080, undefined);
   assert.equal(allow, "--allow-net=localhost,127.0.0.1:8080,[::1]:8080");
   const denied = deny.flatMap((flag) => flag.replace(/^--deny-net=/, "").split(","));
   assert.equal(denied.length, 65_534);
@@ -58,6 +58,37 @@ Deno.test("clientNetFlags() allows the fixture's port by name and address, and d
   // Linux takes at most 128 KiB in one argument.
   assert.ok(deny.every((flag) => flag.length < 128 * 1024));
 });
+
+Deno.test("clientNetFlags() denies the name's ports where something listens, but the fixture's: a short list", () => {
+  const [allow, ...deny] = clientNetFlags(8080, new Set([22, 8080, 5432, 40_001]));
+  assert.equal(allow, "--allow-net=localhost,127.0.0.1:8080,[::1]:8080");
+  assert.deepEqual(deny, ["--deny-net=localhost:22,localhost:5432,localhost:40001"]);
+  assert.deepEqual(clientNetFlags(8080, new Set([8080])), [allow], "nothing else listens: nothing to deny");
+});
+
+sandboxTest(
+  "parseListeningPorts() reads ss and /proc/net/tcp alike: a listener by IPv4 and IPv6, not one that closed",
+  async () => {
+    if (Deno.build.os !== "linux") return;
+    const v4 = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const v6 = Deno.listen({ hostname: "::1", port: 0 });
+    const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const [p4, p6, gone] = [v4, v6, closed].map((listener) => (listener.addr as Deno.NetAddr).port);
+    closed.close();
+    try {
+      for (const [program, ...args] of [["cat", "/proc/net/tcp", "/proc/net/tcp6"], ["ss", "-H", "-l", "-t", "-n"]]) {
+        const output = await new Deno.Command(program, { args }).output();
+        const ports = parseListeningPorts(new TextDecoder().decode(output.stdout));
+        assert.ok(ports.has(p4), `${program}: IPv4 listener on ${p4} not seen`);
+        assert.ok(ports.has(p6), `${program}: IPv6 listener on ${p6} not seen`);
+        assert.ok(!ports.has(gone), `${program}: closed listener on ${gone} still seen`);
+      }
+    } finally {
+      v4.close();
+      v6.close();
+    }
+  },
+);
 
 /**
  * An attempt that, if it ever ran, would print the file and exit: the

@@ -60,23 +60,63 @@ function localhostPorts(first: number, last: number, except?: number): string {
 }
 
 /**
+ * The TCP ports something listens on, on any address, from what
+ * `ss -H -l -t -n` prints ("LISTEN 0 128 127.0.0.1:8080 0.0.0.0:*") or
+ * from Linux's `/proc/net/tcp` and `/proc/net/tcp6` ("0: 0100007F:1F90
+ * 00000000:0000 0A …": the port in hex, state 0A for LISTEN).
+ *
+ * @example
+ * ```ts
+ * import { parseListeningPorts } from "./sandbox.ts";
+ * parseListeningPorts("LISTEN 0 128 [::1]:8080 [::]:*\n"); // Set { 8080 }
+ * parseListeningPorts("   0: 0100007F:1F90 00000000:0000 0A\n"); // Set { 8080 }
+ * ```
+ */
+export function parseListeningPorts(text: string): Set<number> {
+  const ports = new Set<number>();
+  for (const line of text.split("\n")) {
+    const fields = line.trim().split(/\s+/);
+    const portOf = (address: string, radix: number) => parseInt(address.slice(address.lastIndexOf(":") + 1), radix);
+    if (fields[0] === "LISTEN" && fields[3]?.includes(":")) ports.add(portOf(fields[3], 10));
+    else if (fields[3] === "0A" && fields[1]?.includes(":")) ports.add(portOf(fields[1], 16));
+  }
+  return ports;
+}
+
+/**
  * The network a client attempt gets: the fixture's `port` on loopback,
  * by address or by the name `localhost`, and nothing else.
  *
  * Resolving a name with `node:dns` (as a client that tries every address
  * does) needs `--allow-net` for the bare name, and Deno then lets that name
- * connect to every port. So the bare name is allowed and every other port
- * of it denied, one `--deny-net` entry each (deny wins over allow); the
- * addresses themselves are allowed on the fixture's port only.
+ * connect to every port. So the bare name is allowed and its other ports
+ * denied, one `--deny-net` entry each (deny wins over allow); the addresses
+ * themselves are allowed on the fixture's port only.
+ *
+ * Which ports: where `listening` says what listens now, those (a port where
+ * nothing listens refuses the connection anyway); a port that starts
+ * listening while the attempt runs is the one gap. Otherwise all 65 534:
+ * about 1 MB of arguments, which Deno parses on every start (about 50 ms,
+ * a third of a Kata 3 check's time) and which macOS's argument limit
+ * refuses.
  *
  * @example
  * ```ts
  * import { clientNetFlags } from "./sandbox.ts";
- * const flags = clientNetFlags(8080);
- * flags[0]; // "--allow-net=localhost,127.0.0.1:8080,[::1]:8080"
+ * const flags = clientNetFlags(8080, new Set([22, 8080]));
+ * flags; // ["--allow-net=localhost,127.0.0.1:8080,[::1]:8080", "--deny-net=localhost:22"]
  * ```
  */
-export function clientNetFlags(port: number): string[] {
+export function clientNetFlags(port: number, listening: Set<number> | undefined): string[] {
+  const allow = `--allow-net=localhost,${LOOPBACK}:${port},[::1]:${port}`;
+  if (listening) {
+    const others = [...listening].filter((other) => other !== port).sort((a, b) => a - b);
+    const deny: string[] = [];
+    for (let i = 0; i < others.length; i += DENY_PORTS_PER_ARGUMENT) {
+      deny.push(`--deny-net=${others.slice(i, i + DENY_PORTS_PER_ARGUMENT).map((p) => `localhost:${p}`).join(",")}`);
+    }
+    return [allow, ...deny];
+  }
   denyAllLocalhost ??= Array.from(
     { length: Math.ceil(65_535 / DENY_PORTS_PER_ARGUMENT) },
     (_, i) => localhostPorts(i * DENY_PORTS_PER_ARGUMENT + 1, Math.min(65_535, (i + 1) * DENY_PORTS_PER_ARGUMENT)),
@@ -88,7 +128,7 @@ export function clientNetFlags(port: number): string[] {
       ? localhostPorts(i * DENY_PORTS_PER_ARGUMENT + 1, Math.min(65_535, (i + 1) * DENY_PORTS_PER_ARGUMENT), port)
       : all
   );
-  return [`--allow-net=localhost,${LOOPBACK}:${port},[::1]:${port}`, ...denied.map((list) => `--deny-net=${list}`)];
+  return [allow, ...denied.map((list) => `--deny-net=${list}`)];
 }
 
 /** The parts of `deno info --json` this module reads. */

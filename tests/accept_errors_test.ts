@@ -107,6 +107,26 @@ const SERVERS: ShippedServer[] = [
     missing: haveCc ? undefined : "no cc on PATH",
   },
   {
+    name: "the kata 1 syscall-track reference (a Worker per connection)",
+    argv: (port) =>
+      deno(
+        "--allow-ffi",
+        `--allow-read=${ROOT}katas`,
+        `${ROOT}katas/01-echo-threaded/reference_syscalls.ts`,
+        "--port",
+        String(port),
+      ),
+    probe: echoes,
+    missing: onLinux ? undefined : "the syscall track is Linux's",
+  },
+  {
+    name: "the kata 2 syscall-track reference (epoll)",
+    argv: (port) =>
+      deno("--allow-ffi", `${ROOT}katas/02-echo-event-loop/reference_syscalls.ts`, "--port", String(port)),
+    probe: echoes,
+    missing: onLinux ? undefined : "the syscall track is Linux's",
+  },
+  {
     name: "the kata 3 fixture (deno task kata:3 fixture)",
     argv: (port) =>
       deno("--allow-net", `--allow-read=${ROOT}`, `${ROOT}tasks/kata.ts`, "3", "fixture", "--port", String(port)),

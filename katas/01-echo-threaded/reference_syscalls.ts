@@ -6,7 +6,7 @@
  * The C skeleton, call for call:
  *
  *   socket → setsockopt(SO_REUSEADDR) → bind → listen
- *   loop: accept → pthread_create(worker, fd) → pthread_detach
+ *   loop: accept → (client gone? close) → pthread_create(worker, fd) → pthread_detach
  *   worker: read → write (all of it) → … → read returns 0 → close
  *
  * pthread_create is `new Worker(...)`: a Deno Worker is an OS thread with a
@@ -35,12 +35,12 @@ const SOCK_STREAM = 1;
 const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
+const SO_ERROR = 4;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const SOMAXCONN = 4096;
+const RLIMIT_NOFILE = 7;
 const EINTR = 4;
-const ENFILE = 23;
-const EMFILE = 24;
 const ECONNABORTED = 103;
 
 /**
@@ -51,6 +51,7 @@ const ECONNABORTED = 103;
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept: { parameters: ["i32", "pointer", "pointer"], result: "i32" },
@@ -58,6 +59,7 @@ const SYMBOLS = {
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
   usleep: { parameters: ["u32"], result: "i32" },
+  getrlimit: { parameters: ["i32", "buffer"], result: "i32" },
   __errno_location: { parameters: [], result: "pointer" },
   strerror: { parameters: ["i32"], result: "pointer" },
 } as const;
@@ -87,7 +89,10 @@ const libc = openLibc();
 /**
  * errno is a thread-local int; glibc says where this thread's lives. Read it
  * right after the call that failed, before anything else can make a system
- * call on this thread and overwrite it.
+ * call on this thread and overwrite it. Even then, under FFI, it may not be
+ * the call's: this thread is also V8's, which can run its own code between
+ * the call's return and our read and leave its own errno behind. So errno
+ * picks a message or a retry, never whether the server goes on.
  */
 const errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
 const errno = () => errnoView.getInt32();
@@ -153,44 +158,51 @@ function listenOn(host: string, port: number): number {
 }
 
 /**
- * How many connection threads may live at once. A thread here is a whole
- * JavaScript engine, ~9 MiB resident and ~15 ms to start (see the card), so
- * without a bound enough clients take all memory, or the kernel's limit on
- * memory mappings, and the process dies with every client in it. Over the
- * bound, a client is accepted and closed at once: a quick, visible refusal
- * rather than a silent wait.
- * @default {256} (--max-threads): about 2.4 GiB
- */
-const DEFAULT_MAX_THREADS = 256;
-
-/**
  * Accepts for ever; each connection goes to a new thread at once. This
  * thread blocks in accept() and nowhere else, so a slow client never holds
- * up the next one.
+ * up the next one. `budget` says how many threads may live at once.
  */
-function acceptLoop(listener: number, maxThreads: number): never {
+function acceptLoop(listener: number, budget: ThreadBudget): never {
   // Live connection threads, shared with them: each subtracts itself as it ends.
   const live = new Int32Array(new SharedArrayBuffer(4));
-  let refusing = false;
+  // Said on stderr once per shortage, not once per client: a server out of
+  // descriptors that logs every retry fills the disk next.
+  let complained = false;
+  const complainOnce = (message: string) => {
+    if (!complained) console.error(message);
+    complained = true;
+  };
+  let failuresInARow = 0;
   while (true) {
     const fd = libc.accept(listener, null, null); // blocks until a client connects
     if (fd < 0) {
+      // One failure is usually that client's (ECONNABORTED: it gave up while
+      // queued) or a signal's (EINTR): retry at once. A second in a row is
+      // something that lasts, most likely no descriptor left (EMFILE): the
+      // client stays queued and accept() would fail again at once, so wait
+      // for connections to close. errno only words the message (see errno).
       const code = errno();
-      if (code === EINTR || code === ECONNABORTED) continue; // that client gave up; the next may not
-      if (code !== EMFILE && code !== ENFILE) throw new SystemError("accept", code);
-      // Out of descriptors: the client stays queued, and accept() would fail
-      // again at once. Wait a little for connections to close, then retry.
-      console.error(`${describe("accept", code)}: retrying in 100 ms`);
-      libc.usleep(100_000);
+      failuresInARow++;
+      if (failuresInARow === 1) continue;
+      if (code !== EINTR && code !== ECONNABORTED) {
+        complainOnce(`${describe("accept", code)}: retrying every ${ACCEPT_PAUSE_MS} ms`);
+      }
+      libc.usleep(ACCEPT_PAUSE_MS * 1000);
       continue;
     }
-    if (Atomics.load(live, 0) >= maxThreads) {
-      if (!refusing) console.error(`echo: ${maxThreads} threads busy: refusing clients until one ends`);
-      refusing = true;
+    failuresInARow = 0;
+    if (hasReset(fd)) {
+      // A client that connected and reset while queued: it is gone already.
+      // Close it here, at the cost of a system call, not of a thread.
       libc.close(fd);
       continue;
     }
-    refusing = false;
+    if (Atomics.load(live, 0) >= budget.threads) {
+      complainOnce(`echo: ${budget.bound}: refusing clients until one ends`);
+      libc.close(fd);
+      continue;
+    }
+    complained = false;
     // Nagle + the client's delayed ACK would stall small echoes ~40 ms.
     libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ONE, ONE.length);
     try {
@@ -205,6 +217,26 @@ function acceptLoop(listener: number, maxThreads: number): never {
       libc.close(fd);
     }
   }
+}
+
+/** How long to stop accepting after failures in a row (out of descriptors), before trying again. */
+const ACCEPT_PAUSE_MS = 100;
+
+/** SO_ERROR's out-parameters: an int and its length. Reused: only the accept loop asks. */
+const socketError = new Int32Array(1);
+const socketErrorLength = new Uint32Array(1);
+
+/**
+ * Whether the client reset (RST) while it waited in the accept queue. Linux
+ * still hands such a connection to accept(), dead, and 1 000 of them would
+ * cost 1 000 threads, 15–25 ms each, before the next live client is served.
+ * The pending error comes back in an out-parameter, not in errno, so no
+ * one else's errno can lie about it.
+ */
+function hasReset(fd: number): boolean {
+  socketErrorLength[0] = socketError.byteLength;
+  const result = libc.getsockopt(fd, SOL_SOCKET, SO_ERROR, socketError, socketErrorLength);
+  return result === 0 && socketError[0] !== 0;
 }
 
 // ─── A connection's thread: blocking read, write all, until EOF ─────────────
@@ -263,6 +295,63 @@ function writeAll(fd: number, bytes: Uint8Array): boolean {
   return true;
 }
 
+// ─── How many threads: memory, and descriptors ───────────────────────────────
+
+/**
+ * How many connection threads may live at once, at most. A thread here is a
+ * whole JavaScript engine, ~9 MiB resident and ~15 ms to start (see the
+ * card), so without a bound enough clients take all memory, or the kernel's
+ * limit on memory mappings, and the process dies with every client in it.
+ * Over the bound, a client is accepted and closed at once: a quick, visible
+ * refusal rather than a silent wait.
+ * @default {256} (--max-threads): about 2.4 GiB
+ */
+const DEFAULT_MAX_THREADS = 256;
+
+/**
+ * A thread per connection costs descriptors as well as memory. Measured
+ * (Deno 2.9, Linux): the client's socket, and six the runtime opens for
+ * each Worker — two epoll instances and an eventfd for its event loop,
+ * copies of stdout and stderr, a copy of a socket the runtime shares. A
+ * Worker that finds none left does not fail politely: Deno panics ("Too
+ * many open files") and the whole process dies, every client with it.
+ */
+const DESCRIPTORS_PER_THREAD = 7;
+
+/**
+ * Descriptors kept back for the runtime's own later needs (its signal
+ * handling opens some after start), a refused client's moment between
+ * accept() and close(), and threads that have counted themselves out but
+ * not yet given theirs back.
+ */
+const RESERVED_DESCRIPTORS = 16;
+
+/** How many threads may live at once, and what that number comes from, for the refusal message. */
+interface ThreadBudget {
+  threads: number;
+  bound: string;
+}
+
+/**
+ * The thread bound: --max-threads, or fewer if the open-files limit
+ * (RLIMIT_NOFILE, `ulimit -n`) cannot pay for that many. What is open
+ * already is read off the listener: the kernel hands out the lowest free
+ * descriptor, so the listener's own number counts the ones below it.
+ */
+function threadBudget(listener: number, maxThreads: number): ThreadBudget {
+  // struct rlimit { rlim_t rlim_cur, rlim_max; }: two 64-bit integers. The
+  // soft limit, rlim_cur, is the one that bites.
+  const limits = new BigUint64Array(2);
+  check(libc.getrlimit(RLIMIT_NOFILE, limits), "getrlimit(RLIMIT_NOFILE)");
+  const fileLimit = Number(limits[0]); // RLIM_INFINITY (2⁶⁴ − 1) is no bound either
+  const affordable = Math.floor((fileLimit - (listener + 1) - RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_THREAD);
+  if (affordable >= maxThreads) return { threads: maxThreads, bound: `${maxThreads} threads busy` };
+  return {
+    threads: Math.max(0, affordable),
+    bound: `not enough open files for another thread (limit ${fileLimit}, ${DESCRIPTORS_PER_THREAD} a thread)`,
+  };
+}
+
 // ─── Which thread am I? ──────────────────────────────────────────────────────
 
 /** What the accept loop tells a new connection thread. */
@@ -303,14 +392,21 @@ if ((globalThis as { name?: string }).name === CONNECTION_THREAD) {
     console.error(`--max-threads takes a whole number from 1, not ${values["max-threads"]}`);
     Deno.exit(2);
   }
-  let listener;
+  let listener, budget;
   try {
     listener = listenOn(values.host, port);
+    budget = threadBudget(listener, maxThreads);
   } catch (error) {
     if (!(error instanceof SystemError || error instanceof TypeError)) throw error;
     console.error(error.message);
     Deno.exit(1);
   }
-  console.log(`echo server (a thread per connection, at most ${maxThreads}) listening on ${values.host}:${port}`);
-  acceptLoop(listener, maxThreads);
+  if (budget.threads === 0) {
+    console.error(`echo: the open-files limit leaves no room for a single connection thread: raise it (ulimit -n)`);
+    Deno.exit(1);
+  }
+  console.log(
+    `echo server (a thread per connection, at most ${budget.threads}) listening on ${values.host}:${port}`,
+  );
+  acceptLoop(listener, budget);
 }

@@ -88,8 +88,11 @@ function listenOn(host: string, port: number): number {
 
 /** Accepts for ever; hands each connection to a thread of its own. */
 function acceptLoop(listener: number): never {
-  // TODO: accept in a loop (retry on EINTR and ECONNABORTED; on EMFILE wait
-  //       a little and retry). Turn Nagle off (TCP_NODELAY) on each client.
+  // TODO: accept in a loop. No failure ends the server: retry at once once
+  //       (EINTR, ECONNABORTED: that client gave up); failing again is most
+  //       likely EMFILE (no descriptors left): wait a little, then retry.
+  //       Under FFI errno may be V8's, not accept's: let it word the message
+  //       only. Turn Nagle off (TCP_NODELAY) on each client.
   // TODO: new Worker(import.meta.url, { type: "module", name: CONNECTION_THREAD }),
   //       post it the descriptor, and do not wait for it.
   return todo("acceptLoop");

@@ -255,6 +255,8 @@ class EchoLoop {
   readonly #clients: (Client | undefined)[] = [];
   readonly #readBuffer = new Uint8Array(READ_BYTES);
   #acceptPausedUntil = 0;
+  /** Out of descriptors since the last accept that worked: said once, not every 100 ms. */
+  #shortageReported = false;
 
   constructor(readonly listener: number) {
     check(this.#epoll.control(EPOLL_CTL_ADD, listener, EPOLLIN), "epoll_ctl(listener)");
@@ -289,6 +291,7 @@ class EchoLoop {
         // readable, and (level-triggered) the next epoll_wait says so again.
         return;
       }
+      this.#shortageReported = false;
       // Nagle + the client's delayed ACK would stall small echoes ~40 ms.
       libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ONE, ONE.length);
       const client: Client = { fd, out: null, start: 0, end: 0, interest: EPOLLIN, inputDone: false };
@@ -303,10 +306,19 @@ class EchoLoop {
   /**
    * Out of descriptors. The pending connection stays in the queue, so a
    * level-triggered listener would wake us again at once, for ever: take it
-   * out of the epoll set for a moment instead of spinning.
+   * out of the epoll set for a moment instead of spinning. Said once per
+   * shortage, not once per pause: a shortage can last minutes, and a line
+   * every 100 ms would fill the log (and the disk) instead of informing.
    */
   #pauseAccepting(code: number): void {
-    console.error(`${new SystemError("accept4", code).message}: pausing accepts for ${ACCEPT_PAUSE_MS} ms`);
+    if (!this.#shortageReported) {
+      console.error(
+        `${
+          new SystemError("accept4", code).message
+        }: pausing accepts, ${ACCEPT_PAUSE_MS} ms at a time, until one works`,
+      );
+      this.#shortageReported = true;
+    }
     this.#epoll.control(EPOLL_CTL_MOD, this.listener, 0);
     this.#acceptPausedUntil = performance.now() + ACCEPT_PAUSE_MS;
   }

@@ -363,6 +363,35 @@ Deno.test("reference answers Connection: close and HTTP/1.0 requests and closes 
   ]);
 });
 
+Deno.test("reference does not reset a client that sends more after a request that said close (RFC 9112 §9.6)", async () => {
+  // The fuzzer's case: HTTP/1.0 (or Connection: close), then more bytes once
+  // the answer is out. The client should not send them; the server must not
+  // answer them with a reset, which can destroy the answer still in the
+  // client's buffer. A close in stages reads them and lets go.
+  await withReference(async (port) => {
+    const requests = ["GET / HTTP/1.0\r\n\r\n", "GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"];
+    const outcomes: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      await conn.write(encoder.encode(requests[i % 2]));
+      // The whole answer, then the server's FIN: only now send more.
+      const buffer = new Uint8Array(4096);
+      while ((await conn.read(buffer)) !== null);
+      try {
+        // On loopback a reset comes back within the first write; the second
+        // one then fails. A server still reading takes both.
+        await conn.write(encoder.encode(requests[i % 2]));
+        await conn.write(encoder.encode(requests[i % 2]));
+        outcomes.push("taken");
+      } catch (error) {
+        if (!(error instanceof Deno.errors.BrokenPipe || error instanceof Deno.errors.ConnectionReset)) throw error;
+        outcomes.push("reset");
+      }
+    }
+    assert.deepEqual(outcomes.filter((outcome) => outcome === "reset"), [], outcomes.join(" "));
+  });
+});
+
 const resets = canReset();
 Deno.test({
   name: `reference keeps accepting after 1 000 clients that connect and reset${

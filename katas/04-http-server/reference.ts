@@ -153,13 +153,9 @@ async function handle(conn: Deno.TcpConn, connections: Connections): Promise<voi
   const buffer = readBuffers.take();
   try {
     let answer: Answer;
-    let request: Request | undefined;
-    let receivedPastHead = false;
     try {
       const head = await readHead(conn, buffer);
-      receivedPastHead = head.received > head.end;
-      request = parseRequest(latin1.decode(buffer.subarray(0, head.end - 4)));
-      answer = route(request);
+      answer = route(parseRequest(latin1.decode(buffer.subarray(0, head.end - 4))));
     } catch (error) {
       if (!(error instanceof HttpError)) throw error;
       answer = { status: error.status, body: `${error.message}\n`, headers: error.headers };
@@ -168,8 +164,11 @@ async function handle(conn: Deno.TcpConn, connections: Connections): Promise<voi
     connections.extend(tracked, LINGER_MS);
     await respond(conn, answer);
     // Beyond the kata: a client that may still be sending needs a close in
-    // stages, or it may never see our answer (see closeInStages()).
-    if (!clientIsDone(request, receivedPastHead)) await closeInStages(conn);
+    // stages, or it may never see our answer (see closeInStages()). Even
+    // one that said "close": it MUST NOT send more (§9.6), but if it does,
+    // a plain close answers with a reset, which can destroy the answer
+    // still in its buffer. The fuzzer sends exactly that.
+    await closeInStages(conn);
   } catch (error) {
     // The client went away (reset, closed mid-request): nothing to answer.
     if (!isDisconnect(error)) console.error("http: connection failed:", error);
@@ -484,36 +483,6 @@ async function closeInStages(conn: Deno.TcpConn): Promise<void> {
  * under load that was 30 MiB of the server's memory.
  */
 const DISCARD = new Uint8Array(16 * 1024);
-
-/**
- * Whether the client will send nothing more, so that a plain close cannot
- * reset the connection and the close in stages can be skipped. The reset
- * comes from unread input only; input can come only if
- *
- * - the request has a body: Content-Length above 0 or Transfer-Encoding
- *   (RFC 9112 §6.3: without either, a request has no body);
- * - the client may send another request on the connection: it may unless it
- *   sent the "close" option ("A client that sends a 'close' connection
- *   option MUST NOT send further requests on that connection", §9.6), or
- *   spoke HTTP/1.0 without "keep-alive" (§9.3: then the connection is not
- *   persistent);
- * - or it already did: we received more than the head.
- *
- * That is the common case (wrk, browsers' last request, curl's one-shot
- * requests say "close"), and it saves a shutdown, a read that waits for the
- * client's FIN and a wake-up per request. A client that breaks the MUST NOT
- * above risks its own answer, as §9.6 warns it does. A request that did not
- * parse (`request` undefined) may have anything behind it: it always gets
- * the close in stages.
- */
-function clientIsDone(request: Request | undefined, receivedPastHead: boolean): boolean {
-  if (!request || receivedPastHead) return false;
-  const { headers } = request;
-  if (headers.has("transfer-encoding") || Number(headers.get("content-length")?.[0] ?? 0) > 0) return false;
-  const options = (headers.get("connection") ?? []).join(",").toLowerCase().split(",").map(trimWhitespace);
-  if (options.includes("close")) return true;
-  return request.major === 1 && request.minor === 0 && !options.includes("keep-alive");
-}
 
 /**
  * The buffers that request heads are read into, kept for the next

@@ -139,3 +139,36 @@ Deno.test("clientNetFlags() without a list of listening ports denies every port 
     assert.ok(deny.every((flag) => flag.length < 128 * 1024));
   }
 });
+
+attemptTest("a check stopped by Ctrl-C (Deno.exit, no dispose) leaves no copy of the attempt behind", async (dir) => {
+  const path = `${dir}/client.ts`;
+  await Deno.writeTextFile(path, CLEAN);
+  // What runMain does on Ctrl-C: exit at once, with the check's `await using` still pending.
+  const script = `${dir}/interrupted.ts`;
+  await Deno.writeTextFile(
+    script,
+    `import { AttemptCopies } from ${JSON.stringify(new URL("../lib/check/attempt_copy.ts", import.meta.url).href)};
+const copies = new AttemptCopies(${JSON.stringify(path)});
+console.log((await copies.checked()).path);
+Deno.exit(130);
+`,
+  );
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-write", "--allow-run", script],
+    stdin: "null",
+  }).output();
+  assert.equal(output.code, 130, new TextDecoder().decode(output.stderr));
+  const copy = new TextDecoder().decode(output.stdout).trim();
+  assert.match(copy, /netkata-attempt-.*\/client\.ts$/);
+  const folder = copy.match(/^.*\/netkata-attempt-[^/]+/)![0];
+  await assert.rejects(Deno.stat(folder), Deno.errors.NotFound, `${folder} is still there`);
+});
+
+attemptTest("a --file client that is a folder is refused in the kit's words", async (dir) => {
+  await using client = clientUnderTest({ kind: "deno-file", path: dir });
+  await assert.rejects(client.run("http://localhost:9/", 9), (error: Error) => {
+    assert.ok(error instanceof TargetError, String(error));
+    assert.equal(error.message, `Not a file: ${dir}`);
+    return true;
+  });
+});

@@ -253,7 +253,7 @@ console.log(JSON.stringify({
 }));
 `,
     );
-    const client = clientUnderTest({ kind: "deno-file", path });
+    await using client = clientUnderTest({ kind: "deno-file", path });
     const result = await client.run(
       `http://localhost:${fixturePort}/?other=${otherPort}`,
       fixturePort,

@@ -34,3 +34,12 @@ Deno.test("runStages() still owns up to an error that is the checker's", async (
   const [result] = await runStages([stage], () => ({ context: null, release() {} }));
   assert.match(result.message ?? "", /The checker hit an unexpected error: x is undefined/);
 });
+
+Deno.test("runStages() reports a context that cannot be made (a fixture out of descriptors) as that stage's failure", async () => {
+  const stage: Stage<null> = { name: "echoes", run: () => Promise.resolve() };
+  const results = await runStages([stage, { ...stage, name: "after" }], () => {
+    throw new Error("Too many open files (os error 24)");
+  });
+  assert.deepEqual(results.map((result) => result.status), ["fail", "skip"]);
+  assert.match(results[0].message ?? "", /Too many open files/);
+});

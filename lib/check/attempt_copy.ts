@@ -86,6 +86,7 @@ export class AttemptCopies implements AsyncDisposable {
       return await Deno.readFile(this.#attempt);
     } catch (error) {
       if (error instanceof Deno.errors.NotFound) throw new TargetError(`No such file: ${this.#attempt}`);
+      if (error instanceof Deno.errors.IsADirectory) throw new TargetError(`Not a file: ${this.#attempt}`);
       if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) return undefined;
       throw error;
     }
@@ -100,13 +101,36 @@ export class AttemptCopies implements AsyncDisposable {
     await Deno.remove(folder, { recursive: true }).catch((error) => {
       if (!(error instanceof Deno.errors.NotFound)) throw error;
     });
+    live.delete(folder);
   }
 }
+
+/**
+ * Folders of copies not yet removed. Ctrl-C ends the kit with Deno.exit()
+ * while a check's `await using` is still pending, so dispose never runs;
+ * Deno dispatches "unload" on that exit too, and the copies go then.
+ */
+const live = new Set<string>();
+let removeOnExit = false;
 
 /** A folder only this user can enter (mode 0700), or undefined where the checker may not make one. */
 async function makeFolder(): Promise<string | undefined> {
   try {
-    return await Deno.makeTempDir({ prefix: "netkata-attempt-" });
+    const folder = await Deno.makeTempDir({ prefix: "netkata-attempt-" });
+    live.add(folder);
+    if (!removeOnExit) {
+      removeOnExit = true;
+      globalThis.addEventListener("unload", () => {
+        for (const left of live) {
+          try {
+            Deno.removeSync(left, { recursive: true });
+          } catch {
+            // Gone already, or not ours to remove any more: nothing to do on the way out.
+          }
+        }
+      });
+    }
+    return folder;
   } catch (error) {
     if (error instanceof Deno.errors.NotCapable || error instanceof Deno.errors.PermissionDenied) return undefined;
     throw error;

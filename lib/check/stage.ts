@@ -241,8 +241,10 @@ async function runInOrder<C>(
     }
   } finally {
     for (const stop of stops) stop.abort();
-    // Stopped stages end at once (see runStage); wait for them, so that
-    // nothing of this run outlives it.
+    // Stopped stages end at once (see runStage): their results are in, and
+    // their sockets and processes closed, when this returns. A stage's own
+    // function may still be finishing its last step; whatever it starts
+    // then meets the aborted signal.
     await Promise.allSettled(running);
   }
   return firstFailure === stages.length;
@@ -260,7 +262,7 @@ async function runStage<C>(
   stop: AbortSignal,
 ): Promise<Omit<StageResult, "level">> {
   const controller = new AbortController();
-  const lease = contexts(controller.signal);
+  let lease: ContextLease<C> | undefined;
   const timeoutMs = stage.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const started = performance.now();
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -281,6 +283,9 @@ async function runStage<C>(
     stop.addEventListener("abort", onStop, { once: true });
   });
   try {
+    // Inside the try: making a context can fail too (a fixture with no
+    // descriptor to listen on), and that is this stage's result.
+    lease = contexts(controller.signal);
     const running = stage.run(lease.context);
     // If the deadline wins, the stage's own promise rejects later (its
     // sockets are closed below); mark that rejection as handled.
@@ -313,7 +318,7 @@ async function runStage<C>(
     clearTimeout(timer);
     stop.removeEventListener("abort", onStop!);
     controller.abort();
-    lease.release();
+    lease?.release();
   }
 }
 

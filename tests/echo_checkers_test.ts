@@ -175,3 +175,21 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: `idle-CPU stage takes one burst of work after the big echo for what it is, not a busy loop${runs.suffix}`,
+  ignore: runs.ignore,
+  async fn() {
+    const report = await runCheck(
+      { number: 2, title: "one stage", stages: [idleCpu] },
+      await serverSubject({
+        kind: "command",
+        command: `${Deno.execPath()} run --allow-net ${
+          decodeURIComponent(new URL("./fixtures/echo_then_burst.ts", import.meta.url).pathname)
+        } {port}`,
+      }),
+    );
+    const [result] = report.stages;
+    assert.equal(result.status, "pass", result.message);
+  },
+});

@@ -67,6 +67,8 @@ export const quietClient: Stage = {
  * one would need 6 stray ticks to reach it.
  */
 const IDLE_WINDOW_MS = 250;
+/** Where the first window is over the limit, the second look: a busy loop is still busy, one burst of work is over. */
+const CONFIRM_WINDOW_MS = 1_000;
 /** More than this share of one core while idle is a busy loop, not work. */
 const IDLE_CPU_LIMIT = 0.2;
 /** Enough that the server's writes come back partial while the client is not reading. */
@@ -113,21 +115,31 @@ export const idleCpu: Stage = {
       });
     }
     await backlog.writer.done;
-    const before = await cpuSeconds(ctx.pid);
-    if (before === undefined) {
-      throw new StageSkipped("cannot read the server's CPU time here (it needs Linux's /proc and --allow-run)");
-    }
-    const started = performance.now();
-    await delay(IDLE_WINDOW_MS);
-    const after = await cpuSeconds(ctx.pid);
-    const seconds = (performance.now() - started) / 1000;
-    if (after === undefined) throw new StageFailure("The server process went away while its client sat idle");
-    const share = (after - before) / seconds;
-    const summary = `${Math.round(share * 100)}% of a CPU core for ${seconds.toFixed(2)} s while its client sat idle`;
-    if (share > IDLE_CPU_LIMIT) throw new StageFailure(`The server used ${summary}`, { hint: HINT_SPIN });
+    let idle = await idleShare(ctx.pid, IDLE_WINDOW_MS);
+    // Over the limit: one burst (a garbage collection, freeing the big
+    // buffer) or a busy loop? A loop is still busy a second later.
+    if (idle.share > IDLE_CPU_LIMIT) idle = await idleShare(ctx.pid, CONFIRM_WINDOW_MS);
+    const summary = `${Math.round(idle.share * 100)}% of a CPU core for ${
+      idle.seconds.toFixed(2)
+    } s while its client sat idle`;
+    if (idle.share > IDLE_CPU_LIMIT) throw new StageFailure(`The server used ${summary}`, { hint: HINT_SPIN });
     return `${summary}, after ${backlog.summary}`;
   },
 };
+
+/** The share of one core process `pid` used over the next `windowMs`. */
+async function idleShare(pid: number, windowMs: number): Promise<{ share: number; seconds: number }> {
+  const before = await cpuSeconds(pid);
+  if (before === undefined) {
+    throw new StageSkipped("cannot read the server's CPU time here (it needs Linux's /proc and --allow-run)");
+  }
+  const started = performance.now();
+  await delay(windowMs);
+  const after = await cpuSeconds(pid);
+  const seconds = (performance.now() - started) / 1000;
+  if (after === undefined) throw new StageFailure("The server process went away while its client sat idle");
+  return { share: (after - before) / seconds, seconds };
+}
 
 /**
  * Writes `payload` on `conn` without reading, while another client echoes,

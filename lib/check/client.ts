@@ -245,6 +245,9 @@ async function runProcess(
   }
 }
 
+/** How long `ss` or `cat` may take to say which ports listen. */
+const LISTENERS_TIMEOUT_MS = 5_000;
+
 /**
  * The TCP ports something listens on now (Linux), for the attempt's deny
  * list; undefined where that cannot be known, which denies every port of
@@ -257,10 +260,15 @@ async function listeningNow(): Promise<Set<number> | undefined> {
   if (Deno.build.os !== "linux") return undefined;
   const text = async (program: string, args: string[]) => {
     try {
-      const output = await new Deno.Command(program, { args, stdin: "null", stderr: "null" }).output();
+      const output = await new Deno.Command(program, {
+        args,
+        stdin: "null",
+        stderr: "null",
+        signal: AbortSignal.timeout(LISTENERS_TIMEOUT_MS),
+      }).output();
       return new TextDecoder().decode(output.stdout);
     } catch {
-      return ""; // not installed
+      return ""; // not installed, or stuck past its time limit
     }
   };
   const listeners = await text("ss", ["-H", "-l", "-t", "-n"]);

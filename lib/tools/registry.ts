@@ -8,7 +8,9 @@
  * `Deno.Command`):
  * - the learner's own programs, which are what is graded, not tools, and
  *   may be anything: `lib/check/target.ts` (a server from `--cmd` or
- *   `--file`) and `lib/check/client.ts` (a client from `--cmd` or `--file`);
+ *   `--file`) and `lib/check/client.ts` (a client from `--cmd` or `--file`;
+ *   it also asks `ss`, or `cat /proc/net/tcp`, which ports listen, for the
+ *   client's deny list, because `lib/check` sits below the runner);
  * - `deno check` on a practice attempt, `lib/practice/typecheck.ts`: the
  *   running Deno itself, on the learner's own file, as target.ts runs it;
  * - the server under test of the HTTP fuzzer, `lib/fuzz/http.ts` (the

@@ -181,6 +181,37 @@ sandboxTest(
 );
 
 sandboxTest(
+  "a --file server runs a private copy of the very bytes whose imports were checked, removed when it stops",
+  async (dir) => {
+    const path = `${dir}/server.ts`;
+    // Tells each client which file is running: a save between the check and
+    // the run cannot matter if what runs is a copy of the checked bytes.
+    await Deno.writeTextFile(
+      path,
+      `import { parseArgs } from "node:util";
+const { port, host } = parseArgs({ args: Deno.args, options: { port: { type: "string" }, host: { type: "string" } } }).values;
+for await (const conn of Deno.listen({ hostname: host, port: Number(port) })) {
+  await conn.write(new TextEncoder().encode(Deno.mainModule));
+  conn.close();
+}
+`,
+    );
+    let running: string;
+    {
+      await using target = await startTarget({ kind: "deno-file", path });
+      const conn = await Deno.connect({ hostname: target.hostname, port: target.port });
+      const bytes = new Uint8Array(4096);
+      const n = (await conn.read(bytes)) ?? 0;
+      conn.close();
+      running = decodeURIComponent(new URL(new TextDecoder().decode(bytes.subarray(0, n))).pathname);
+      assert.notEqual(running, path, "the attempt itself ran, not the checked copy");
+      assert.equal(await Deno.readTextFile(running), await Deno.readTextFile(path));
+    }
+    await assert.rejects(Deno.stat(running), Deno.errors.NotFound, "the copy outlived the target");
+  },
+);
+
+sandboxTest(
   "a --file attempt whose import() is not a literal is stopped by its permissions when it runs",
   async (dir) => {
     const path = `${dir}/attempt.ts`;

@@ -8,6 +8,7 @@
 
 import { waitForListen } from "../net/ports.ts";
 import { forgotHtons, serverPort, watchSwappedPort } from "./byte_order.ts";
+import { AttemptCopies } from "./attempt_copy.ts";
 import { assertMayStart, PipeDrain, ProcessGroup } from "./process_group.ts";
 import { importRefusal, RESOLUTION_FLAGS, serverNetFlags } from "./sandbox.ts";
 
@@ -87,26 +88,45 @@ export async function startTarget(
       );
       return await startProcess(`\`${argv.join(" ")}\``, argv, port, options);
     }
-    case "deno-file": {
-      await assertFileExists(spec.path);
-      await assertAttemptImports(spec.path);
-      const port = serverPort(LOOPBACK);
-      // The attempt gets network access to exactly one address and port and
-      // nothing else: no files, no environment, no subprocesses.
-      const argv = [
-        Deno.execPath(),
-        "run",
-        "--no-prompt",
-        ...RESOLUTION_FLAGS,
-        ...serverNetFlags(port),
-        spec.path,
-        "--port",
-        String(port),
-        "--host",
-        LOOPBACK,
-      ];
-      return await startProcess(spec.path, argv, port, options);
-    }
+    case "deno-file":
+      return await startDenoFile(spec.path, options);
+  }
+}
+
+/**
+ * Starts a Deno attempt from a private copy of the bytes whose imports were
+ * checked (see attempt_copy.ts): a save between the check and the run
+ * cannot slip unchecked code in. The copy goes when the target stops.
+ */
+async function startDenoFile(path: string, options: StartTargetOptions): Promise<RunningTarget> {
+  await assertFileExists(path);
+  const copies = new AttemptCopies(path);
+  try {
+    const attempt = await copies.checked();
+    const port = serverPort(LOOPBACK);
+    // The attempt gets network access to exactly one address and port and
+    // nothing else: no files, no environment, no subprocesses.
+    const argv = [
+      Deno.execPath(),
+      "run",
+      "--no-prompt",
+      ...RESOLUTION_FLAGS,
+      ...serverNetFlags(port),
+      attempt.path,
+      "--port",
+      String(port),
+      "--host",
+      LOOPBACK,
+    ];
+    const target = await startProcess(path, argv, port, options, attempt.shown);
+    const close = async () => {
+      await target.close();
+      await copies[Symbol.asyncDispose]();
+    };
+    return { ...target, close, [Symbol.asyncDispose]: close };
+  } catch (error) {
+    await copies[Symbol.asyncDispose]();
+    throw error;
   }
 }
 
@@ -263,6 +283,8 @@ async function startProcess(
   argv: string[],
   port: number,
   options: StartTargetOptions,
+  /** Its output as the learner should read it (a copy's name replaced by their file's). */
+  inLearnersTerms: (text: string) => string = (text) => text,
 ): Promise<RunningTarget> {
   const server = new ServerProcess(argv);
   const timeoutMs = options.startTimeoutMs ?? 15_000;
@@ -276,7 +298,7 @@ async function startProcess(
   if (waited !== "listening") {
     await server.close();
     if (onTwin) throw new TargetError(forgotHtons(label, port));
-    const tail = server.output();
+    const tail = inLearnersTerms(server.output());
     const shown = tail ? `\n${indent(tail)}` : "";
     if (waited === "exited") {
       const permissionHint = tail.includes("Requires net access")
@@ -300,7 +322,10 @@ async function startProcess(
     hostname: LOOPBACK,
     port,
     pid: server.pid,
-    diagnose: () => server.diagnose(),
+    diagnose: async () => {
+      const diagnosis = await server.diagnose();
+      return diagnosis === undefined ? undefined : inLearnersTerms(diagnosis);
+    },
     close,
     [Symbol.asyncDispose]: close,
   };

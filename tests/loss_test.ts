@@ -22,7 +22,14 @@ Deno.test("parseIperf() reads UDP goodput from the receiver and fails on iperf3'
   const udp = parseIperf(
     JSON.stringify({
       end: {
-        sum: { bits_per_second: 100e6, lost_percent: 10, jitter_ms: 0.01, packets: 8000, seconds: 1 },
+        sum: {
+          bits_per_second: 100e6,
+          lost_percent: 10,
+          jitter_ms: 0.01,
+          packets: 8000,
+          seconds: 1,
+          bytes: 12_500_000,
+        },
         sum_received: { bits_per_second: 90e6, lost_percent: 10, jitter_ms: 0.01, packets: 7990, seconds: 1.02 },
       },
     }),
@@ -31,8 +38,8 @@ Deno.test("parseIperf() reads UDP goodput from the receiver and fails on iperf3'
   assert.equal(udp.goodput, 90e6);
   assert.equal(udp.lossPercent, 10);
   assert.deepEqual(
-    [udp.offered, udp.datagrams, udp.sentDatagrams, udp.senderSeconds, udp.receiverSeconds],
-    [100e6, 7990, 8000, 1, 1.02],
+    [udp.offered, udp.datagrams, udp.sentDatagrams, udp.sentBytes, udp.senderSeconds, udp.receiverSeconds],
+    [100e6, 7990, 8000, 12_500_000, 1, 1.02],
     "each side's own count and clock",
   );
   assert.throws(
@@ -625,6 +632,42 @@ Deno.test("udpDelivers judges UDP by what the sender sent, where iperf3 says it,
   // Without the sender's own figure, the asked rate is what it should have sent.
   result.levels[0].udp.runs = [{ protocol: "udp", goodput: 7.43e6, lossPercent: 10.5 }];
   await assert.rejects(async () => await udpDelivers.run({ result, udpRate: 10e6 }), /7\.43 Mbit\/s, expected 8\.95/);
+});
+
+Deno.test("udpDelivers reads the sender's time from its bytes and rate: iperf3's end of test can come late on a lossy path", async () => {
+  const { udpDelivers } = await import("../lib/stages/experiment.ts");
+  const { StageSkipped } = await import("../lib/check/stage.ts");
+  const { sweepOf } = await import("./fixtures/broken_sweeps.ts");
+  // Three runs measured here at 10 % loss, 1 s each at 10 Mbit/s: iperf3's
+  // control connection loses packets too, its end-of-test exchange waits
+  // for a retransmission, and both summaries then say 1.83 or 1.21 s,
+  // while the sender's own rate (bytes over its sending time) says 1.00 s.
+  const run = (goodput: number, seconds: number, lossPercent: number, datagrams: number) => ({
+    protocol: "udp" as const,
+    goodput,
+    offered: 9.996e6,
+    sentBytes: 1_249_624,
+    sentDatagrams: 863,
+    datagrams,
+    lossPercent,
+    senderSeconds: seconds,
+    receiverSeconds: seconds,
+  });
+  const result = sweepOf([{ loss: 10, tcp: 5e6, udp: 7.42e6, udpLost: 10.545 }]);
+  result.levels[0].udp.runs = [
+    run(4.87e6, 1.829, 10.776, 862),
+    run(7.42e6, 1.207, 10.429, 863),
+    run(8.915e6, 1.001, 10.545, 861),
+  ];
+  await udpDelivers.run({ result, udpRate: 10e6 });
+  // One such run alone is no evidence either way: said, and skipped.
+  result.levels[0].udp.goodput = { median: 4.87e6, min: 4.87e6, max: 4.87e6 };
+  result.levels[0].udp.runs = [run(4.87e6, 1.829, 10.776, 862)];
+  await assert.rejects(async () => await udpDelivers.run({ result, udpRate: 10e6 }), (error: Error) => {
+    assert.ok(error instanceof StageSkipped, String(error));
+    assert.match(error.message, /the receiver counted 1\.83 s for each second sent at 10%/);
+    return true;
+  });
 });
 
 Deno.test("udpDelivers counts the datagrams still on the path when the test ended, which iperf3 counts neither received nor lost", async () => {

@@ -42,7 +42,13 @@ export interface RunResult {
    * counts those neither received nor lost.
    */
   sentDatagrams?: number;
-  /** UDP: how long the sender sent, and how long the receiver counted, in seconds (iperf3's two summaries). */
+  /** UDP: bytes the sender sent (its own summary); over `offered`, its sending time. */
+  sentBytes?: number;
+  /**
+   * UDP: the two summaries' seconds. Both run to the end of the test, which
+   * comes late when the control connection's last packets are lost and
+   * retransmitted: the sending time is `sentBytes` over `offered`.
+   */
   senderSeconds?: number;
   receiverSeconds?: number;
   /** UDP: jitter in ms (RFC 3550). */
@@ -124,6 +130,7 @@ export function parseIperf(json: string, protocol: "tcp" | "udp"): RunResult {
         ? {
           offered: end.sum.bits_per_second,
           sentDatagrams: end.sum.packets,
+          sentBytes: end.sum.bytes,
           senderSeconds: end.sum.seconds,
           receiverSeconds: end.sum_received.seconds,
         }

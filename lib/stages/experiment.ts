@@ -116,7 +116,7 @@ export const udpDelivers: Stage<ExperimentContext> = {
           expected.onPathPercent > MAX_ON_PATH_PERCENT
             ? `${expected.onPathPercent.toFixed(1)}% of the datagrams were still on the path as the run ended`
             : `the receiver counted ${expected.stretch.toFixed(2)} s for each second sent`
-        } at ${level.loss}%: the lab was short of CPU and measured itself, not the path, so this run cannot show which figure was read; measure again (longer --seconds help)`,
+        } at ${level.loss}%: the lab measured itself (short of CPU, or iperf3's end of test delayed by the loss), not the path, so this run cannot show which figure was read; measure again (longer --seconds help)`,
       );
     }
     const off = judged.filter(({ level, expected }) =>
@@ -152,8 +152,9 @@ export const udpDelivers: Stage<ExperimentContext> = {
  * How far the accounting for datagrams still on the path, and for the
  * receiver's clock running on, may go. A path's queue holds a few per cent
  * of a short run as it ends and delays its end by some milliseconds; much
- * more means the lab (the link emulator, the receiver) was short of CPU,
- * and the run measured the machine.
+ * more means the lab (the link emulator, the receiver) was short of CPU, or
+ * iperf3's end of test waited for a retransmission, and the run measured
+ * that, not the path.
  */
 const MAX_ON_PATH_PERCENT = 5;
 const MAX_RECEIVER_STRETCH = 1.25;
@@ -188,8 +189,16 @@ function expectedDelivery(level: SweepResult["levels"][number], udpRate: number)
   const counted = runs.length > 0 &&
     runs.every((run) => run.datagrams !== undefined && run.sentDatagrams !== undefined && run.sentDatagrams > 0);
   const known = counted ? spread(runs.map((run) => Math.min(1, run.datagrams! / run.sentDatagrams!))).median : 1;
-  const timed = runs.length > 0 && runs.every((run) => run.senderSeconds! > 0 && run.receiverSeconds! > 0);
-  const stretch = timed ? spread(runs.map((run) => Math.max(1, run.receiverSeconds! / run.senderSeconds!))).median : 1;
+  // The receiver's seconds for each second the sender spent sending. The
+  // sending time is its bytes over its rate: iperf3's summaries both run to
+  // the end of the test, which comes late when the control connection's
+  // last packets are lost on the lossy path and wait for a retransmission.
+  const sendingSeconds = (run: typeof runs[number]) =>
+    run.sentBytes! > 0 && run.offered! > 0 ? run.sentBytes! * 8 / run.offered! : run.senderSeconds;
+  const timed = runs.length > 0 && runs.every((run) => sendingSeconds(run)! > 0 && run.receiverSeconds! > 0);
+  const stretch = timed
+    ? spread(runs.map((run) => Math.max(1, run.receiverSeconds! / sendingSeconds(run)!))).median
+    : 1;
   return {
     bps: sentBps * known * (1 - level.udp.lossPercent.median / 100) / stretch,
     sentBps,

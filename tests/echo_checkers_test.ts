@@ -154,20 +154,21 @@ Deno.test("late-reader stage reads once the server holds the echo back, or after
 
 const runs = requires("run");
 
+/** The idle-CPU stage alone, on the Deno file at `path` (relative to this folder) started as `… {port}`. */
+async function idleCpuOn(path: string, portArgs: string) {
+  const file = decodeURIComponent(new URL(path, import.meta.url).pathname);
+  const report = await runCheck(
+    { number: 2, title: "one stage", stages: [idleCpu] },
+    await serverSubject({ kind: "command", command: `${Deno.execPath()} run --allow-net ${file} ${portArgs}` }),
+  );
+  return report.stages[0];
+}
+
 Deno.test({
   name: `idle-CPU stage measures a server whose echo was shown to back up${runs.suffix}`,
   ignore: runs.ignore,
   async fn() {
-    const report = await runCheck(
-      { number: 2, title: "one stage", stages: [idleCpu] },
-      await serverSubject({
-        kind: "command",
-        command: `${Deno.execPath()} run --allow-net ${
-          decodeURIComponent(new URL("../katas/02-echo-event-loop/reference.ts", import.meta.url).pathname)
-        } --port {port}`,
-      }),
-    );
-    const [result] = report.stages;
+    const result = await idleCpuOn("../katas/02-echo-event-loop/reference.ts", "--port {port}");
     assert.equal(result.status, "pass", result.message);
     assert.match(
       result.message ?? "",
@@ -180,16 +181,7 @@ Deno.test({
   name: `idle-CPU stage takes one burst of work after the big echo for what it is, not a busy loop${runs.suffix}`,
   ignore: runs.ignore,
   async fn() {
-    const report = await runCheck(
-      { number: 2, title: "one stage", stages: [idleCpu] },
-      await serverSubject({
-        kind: "command",
-        command: `${Deno.execPath()} run --allow-net ${
-          decodeURIComponent(new URL("./fixtures/echo_then_burst.ts", import.meta.url).pathname)
-        } {port}`,
-      }),
-    );
-    const [result] = report.stages;
+    const result = await idleCpuOn("./fixtures/echo_then_burst.ts", "{port}");
     assert.equal(result.status, "pass", result.message);
   },
 });

@@ -22,6 +22,7 @@ import { canReset, connectAndReset } from "../net/reset.ts";
 import { headerValues, MalformedHeadError, parseHead } from "../http/head.ts";
 import { classifyRequestHead } from "../http/request.ts";
 import type { FuzzSummary } from "./summary.ts";
+import { caseSeed, SeededRandom } from "./seeded_random.ts";
 
 /** One fuzz case: what to send, how, and how the client ends. */
 export interface HttpFuzzCase {
@@ -401,16 +402,10 @@ const HOST_LINES = [
 
 type Random = () => number;
 
-/** mulberry32: small, fast and good enough to pick mutations. */
-function random(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+/** Case `index` of run `seed`: its own stream of numbers in [0, 1), so it does not depend on the cases before it. */
+function caseRandom(seed: number, index: number): Random {
+  const numbers = new SeededRandom(caseSeed(seed, index));
+  return () => numbers.uint32() / 2 ** 32;
 }
 
 const below = (rand: Random, n: number) => Math.floor(rand() * n);
@@ -566,8 +561,7 @@ const MUTATIONS: Record<string, (bytes: Uint8Array, rand: Random) => Uint8Array>
  * ```
  */
 export function httpFuzzCase(seed: number, index: number, { resets = true } = {}): HttpFuzzCase {
-  // Each case has its own stream, so case 7 does not depend on cases 0-6.
-  const rand = random(Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) ^ Math.imul(index + 1, 0x85ebca6b));
+  const rand = caseRandom(seed, index);
   let bytes: Uint8Array = octets(pick(rand, BASES));
   const mutations: string[] = [];
   const roll = rand();

@@ -12,6 +12,7 @@ import { clientNetFlags } from "../lib/check/sandbox.ts";
 import { startHttpFixture } from "../lib/http/fixture.ts";
 import { TargetError } from "../lib/check/target.ts";
 import { requires, withTempDir } from "./_support.ts";
+import { canSeeProcesses, findDescendant, stillRunningAfter, waitForProcess } from "./_processes.ts";
 
 const needs = requires("run", "read", "write");
 
@@ -98,14 +99,20 @@ Deno.test({
   }`,
   ignore: requires("run").ignore,
   async fn() {
+    // The client starts a child of its own, which must go with it.
     const client = clientUnderTest({
       kind: "command",
-      command: `${Deno.execPath()} eval "console.log('started'); await new Promise(() => {})" {url}`,
+      command: `sh -c 'sleep 1001 & wait' {url}`,
     });
     const controller = new AbortController();
     const running = client.run("http://localhost:9/", 9, 60_000, controller.signal);
+    running.catch(() => {});
+    const sleeper = canSeeProcesses
+      ? await waitForProcess(() => findDescendant(Deno.pid, (args) => args === "sleep 1001"), "client's child")
+      : undefined;
     controller.abort();
     await assert.rejects(running, (error: Error) => error.name === "AbortError");
+    if (sleeper) assert.deepEqual(await stillRunningAfter([sleeper]), [], "the client's child outlived the abort");
   },
 });
 

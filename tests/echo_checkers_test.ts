@@ -185,3 +185,24 @@ Deno.test({
     assert.equal(result.status, "pass", result.message);
   },
 });
+
+Deno.test({
+  name: `idle-CPU stage counts the processes a --cmd starts: a wrapper that sits idle hides no busy loop${
+    requires("run", "ffi").suffix
+  }`,
+  ignore: requires("run", "ffi").ignore || Deno.build.os !== "linux",
+  async fn() {
+    // `sh -c '…; true'` stays the parent, as `cargo run`, `make run` or `npm start` do.
+    const broken = decodeURIComponent(new URL("./fixtures/broken_syscalls.ts", import.meta.url).pathname);
+    const report = await runCheck(
+      { number: 2, title: "one stage", stages: [idleCpu] },
+      await serverSubject({
+        kind: "command",
+        command: `sh -c '${Deno.execPath()} run --allow-ffi ${broken} epollout-left-registered --port {port}; true'`,
+      }),
+    );
+    const [result] = report.stages;
+    assert.equal(result.status, "fail", result.message);
+    assert.match(result.hint ?? "", /EPOLLOUT left registered/);
+  },
+});

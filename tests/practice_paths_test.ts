@@ -74,6 +74,9 @@ pathsTest(
     await Deno.copyFile(`${ROOT}tests/fixtures/captures/handshake-no-close.pcap`, `${dir}/handshake.pcap`);
     const run = await denoTask(dir, "kata:5", ["check", "--file", "handshake.pcap", "--logs", "logs"]);
     assert.doesNotMatch(run.stdout + run.stderr, /allow-read|No such file/, run.stdout + run.stderr);
+    // Read and graded: this capture has no close, so the core stops short of it.
+    assert.match(run.stdout, /2 of 4 core stages passed/, run.stdout + run.stderr);
+    assert.equal(run.code, 1, run.stderr);
   },
 );
 

@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { kitArgs, requires, ROOT, withTempDir } from "./_support.ts";
+import { kitArgs, requires, ROOT, runKit, withTempDir } from "./_support.ts";
 import { haveScript, TerminalSession } from "./_terminal.ts";
 
 const needs = requires("run", "read", "write");
@@ -59,8 +59,7 @@ sessionTest(
 sessionTest(
   "practice session: a pass records the stretch stages beside it, and status shows them",
   async (logs) => {
-    const args = kataArgs(logs).with(6, "4");
-    await using session = new TerminalSession(args, ROOT);
+    await using session = new TerminalSession(kitArgs("kata.ts", ["4"], logs), ROOT);
     const [, attempt] = await session.waitFor(/Your fresh attempt: (\S+attempt-001\.ts)/);
     await session.waitFor(/left · save to check/);
     await Deno.copyFile(`${ROOT}katas/04-http-server/reference.ts`, attempt);
@@ -72,12 +71,9 @@ sessionTest(
     assert.equal(record.result, "pass");
     assert.ok(record.stretch.length >= 2, JSON.stringify(record.stretch));
     assert.ok(record.stretch.every((stage: { status: string }) => stage.status === "pass"), JSON.stringify(record));
-    const status = await new Deno.Command(Deno.execPath(), {
-      args: ["run", `--allow-read=${ROOT},${logs}`, "--allow-env=INIT_CWD", "tasks/status.ts", "--logs", logs],
-      cwd: ROOT,
-      env: { NO_COLOR: "1" },
-    }).output();
-    const text = new TextDecoder().decode(status.stdout);
+    const status = await runKit("status.ts", [], logs);
+    assert.equal(status.code, 0, status.stderr);
+    const text = status.stdout;
     assert.match(text, new RegExp(`Kata 4, [^:]+: ${record.stretch.length} of ${record.stretch.length} passed`), text);
   },
 );
@@ -132,7 +128,6 @@ sessionTest(
     );
     assert.equal(resumed.file, stopped.file);
     assert.ok(resumed.durationMs >= 10 * 60_000, `${resumed.durationMs} ms: the elapsed time carried on`);
-    assert.ok(!Deno.statSync(`${logs}/01-echo-threaded`).isFile);
     assert.equal([...Deno.readDirSync(`${logs}/01-echo-threaded`)].length, 1, "no fresh attempt was made");
   },
 );

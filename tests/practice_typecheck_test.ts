@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { TYPE_CHECK_STAGE, TypeChecker } from "../lib/practice/typecheck.ts";
 import { requires, withTempDir } from "./_support.ts";
+import { canSeeProcesses, findDescendant } from "./_processes.ts";
 
 const needs = requires("run", "read", "write");
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
@@ -52,6 +53,10 @@ Deno.test({
         await checker[Symbol.asyncDispose]();
         assert.match((await outcome).message, /The type checker was stopped/);
         await assert.rejects(checker.run(`${file}`), /stopped/, "a stopped checker checks nothing more");
+        if (canSeeProcesses) {
+          const server = await findDescendant(Deno.pid, (args) => args.startsWith(`${Deno.execPath()} lsp`));
+          assert.equal(server, undefined, `a language server is left: pid ${server?.pid}`);
+        }
       }
     }),
 });

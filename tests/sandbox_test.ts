@@ -66,10 +66,12 @@ Deno.test("clientNetFlags() denies the name's ports where something listens, but
   assert.deepEqual(clientNetFlags(8080, new Set([8080])), [allow], "nothing else listens: nothing to deny");
 });
 
-sandboxTest(
-  "parseListeningPorts() reads ss and /proc/net/tcp alike: a listener by IPv4 and IPv6, not one that closed",
-  async () => {
-    if (Deno.build.os !== "linux") return;
+Deno.test({
+  name: `parseListeningPorts() reads ss and /proc/net/tcp alike: a listener by IPv4 and IPv6, not one that closed${
+    needs.suffix || (Deno.build.os === "linux" ? "" : " [ignored: ss and /proc/net/tcp are Linux's]")
+  }`,
+  ignore: needs.ignore || Deno.build.os !== "linux",
+  async fn() {
     const v4 = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const v6 = Deno.listen({ hostname: "::1", port: 0 });
     const closed = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -88,7 +90,7 @@ sandboxTest(
       v6.close();
     }
   },
-);
+});
 
 /**
  * An attempt that, if it ever ran, would print the file and exit: the

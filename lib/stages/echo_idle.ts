@@ -11,7 +11,7 @@
 import { describeMismatch, randomBytes } from "../net/bytes.ts";
 import { readFull, writeAll } from "../net/io.ts";
 import { type Stage, type StageContext, StageFailure, StageSkipped, withDeadline } from "../check/stage.ts";
-import { cpuSeconds } from "../tools/process_stats.ts";
+import { childrenOf, cpuSeconds } from "../tools/process_stats.ts";
 import { echoUntilBackedUp, UnreadWriter } from "./backlog.ts";
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -127,15 +127,28 @@ export const idleCpu: Stage = {
   },
 };
 
-/** The share of one core process `pid` used over the next `windowMs`. */
+/**
+ * CPU seconds of `pid` and every process below it: a `--cmd` such as
+ * `cargo run`, `make run` or `npm start` is a wrapper that sits idle while
+ * its child does the work (or spins).
+ */
+async function treeCpuSeconds(pid: number): Promise<number | undefined> {
+  const own = await cpuSeconds(pid);
+  if (own === undefined) return undefined;
+  let total = own;
+  for (const child of await childrenOf(pid)) total += (await treeCpuSeconds(child)) ?? 0;
+  return total;
+}
+
+/** The share of one core that process `pid`, with its children, used over the next `windowMs`. */
 async function idleShare(pid: number, windowMs: number): Promise<{ share: number; seconds: number }> {
-  const before = await cpuSeconds(pid);
+  const before = await treeCpuSeconds(pid);
   if (before === undefined) {
     throw new StageSkipped("cannot read the server's CPU time here (it needs Linux's /proc and --allow-run)");
   }
   const started = performance.now();
   await delay(windowMs);
-  const after = await cpuSeconds(pid);
+  const after = await treeCpuSeconds(pid);
   const seconds = (performance.now() - started) / 1000;
   if (after === undefined) throw new StageFailure("The server process went away while its client sat idle");
   return { share: (after - before) / seconds, seconds };

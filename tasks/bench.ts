@@ -35,10 +35,14 @@ function codeKatas(): LatencyKata<unknown>[] {
 async function benchCheck(args: string[]): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ args, options: { runs: { type: "string" }, "type-check": { type: "string" } } }));
+    ({ values } = parseArgs({
+      args,
+      options: { runs: { type: "string" }, "type-check": { type: "string" }, help: { type: "boolean" } },
+    }));
   } catch (error) {
     usageFromParseError(error);
   }
+  if (values.help) return await main(["--help"]);
   const runs = Number(values.runs ?? 3);
   if (!Number.isInteger(runs) || runs < 3 || runs > 20) {
     throw new UsageError(`--runs takes a whole number from 3 to 20, not "${values.runs}"`);

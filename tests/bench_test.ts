@@ -24,12 +24,11 @@ import {
 } from "../lib/bench/rounds.ts";
 import { startBenchServer } from "../lib/bench/server_process.ts";
 import { buildC } from "../lib/tools/build_c.ts";
-import { hasProgram, requires, withTempDir } from "./_support.ts";
+import { hasProgram, requires, ROOT, withTempDir } from "./_support.ts";
 
 const needs = requires("run", "read", "write");
 const linux = Deno.build.os === "linux";
 const ready = !needs.ignore && linux && await hasProgram("cc");
-const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const suffix = needs.suffix || (ready ? "" : " [ignored: needs Linux and cc]");
 const deno = (file: string, args = "--port {port}") => `${Deno.execPath()} run --allow-net ${ROOT}${file} ${args}`;
 
@@ -292,4 +291,19 @@ Transfer/sec:      4.00MB
     socketErrors: 4,
   });
   assert.throws(() => parseWrk("garbage"), /no Requests\/sec/);
+});
+
+Deno.test({
+  name: `deno task bench check --help prints the benchmarks' help, as every bench does${requires("run").suffix}`,
+  ignore: requires("run").ignore,
+  async fn() {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-run", "--allow-sys=loadavg", "tasks/bench.ts", "check", "--help"],
+      cwd: ROOT,
+      stdin: "null",
+      env: { NO_COLOR: "1" },
+    }).output();
+    assert.equal(output.code, 0, new TextDecoder().decode(output.stderr));
+    assert.match(new TextDecoder().decode(output.stdout), /deno task bench check \[--runs N\]/);
+  },
 });

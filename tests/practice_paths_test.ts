@@ -13,14 +13,14 @@ const needs = requires("run", "read", "write");
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 
 /** `deno task NAME ARGS` run from `cwd`, with the project's deno.json. */
-async function denoTask(cwd: string, name: string, args: string[]) {
+async function denoTask(cwd: string, name: string, args: string[], env: Record<string, string> = {}) {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["task", "-q", "--config", `${ROOT}deno.json`, name, ...args],
     cwd,
     stdin: "null",
     // As from the learner's shell: no INIT_CWD of an outer `deno task` (a nested one keeps it, as npm does).
     clearEnv: true,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
   }).output();
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
@@ -96,3 +96,11 @@ pathsTest(
     assert.match(help.stdout, /deno task kata:1 --continue +continue your last stopped attempt/);
   },
 );
+
+pathsTest("deno task pcap: a relative path outside the project is read from where the command ran", async (dir) => {
+  await Deno.copyFile(`${ROOT}tests/fixtures/captures/handshake-no-close.pcap`, `${dir}/handshake.pcap`);
+  // A shell's PATH: the task may run tshark, and Deno looks for it at start.
+  const run = await denoTask(dir, "pcap", ["handshake.pcap"], { PATH: "/usr/local/bin:/usr/bin:/bin" });
+  assert.equal(run.code, 0, run.stdout + run.stderr);
+  assert.match(run.stdout, /SYN/);
+});

@@ -69,7 +69,7 @@ Options:
   --connections N  http: concurrent connections (default 50)
   --packets N      pcap: packets in the synthetic capture (default 1000000)
   --cmd SPEC       another server: "name=./my-server {port}"
-  --json           print every round's measurements and the summary as JSON
+  --json           echo, http, pcap: print every round's measurements and the summary as JSON
 
 Results are also written to logs/bench/<name>-<time>.json. Needs Linux (and
 cc for echo).`;

@@ -25,6 +25,7 @@ import { CaptureScanner, PcapError } from "./reader.ts";
 import { compareWithTshark } from "./tshark.ts";
 import { BufferedByteWriter } from "../report/buffered_writer.ts";
 import { ToolError } from "../tools/runner.ts";
+import { userPath } from "../cli/paths.ts";
 
 const HELP = `deno task pcap FILE — annotate a capture (pcap or pcapng)
 
@@ -77,7 +78,8 @@ export async function main(args: string[]): Promise<number> {
       "Give one capture file: deno task pcap handshake.pcap",
     );
   }
-  const path = positionals[0];
+  // From the folder the command ran in: `deno task` itself runs in the project.
+  const path = userPath(positionals[0]);
   const printed = await printPackets(path, values.json ?? false);
   if (printed === "stopped") return 0;
   const { count, missing, defect } = printed;

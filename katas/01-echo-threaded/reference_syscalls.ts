@@ -6,7 +6,8 @@
  * The C skeleton, call for call:
  *
  *   socket → setsockopt(SO_REUSEADDR) → bind → listen
- *   loop: accept → (client gone? close) → pthread_create(worker, fd) → pthread_detach
+ *   loop: accept → (client gone? close) → (over the thread budget? close)
+ *         → pthread_create(worker, fd) → pthread_detach
  *   worker: read → write (all of it) → … → read returns 0 → close
  *
  * pthread_create is `new Worker(...)`: a Deno Worker is an OS thread with a

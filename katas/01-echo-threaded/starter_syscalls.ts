@@ -25,6 +25,7 @@ const SOCK_STREAM = 1;
 const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
+const SO_ERROR = 4;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const SOMAXCONN = 4096;
@@ -37,6 +38,7 @@ const ECONNABORTED = 103;
 const SYMBOLS = {
   socket: { parameters: ["i32", "i32", "i32"], result: "i32" },
   setsockopt: { parameters: ["i32", "i32", "i32", "buffer", "u32"], result: "i32" },
+  getsockopt: { parameters: ["i32", "i32", "i32", "buffer", "buffer"], result: "i32" },
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept: { parameters: ["i32", "pointer", "pointer"], result: "i32" },
@@ -93,6 +95,9 @@ function acceptLoop(listener: number): never {
   //       likely EMFILE (no descriptors left): wait a little, then retry.
   //       Under FFI errno may be V8's, not accept's: let it word the message
   //       only. Turn Nagle off (TCP_NODELAY) on each client.
+  // TODO: a client that reset while queued is already gone: getsockopt
+  //       (SOL_SOCKET, SO_ERROR) fills in its pending error (an out-parameter,
+  //       not errno); close such a one instead of paying a thread for it.
   // TODO: new Worker(import.meta.url, { type: "module", name: CONNECTION_THREAD }),
   //       post it the descriptor, and do not wait for it.
   return todo("acceptLoop");

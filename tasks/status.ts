@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { KATAS } from "../katas/catalog.ts";
 import { runMain, UsageError, usageFromParseError } from "../lib/cli/errors.ts";
-import { latestPerAttempt, readAttempts } from "../lib/practice/history.ts";
+import { readAttempts } from "../lib/practice/history.ts";
 import { LogPaths } from "../lib/practice/logs.ts";
 import { readMistakes } from "../lib/practice/mistakes.ts";
 import { completionStandard, dueNow, formatStatus, standingsOf } from "../lib/practice/status.ts";
@@ -53,9 +53,9 @@ async function main(args: string[]): Promise<number> {
     throw new UsageError(`No logs folder at ${logs.root}`);
   }
   const history = await readAttempts(logs.history);
-  const attempts = latestPerAttempt(history.attempts);
+  // standingOf() keeps each continued attempt once, as it last stood.
   const standings = (await Promise.all(
-    KATAS.map(async (kata) => standingsOf(kata, attempts, (await readMistakes(logs.mistakes(kata))).length)),
+    KATAS.map(async (kata) => standingsOf(kata, history.attempts, (await readMistakes(logs.mistakes(kata))).length)),
   )).flat();
   const standard = completionStandard(standings);
   if (values.json) {

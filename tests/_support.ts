@@ -122,3 +122,8 @@ export async function runKit(script: string, args: readonly string[], logs: stri
   const decode = (bytes: Uint8Array) => new TextDecoder().decode(bytes);
   return { code: output.code, stdout: decode(output.stdout), stderr: decode(output.stderr) };
 }
+
+/** `text` without its ANSI colours: Deno colours output into a pipe, too, unless NO_COLOR is set. */
+export function plain(text: string): string {
+  return text.replaceAll(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "");
+}

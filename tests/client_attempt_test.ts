@@ -11,7 +11,7 @@ import { clientSubject } from "../lib/check/run.ts";
 import { clientNetFlags } from "../lib/check/sandbox.ts";
 import { startHttpFixture } from "../lib/http/fixture.ts";
 import { TargetError } from "../lib/check/target.ts";
-import { requires, withTempDir } from "./_support.ts";
+import { plain, requires, withTempDir } from "./_support.ts";
 import { canSeeProcesses, findDescendant, stillRunningAfter, waitForProcess } from "./_processes.ts";
 
 const needs = requires("run", "read", "write");
@@ -88,9 +88,8 @@ attemptTest("what a --file client says on stderr names the learner's file, not t
   const result = await client.run("http://localhost:9/", 9);
   assert.equal(result.code, 1);
   assert.match(result.stderr, /Uncaught.*boom/);
-  // Deno colours its error output even into a pipe unless NO_COLOR is set.
-  const plain = result.stderr.replaceAll(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "");
-  assert.ok(plain.includes(`file://${path}:1:7`), plain);
+  const stderr = plain(result.stderr);
+  assert.ok(stderr.includes(`file://${path}:1:7`), stderr);
 });
 
 Deno.test({

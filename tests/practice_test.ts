@@ -5,7 +5,7 @@ import { appendAttempt, type AttemptRecord, readAttempts } from "../lib/practice
 import type { PracticeKata } from "../lib/practice/kata.ts";
 import { appendMistake, readMistakes } from "../lib/practice/mistakes.ts";
 import { completionStandard, formatStatus, standingOf } from "../lib/practice/status.ts";
-import { requires, withTempDir } from "./_support.ts";
+import { plain, requires, withTempDir } from "./_support.ts";
 
 const files = requires("read", "write");
 
@@ -198,10 +198,7 @@ Deno.test("formatStatus() shows the stretch stages passed and names those not ye
     },
   ];
   const standings = [standingOf(KATA, history, 0)];
-  const text = formatStatus(standings, completionStandard(standings)).replaceAll(
-    new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"),
-    "",
-  );
+  const text = plain(formatStatus(standings, completionStandard(standings)));
   assert.match(text, /stretch/);
   assert.match(text, /│?\s1\/2\s/);
   assert.match(text, /Stretch \(beyond the standard\)\n\s+Kata 1, Echo: 1 of 2 passed; not yet: slowloris/);

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import { formatStage, formatSummary, reportToJson } from "../lib/check/report.ts";
 import { fixedSubject, runCheck } from "../lib/check/run.ts";
 import { runStages, type Stage, StageFailure } from "../lib/check/stage.ts";
+import { plain } from "./_support.ts";
 
 /** A stage that records that it ran, and passes or fails as told. */
 function stage(name: string, outcome: "pass" | "fail", level?: "core" | "stretch"): Stage<string[]> {
@@ -68,7 +69,6 @@ Deno.test("runStages() goes on after a stretch failure: each stretch stage stand
 const kata = (stages: Stage<string[]>[]) => ({ number: 9, title: "Levels", stages });
 
 /** Text without its colours, which are on when the tests run in a terminal. */
-const plain = (text: string) => text.replaceAll(new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g"), "");
 
 Deno.test("runCheck() passes on the core alone and lists the stretch stages apart", async () => {
   const report = await runCheck(

@@ -14,8 +14,8 @@ import { platformSentence } from "../lib/kinds/syscall_track.ts";
 import { LogPaths } from "../lib/practice/logs.ts";
 import { standingOf } from "../lib/practice/status.ts";
 import type { AttemptRecord } from "../lib/practice/history.ts";
-import { hasProgram, kitArgs, requires, ROOT, runKit, withTempDir } from "./_support.ts";
-import { TerminalSession } from "./_terminal.ts";
+import { kitArgs, requires, ROOT, runKit, withTempDir } from "./_support.ts";
+import { haveScript, TerminalSession } from "./_terminal.ts";
 
 const cli = requires("run", "read", "write");
 const linux = Deno.build.os === "linux";
@@ -202,8 +202,6 @@ cliTest("kata:1 run --track syscalls serves on the port asked, and stops on SIGI
   assert.equal(status.code, 0);
   await assert.rejects(Deno.connect({ hostname: "127.0.0.1", port }), Deno.errors.ConnectionRefused);
 }, true);
-
-const haveScript = linux && !cli.ignore && await hasProgram("script", ["--version"]);
 
 Deno.test({
   name: `practice --track syscalls: the attempt starts from the syscall starter and is recorded with its track${

@@ -15,6 +15,7 @@ import type { Stage, StageResult } from "../check/stage.ts";
 import { TypeChecker } from "../practice/typecheck.ts";
 import { SAVE_DEBOUNCE_MS } from "../practice/watch.ts";
 import { formatTable } from "../report/table.ts";
+import { spread } from "./rounds.ts";
 
 /** A kata as the benchmark needs it: its stages, its reference, and how practice grades a file. */
 export interface LatencyKata<C> {
@@ -53,7 +54,7 @@ export interface CheckLatency {
   passed: boolean;
 }
 
-const median = (values: number[]) => values.toSorted((a, b) => a - b)[Math.floor(values.length / 2)];
+const median = (values: number[]) => spread(values)?.median ?? NaN;
 
 /**
  * Times the practice loop's check of each kata's reference, saved as a

@@ -99,7 +99,7 @@ export async function startTarget(
  * cannot slip unchecked code in. The copy goes when the target stops.
  */
 async function startDenoFile(path: string, options: StartTargetOptions): Promise<RunningTarget> {
-  await assertFileExists(path);
+  // A missing file, or a folder, is refused by the copy's own read.
   const copies = new AttemptCopies(path);
   try {
     const attempt = await copies.checked();
@@ -185,7 +185,17 @@ async function connectToAddress(
   };
 }
 
-async function assertFileExists(path: string): Promise<void> {
+/**
+ * Refuses a path that is missing or not a file, in one sentence; says
+ * nothing where it may not look (the program started from it will).
+ *
+ * @example
+ * ```ts ignore
+ * import { assertFileExists } from "./target.ts";
+ * await assertFileExists("attempt-001.ts"); // TargetError "No such file: attempt-001.ts"
+ * ```
+ */
+export async function assertFileExists(path: string): Promise<void> {
   const status = await Deno.permissions.query({ name: "read", path });
   if (status.state !== "granted") return; // the child will say if it is missing
   try {

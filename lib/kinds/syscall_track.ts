@@ -9,7 +9,7 @@
  */
 
 import type { TargetSpec } from "../check/target.ts";
-import { TargetError } from "../check/target.ts";
+import { assertFileExists } from "../check/target.ts";
 import { UsageError } from "../cli/errors.ts";
 import { waitForListen } from "../net/ports.ts";
 import type { KataFlags } from "./common.ts";
@@ -84,12 +84,7 @@ function quoted(path: string): string {
  * ```
  */
 export async function syscallFileTarget(path: string): Promise<TargetSpec> {
-  try {
-    if (!(await Deno.stat(path)).isFile) throw new TargetError(`Not a file: ${path}`);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) throw new TargetError(`No such file: ${path}`);
-    throw error;
-  }
+  await assertFileExists(path);
   const file = quoted(path);
   return {
     kind: "command",

@@ -342,8 +342,11 @@ class EchoLoop {
     // which for us means the connection is dead (a client's own half-close,
     // shutdown(SHUT_WR), shows as EOF on read instead). Nothing left to say.
     if (events & (EPOLLERR | EPOLLHUP)) return this.#close(client);
-    // EPOLLIN also reports EOF; read() returning 0 tells it.
-    if (client.interest & EPOLLIN) this.#drainInput(client);
+    // Read only when epoll says readable (EPOLLIN also reports EOF: read()
+    // returning 0 tells it). A wake-up for EPOLLOUT alone has nothing to
+    // read; a read there would only fail with EAGAIN, one system call wasted
+    // per drained write.
+    if (events & EPOLLIN) this.#drainInput(client);
     if (pending(client) > 0) this.#flush(client);
     if (client.inputDone && pending(client) === 0) return this.#close(client);
     this.#updateInterest(client);

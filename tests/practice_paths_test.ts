@@ -47,6 +47,21 @@ pathsTest(
 );
 
 pathsTest(
+  "deno task kata:2 check --file --track syscalls: the untimed pass is recorded with its track and its stretch stages",
+  async (dir) => {
+    await Deno.copyFile(`${ROOT}katas/02-echo-event-loop/reference_syscalls.ts`, `${dir}/mine.ts`);
+    const run = await denoTask(dir, "kata:2", ["check", "--file", "mine.ts", "--track", "syscalls", "--logs", "logs"]);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    const record = JSON.parse(await Deno.readTextFile(`${dir}/logs/attempts.jsonl`));
+    assert.equal(record.untimed, true);
+    assert.equal(record.track, "syscalls", "status would count this pass on the Deno.listen track");
+    assert.ok(record.stretch?.length > 0, `no stretch stages recorded: ${JSON.stringify(record)}`);
+    const status = await denoTask(dir, "status", ["--logs", "logs"]);
+    assert.equal(status.code, 0, status.stdout + status.stderr);
+  },
+);
+
+pathsTest(
   "deno task kata:1 check --file: a failing check is not recorded",
   async (dir) => {
     await Deno.copyFile(`${ROOT}katas/01-echo-threaded/starter.ts`, `${dir}/mine.ts`);

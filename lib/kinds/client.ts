@@ -126,10 +126,13 @@ export const clientKind: Kind<ClientKata> = {
   }),
   practice: (kata, command) =>
     practiseCode(kata, command, (file) => clientKataSubject(kata, { kind: "deno-file", path: file })),
-  check: async (kata, { flags, rest }) => {
+  check: async (kata, { flags, rest, recordPass }) => {
     expectNoMore(rest, "check");
     const target = targetFromFlags(kata, flags);
-    return await printCheck(kata, () => clientKataSubject(kata, target), { json: flags.json ?? false });
+    return await printCheck(kata, () => clientKataSubject(kata, target), {
+      json: flags.json ?? false,
+      onPass: recordPass && ((report) => recordPass({ stretch: report.stretch })),
+    });
   },
   run: runReference,
   commands: { fixture: serveFixture },

@@ -6,7 +6,7 @@
  */
 
 import { closeProcessGroups } from "../check/process_group.ts";
-import { formatHeading, formatStage, formatSummary, reportToJson } from "../check/report.ts";
+import { type CheckReport, formatHeading, formatStage, formatSummary, reportToJson } from "../check/report.ts";
 import { runCheck, type Subject } from "../check/run.ts";
 import type { Stage } from "../check/stage.ts";
 import { TargetError } from "../check/target.ts";
@@ -125,7 +125,7 @@ export interface CheckExtras {
 export async function printCheck<C>(
   kata: PracticeKata & { loadStages(): Promise<readonly Stage<C>[]> },
   start: () => Promise<Subject<C>>,
-  options: { json: boolean; extras?: () => CheckExtras },
+  options: { json: boolean; extras?: () => CheckExtras; onPass?: (report: CheckReport) => Promise<void> },
 ): Promise<number> {
   const { json } = options;
   // SIGINT or SIGTERM to the kit alone must not leave the program under test running.
@@ -150,6 +150,7 @@ export async function printCheck<C>(
     if (extras.text) console.log(extras.text);
     console.log(formatSummary(report));
   }
+  if (report.passed) await options.onPass?.(report);
   return report.passed ? 0 : 1;
 }
 

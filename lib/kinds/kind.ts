@@ -9,6 +9,7 @@
  * @module
  */
 
+import type { StretchResult } from "../check/report.ts";
 import type { Stage } from "../check/stage.ts";
 import type { PracticeKata } from "../practice/kata.ts";
 import type { LogPaths } from "../practice/logs.ts";
@@ -35,6 +36,19 @@ export interface KataCommand {
   /** The card's text. */
   card: string;
   logs: LogPaths;
+  /**
+   * Set for `check --file` on a code kata: the kind calls it when the check
+   * passes, with what the history keeps beside an untimed pass.
+   */
+  recordPass?: (pass: CheckedPass) => Promise<void>;
+}
+
+/** What a passing `check --file` leaves in the history, besides the file. */
+export interface CheckedPass {
+  /** The track graded, when it is not the kata's main one ("syscalls"). */
+  track?: string;
+  /** The stretch stages and how they went. */
+  stretch: StretchResult[];
 }
 
 /** The lines a kind adds to `deno task kata:N --help`. */

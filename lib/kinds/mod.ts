@@ -16,7 +16,7 @@ import { type CaptureKata, captureKind } from "./capture.ts";
 import { type ClientKata, clientKind } from "./client.ts";
 import { expectNoMore, type KataFlags } from "./common.ts";
 import { type ExperimentKata, experimentKind } from "./experiment.ts";
-import type { KataCommand, Kind, KindHelp } from "./kind.ts";
+import type { CheckedPass, KataCommand, Kind, KindHelp } from "./kind.ts";
 import { type ServerKata, serverKind } from "./server.ts";
 
 export type { CaptureKata, ClientKata, ExperimentKata, ServerKata };
@@ -169,11 +169,11 @@ export async function runKata(kata: CatalogKata, args: string[]): Promise<number
   }
   const command = kind.command(name);
   if (!command) throw new UsageError(`Unknown command: ${name}`);
-  const status = await command({ flags: values, rest, card, logs });
-  if (name === "check" && status === 0 && values.file !== undefined && codeKind(kata)) {
-    await recordUntimedPass(kata, logs, values.file, values.json ?? false);
-  }
-  return status;
+  const file = values.file;
+  const recordPass = name === "check" && file !== undefined && codeKind(kata)
+    ? (pass: CheckedPass) => recordUntimedPass(kata, logs, file, pass, values.json ?? false)
+    : undefined;
+  return await command({ flags: values, rest, card, logs, recordPass });
 }
 
 /** Whether the learner's attempt at `kata` is code, kept as a file: a server or a client. */
@@ -183,9 +183,16 @@ function codeKind(kata: CatalogKata): boolean {
 
 /**
  * A pass of `check --file` outside practice counts: recorded with no time
- * (no clock ran), so the status board and the schedule see it.
+ * (no clock ran), on the track it was graded on and with its stretch
+ * stages, so the status board and the schedule see it as practice would.
  */
-async function recordUntimedPass(kata: CatalogKata, logs: LogPaths, file: string, json: boolean): Promise<void> {
+async function recordUntimedPass(
+  kata: CatalogKata,
+  logs: LogPaths,
+  file: string,
+  pass: CheckedPass,
+  json: boolean,
+): Promise<void> {
   await appendAttempt(logs.history, {
     kata: kata.number,
     started: new Date().toISOString(),
@@ -194,6 +201,8 @@ async function recordUntimedPass(kata: CatalogKata, logs: LogPaths, file: string
     failedStages: [],
     file: file.startsWith(`${logs.root}/`) ? file.slice(logs.root.length + 1) : file,
     untimed: true,
+    ...(pass.track ? { track: pass.track } : {}),
+    ...(pass.stretch.length > 0 ? { stretch: pass.stretch } : {}),
   });
   if (!json) console.log(`Recorded as an untimed pass in ${logs.history}.`);
 }

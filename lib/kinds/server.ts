@@ -175,10 +175,15 @@ Tracks (practice, check --reference, check --file, run):
       { name: "syscalls", ...kata.syscalls! },
     );
   },
-  check: async (kata, { flags, rest }) => {
+  check: async (kata, { flags, rest, recordPass }) => {
     expectNoMore(rest, "check");
-    const target = await targetFromFlags(kata, flags, trackOf(kata, flags));
-    return await printCheck(kata, () => serverKataSubject(kata, target), { json: flags.json ?? false });
+    const track = trackOf(kata, flags);
+    const target = await targetFromFlags(kata, flags, track);
+    return await printCheck(kata, () => serverKataSubject(kata, target), {
+      json: flags.json ?? false,
+      onPass: recordPass &&
+        ((report) => recordPass({ ...(track === "syscalls" ? { track } : {}), stretch: report.stretch })),
+    });
   },
   run: runReference,
 };

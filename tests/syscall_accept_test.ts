@@ -15,10 +15,11 @@
 import assert from "node:assert/strict";
 import { readFull, writeAll } from "../lib/net/io.ts";
 import { freePort, waitForListen } from "../lib/net/ports.ts";
-import { cpuSeconds } from "../lib/tools/process_stats.ts";
+import { cpuSeconds, openFilesLimit } from "../lib/tools/process_stats.ts";
 import { hasProgram, requires } from "./_support.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
+const KATA_1 = `${ROOT}katas/01-echo-threaded/reference_syscalls.ts`;
 const KATA_2 = `${ROOT}katas/02-echo-event-loop/reference_syscalls.ts`;
 
 const needs = requires("run", "read", "ffi");
@@ -246,6 +247,117 @@ for (const lie of LIES) {
       // Said once per shortage, not once per 100 ms pause (nor per retry).
       const said = linesMatching(server.stderr, /accept4/);
       assert.ok(said >= 1 && said <= 2, `The server said ${said} times that accept4 failed:${server.describe()}`);
+    },
+  });
+}
+
+/** The lowest descriptor number `pid` does not hold: where its next accept() lands (or, blocked, has landed). */
+async function lowestFreeDescriptor(pid: number): Promise<number> {
+  const output = await new Deno.Command("ls", { args: ["-1", `/proc/${pid}/fd`], stderr: "null" }).output();
+  const held = new Set(new TextDecoder().decode(output.stdout).split("\n").filter(Boolean).map(Number));
+  let fd = 0;
+  while (held.has(fd)) fd++;
+  return fd;
+}
+
+/** Sets the soft open-files limit of a running process (`prlimit --pid`), leaving the hard one. */
+async function setSoftFileLimit(pid: number, soft: number): Promise<void> {
+  const output = await new Deno.Command("prlimit", {
+    args: ["--pid", String(pid), `--nofile=${soft}:`],
+    stderr: "piped",
+  })
+    .output();
+  assert.ok(
+    output.success,
+    `prlimit --pid ${pid} --nofile=${soft}: failed: ${new TextDecoder().decode(output.stderr)}`,
+  );
+}
+
+/** Connects a client the server accepts and closes at once, and waits for that close. */
+async function refused(port: number): Promise<void> {
+  using conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  try {
+    assert.equal(await within(conn.read(new Uint8Array(64)), "the refusal"), null, "a refused client got bytes");
+  } catch (error) {
+    if (!(error instanceof Deno.errors.ConnectionReset)) throw error;
+  }
+}
+
+/**
+ * Connects until a client is served (echoed), within `ANSWER_MS`, and
+ * returns it: one that comes while the last thread is still ending is
+ * refused, and the next one is tried.
+ */
+async function served(port: number): Promise<Deno.TcpConn> {
+  const deadline = Date.now() + ANSWER_MS;
+  while (true) {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+    try {
+      await within(echoes(conn), "the echo");
+      return conn;
+    } catch (error) {
+      conn.close();
+      if (Date.now() >= deadline) throw error;
+    }
+  }
+}
+
+const REFUSING = /refusing clients/;
+const OUT_OF_DESCRIPTORS = /^accept\b/;
+
+for (const lie of [undefined, LIES[1]]) {
+  const preload = lie
+    ? ["--preload", new URL(`./fixtures/errno_clobber_preload.ts?errno=${lie.code}`, import.meta.url).href]
+    : [];
+  Deno.test({
+    name: `the Kata 1 syscall reference says it refuses clients, and that accept() fails, once per episode each, ${
+      lie ? `while errno lies (${lie.name})` : "also when it runs out of descriptors while refusing"
+    }${ignoreReason}`,
+    ignore,
+    async fn() {
+      await using server = await startServer([
+        Deno.execPath(),
+        "run",
+        "--no-prompt",
+        "--allow-ffi",
+        `--allow-read=${KATA_1}`,
+        ...preload,
+        KATA_1,
+        "--max-threads",
+        "1",
+      ]);
+      const { soft } = (await openFilesLimit(server.pid))!;
+      const said = () => ({
+        refusing: linesMatching(server.stderr, REFUSING),
+        outOfDescriptors: linesMatching(server.stderr, OUT_OF_DESCRIPTORS),
+      });
+      // Two episodes: both troubles end when a client is served again, so the
+      // second time each is news again.
+      for (let episode = 1; episode <= 2; episode++) {
+        // Over the budget: the one thread is busy with `held`. (A client that
+        // came while the last thread was ending was refused: its own episode.)
+        const held = await served(server.port);
+        try {
+          const before = said();
+          await refused(server.port);
+          await server.untilLines(REFUSING, before.refusing + 1);
+          // Out of descriptors too. accept() took its descriptor before it
+          // blocked, so one more client gets in, and is refused as well,
+          // silently (the same episode); every accept() after that fails.
+          await setSoftFileLimit(server.pid, await lowestFreeDescriptor(server.pid));
+          await refused(server.port);
+          await server.untilLines(OUT_OF_DESCRIPTORS, before.outOfDescriptors + 1);
+          assert.deepEqual(
+            said(),
+            { refusing: before.refusing + 1, outOfDescriptors: before.outOfDescriptors + 1 },
+            `Episode ${episode}: each trouble said once:${server.describe()}`,
+          );
+        } finally {
+          await setSoftFileLimit(server.pid, soft);
+          held.close();
+        }
+      }
+      (await served(server.port)).close();
     },
   });
 }

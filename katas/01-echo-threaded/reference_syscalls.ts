@@ -42,7 +42,6 @@ const TCP_NODELAY = 1;
 const SOMAXCONN = 4096;
 const RLIMIT_NOFILE = 7;
 const EINTR = 4;
-const ECONNABORTED = 103;
 
 /**
  * The calls we make, with C's types: `int` is i32, `size_t` usize, `ssize_t`
@@ -98,13 +97,13 @@ const libc = openLibc();
 const errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
 const errno = () => errnoView.getInt32();
 
-/** What perror() would print: "bind: Address already in use". */
-const describe = (call: string, code: number) => `${call}: ${Deno.UnsafePointerView.getCString(libc.strerror(code)!)}`;
+/** What errno `code` means, in words: "Address already in use". */
+const strerror = (code: number) => Deno.UnsafePointerView.getCString(libc.strerror(code)!);
 
-/** A failed setup call. */
+/** A failed setup call, as perror() would say it: "bind: Address already in use". */
 class SystemError extends Error {
   constructor(call: string, readonly code: number) {
-    super(describe(call, code));
+    super(`${call}: ${strerror(code)}`);
     this.name = "SystemError";
   }
 }
@@ -166,13 +165,13 @@ function listenOn(host: string, port: number): number {
 function acceptLoop(listener: number, budget: ThreadBudget): never {
   // Live connection threads, shared with them: each subtracts itself as it ends.
   const live = new Int32Array(new SharedArrayBuffer(4));
-  // Said on stderr once per shortage, not once per client: a server out of
-  // descriptors that logs every retry fills the disk next.
-  let complained = false;
-  const complainOnce = (message: string) => {
-    if (!complained) console.error(message);
-    complained = true;
-  };
+  // Two troubles, each said on stderr once per episode, not once per client
+  // or per retry: a server that logs every retry fills the disk next. Each
+  // has its own flag, reset when that trouble ends, because they overlap: a
+  // server over its thread budget can run out of descriptors too, and that
+  // is news, not a repeat.
+  let refusing = false; // over the thread budget since the last client we served
+  let failing = false; // accept() failing since the last one that worked
   let failuresInARow = 0;
   while (true) {
     const fd = libc.accept(listener, null, null); // blocks until a client connects
@@ -181,17 +180,21 @@ function acceptLoop(listener: number, budget: ThreadBudget): never {
       // queued) or a signal's (EINTR): retry at once. A second in a row is
       // something that lasts, most likely no descriptor left (EMFILE): the
       // client stays queued and accept() would fail again at once, so wait
-      // for connections to close. errno only words the message (see errno).
+      // for connections to close. The count decides, not errno: it only
+      // words the message (see errno), and a V8 "EINTR" must not hide a
+      // shortage.
       const code = errno();
       failuresInARow++;
       if (failuresInARow === 1) continue;
-      if (code !== EINTR && code !== ECONNABORTED) {
-        complainOnce(`${describe("accept", code)}: retrying every ${ACCEPT_PAUSE_MS} ms`);
+      if (!failing) {
+        console.error(`accept keeps failing (errno says: ${strerror(code)}): retrying every ${ACCEPT_PAUSE_MS} ms`);
+        failing = true;
       }
       libc.usleep(ACCEPT_PAUSE_MS * 1000);
       continue;
     }
     failuresInARow = 0;
+    failing = false;
     if (hasReset(fd)) {
       // A client that connected and reset while queued: it is gone already.
       // Close it here, at the cost of a system call, not of a thread.
@@ -199,11 +202,12 @@ function acceptLoop(listener: number, budget: ThreadBudget): never {
       continue;
     }
     if (Atomics.load(live, 0) >= budget.threads) {
-      complainOnce(`echo: ${budget.bound}: refusing clients until one ends`);
+      if (!refusing) console.error(`echo: ${budget.bound}: refusing clients until one ends`);
+      refusing = true;
       libc.close(fd);
       continue;
     }
-    complained = false;
+    refusing = false;
     // Nagle + the client's delayed ACK would stall small echoes ~40 ms.
     libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ONE, ONE.length);
     try {

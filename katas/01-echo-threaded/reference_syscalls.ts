@@ -41,7 +41,6 @@ const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const SOMAXCONN = 4096;
 const RLIMIT_NOFILE = 7;
-const EINTR = 4;
 
 /**
  * The calls we make, with C's types: `int` is i32, `size_t` usize, `ssize_t`
@@ -92,7 +91,8 @@ const libc = openLibc();
  * call on this thread and overwrite it. Even then, under FFI, it may not be
  * the call's: this thread is also V8's, which can run its own code between
  * the call's return and our read and leave its own errno behind. So errno
- * picks a message or a retry, never whether the server goes on.
+ * only words a message; whether to retry, wait or give up is decided from
+ * what errno cannot fake: how many times in a row a call failed.
  */
 const errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
 const errno = () => errnoView.getInt32();
@@ -255,18 +255,29 @@ const CONNECTION_THREAD = "echo-connection";
  */
 const READ_BYTES = 64 * 1024;
 
+/**
+ * A read() or write() that failed is tried once more, whatever errno says.
+ * A signal (EINTR) needs that one retry; a dead connection (ECONNRESET,
+ * EPIPE) fails again at once, and then the client is gone. Asking errno
+ * instead would let a V8 "EINTR" keep this thread writing to a dead socket
+ * for ever: a core burnt, and a thread of the budget never given back.
+ */
+const RETRIES_AFTER_FAILURE = 1;
+
 /** Echoes until the client closes, then closes. Never throws: one client's trouble is its own. */
 function serveConnection(fd: number): void {
   const buffer = new Uint8Array(READ_BYTES);
+  let retries = RETRIES_AFTER_FAILURE;
   while (true) {
     // read() blocks this thread until *some* bytes arrive: n can be 1 even
     // if the client sent a megabyte. 0 means the client finished sending.
     const n = Number(libc.read(fd, buffer, BigInt(READ_BYTES)));
     if (n === 0) break;
     if (n < 0) {
-      if (errno() === EINTR) continue; // a signal interrupted the wait: not an error
-      break; // ECONNRESET and friends: this client is gone
+      if (retries-- > 0) continue; // a signal, maybe; once more
+      break; // failed again: this client is gone
     }
+    retries = RETRIES_AFTER_FAILURE;
     if (!writeAll(fd, buffer.subarray(0, n))) break;
   }
   // After EOF everything read has been echoed, so closing is the whole
@@ -288,13 +299,15 @@ function serveConnection(fd: number): void {
  */
 function writeAll(fd: number, bytes: Uint8Array): boolean {
   let written = 0;
+  let retries = RETRIES_AFTER_FAILURE;
   while (written < bytes.length) {
     const rest = bytes.subarray(written);
     const n = Number(libc.write(fd, rest, BigInt(rest.length)));
     if (n < 0) {
-      if (errno() === EINTR) continue;
+      if (retries-- > 0) continue; // see RETRIES_AFTER_FAILURE
       return false;
     }
+    retries = RETRIES_AFTER_FAILURE;
     written += n;
   }
   return true;

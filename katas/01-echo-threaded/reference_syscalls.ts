@@ -41,8 +41,6 @@ const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const SOMAXCONN = 4096;
 const RLIMIT_NOFILE = 7;
-const EINTR = 4;
-const ECONNABORTED = 103;
 
 /**
  * The calls we make, with C's types: `int` is i32, `size_t` usize, `ssize_t`
@@ -93,18 +91,19 @@ const libc = openLibc();
  * call on this thread and overwrite it. Even then, under FFI, it may not be
  * the call's: this thread is also V8's, which can run its own code between
  * the call's return and our read and leave its own errno behind. So errno
- * picks a message or a retry, never whether the server goes on.
+ * only words a message; whether to retry, wait or give up is decided from
+ * what errno cannot fake: how many times in a row a call failed.
  */
 const errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
 const errno = () => errnoView.getInt32();
 
-/** What perror() would print: "bind: Address already in use". */
-const describe = (call: string, code: number) => `${call}: ${Deno.UnsafePointerView.getCString(libc.strerror(code)!)}`;
+/** What errno `code` means, in words: "Address already in use". */
+const strerror = (code: number) => Deno.UnsafePointerView.getCString(libc.strerror(code)!);
 
-/** A failed setup call. */
+/** A failed setup call, as perror() would say it: "bind: Address already in use". */
 class SystemError extends Error {
   constructor(call: string, readonly code: number) {
-    super(describe(call, code));
+    super(`${call}: ${strerror(code)}`);
     this.name = "SystemError";
   }
 }
@@ -166,13 +165,13 @@ function listenOn(host: string, port: number): number {
 function acceptLoop(listener: number, budget: ThreadBudget): never {
   // Live connection threads, shared with them: each subtracts itself as it ends.
   const live = new Int32Array(new SharedArrayBuffer(4));
-  // Said on stderr once per shortage, not once per client: a server out of
-  // descriptors that logs every retry fills the disk next.
-  let complained = false;
-  const complainOnce = (message: string) => {
-    if (!complained) console.error(message);
-    complained = true;
-  };
+  // Two troubles, each said on stderr once per episode, not once per client
+  // or per retry: a server that logs every retry fills the disk next. Each
+  // has its own flag, reset when that trouble ends, because they overlap: a
+  // server over its thread budget can run out of descriptors too, and that
+  // is news, not a repeat.
+  let refusing = false; // over the thread budget since the last client we served
+  let failing = false; // accept() failing since the last one that worked
   let failuresInARow = 0;
   while (true) {
     const fd = libc.accept(listener, null, null); // blocks until a client connects
@@ -181,17 +180,21 @@ function acceptLoop(listener: number, budget: ThreadBudget): never {
       // queued) or a signal's (EINTR): retry at once. A second in a row is
       // something that lasts, most likely no descriptor left (EMFILE): the
       // client stays queued and accept() would fail again at once, so wait
-      // for connections to close. errno only words the message (see errno).
+      // for connections to close. The count decides, not errno: it only
+      // words the message (see errno), and a V8 "EINTR" must not hide a
+      // shortage.
       const code = errno();
       failuresInARow++;
       if (failuresInARow === 1) continue;
-      if (code !== EINTR && code !== ECONNABORTED) {
-        complainOnce(`${describe("accept", code)}: retrying every ${ACCEPT_PAUSE_MS} ms`);
+      if (!failing) {
+        console.error(`accept keeps failing (errno says: ${strerror(code)}): retrying every ${ACCEPT_PAUSE_MS} ms`);
+        failing = true;
       }
       libc.usleep(ACCEPT_PAUSE_MS * 1000);
       continue;
     }
     failuresInARow = 0;
+    failing = false;
     if (hasReset(fd)) {
       // A client that connected and reset while queued: it is gone already.
       // Close it here, at the cost of a system call, not of a thread.
@@ -199,11 +202,12 @@ function acceptLoop(listener: number, budget: ThreadBudget): never {
       continue;
     }
     if (Atomics.load(live, 0) >= budget.threads) {
-      complainOnce(`echo: ${budget.bound}: refusing clients until one ends`);
+      if (!refusing) console.error(`echo: ${budget.bound}: refusing clients until one ends`);
+      refusing = true;
       libc.close(fd);
       continue;
     }
-    complained = false;
+    refusing = false;
     // Nagle + the client's delayed ACK would stall small echoes ~40 ms.
     libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ONE, ONE.length);
     try {
@@ -251,18 +255,29 @@ const CONNECTION_THREAD = "echo-connection";
  */
 const READ_BYTES = 64 * 1024;
 
+/**
+ * A read() or write() that failed is tried once more, whatever errno says.
+ * A signal (EINTR) needs that one retry; a dead connection (ECONNRESET,
+ * EPIPE) fails again at once, and then the client is gone. Asking errno
+ * instead would let a V8 "EINTR" keep this thread writing to a dead socket
+ * for ever: a core burnt, and a thread of the budget never given back.
+ */
+const RETRIES_AFTER_FAILURE = 1;
+
 /** Echoes until the client closes, then closes. Never throws: one client's trouble is its own. */
 function serveConnection(fd: number): void {
   const buffer = new Uint8Array(READ_BYTES);
+  let retries = RETRIES_AFTER_FAILURE;
   while (true) {
     // read() blocks this thread until *some* bytes arrive: n can be 1 even
     // if the client sent a megabyte. 0 means the client finished sending.
     const n = Number(libc.read(fd, buffer, BigInt(READ_BYTES)));
     if (n === 0) break;
     if (n < 0) {
-      if (errno() === EINTR) continue; // a signal interrupted the wait: not an error
-      break; // ECONNRESET and friends: this client is gone
+      if (retries-- > 0) continue; // a signal, maybe; once more
+      break; // failed again: this client is gone
     }
+    retries = RETRIES_AFTER_FAILURE;
     if (!writeAll(fd, buffer.subarray(0, n))) break;
   }
   // After EOF everything read has been echoed, so closing is the whole
@@ -284,13 +299,15 @@ function serveConnection(fd: number): void {
  */
 function writeAll(fd: number, bytes: Uint8Array): boolean {
   let written = 0;
+  let retries = RETRIES_AFTER_FAILURE;
   while (written < bytes.length) {
     const rest = bytes.subarray(written);
     const n = Number(libc.write(fd, rest, BigInt(rest.length)));
     if (n < 0) {
-      if (errno() === EINTR) continue;
+      if (retries-- > 0) continue; // see RETRIES_AFTER_FAILURE
       return false;
     }
+    retries = RETRIES_AFTER_FAILURE;
     written += n;
   }
   return true;

@@ -41,10 +41,7 @@ const SO_REUSEADDR = 2;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const SOMAXCONN = 4096;
-const EINTR = 4;
-const ENFILE = 23;
-const EMFILE = 24;
-const ECONNABORTED = 103;
+const POLLIN = 0x001;
 const EPOLLIN = 0x001;
 const EPOLLOUT = 0x004;
 const EPOLLERR = 0x008;
@@ -65,6 +62,7 @@ const SYMBOLS = {
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32" },
+  poll: { parameters: ["buffer", "usize", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
@@ -108,9 +106,10 @@ const libc = openLibc();
  * not be: this thread is also V8's, and between the call's return and our
  * read V8 can run its own code on it (tier-up, a lock, a clock calibration
  * that opens a missing /sys file) and leave its own errno behind. We once saw
- * a read's EAGAIN come back as ENOENT. So errno is a clue, good for a message
- * or for choosing a pause, never a reason to drop a connection or to stop the
- * server: the loop below decides those from what epoll reports instead.
+ * a read's EAGAIN come back as ENOENT. So errno is a clue, good for the
+ * wording of a message, never a reason to drop a connection, to stop the
+ * server or to keep it busy: the loop below decides those from what the
+ * kernel reports otherwise, epoll for a connection, poll() for the listener.
  */
 const errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
 const errno = () => errnoView.getInt32();
@@ -234,6 +233,12 @@ const READ_BYTES = 64 * 1024;
 const QUEUE_START_BYTES = 16 * 1024;
 /** How long to stop accepting when out of descriptors (EMFILE), before trying again. */
 const ACCEPT_PAUSE_MS = 100;
+/**
+ * accept4() failures in a row, with clients still waiting, that mean a
+ * lasting trouble. One can be that client's own (ECONNABORTED: it gave up
+ * while queued; the next may be fine); a second, at once, is not chance.
+ */
+const ACCEPT_FAILURES_BEFORE_PAUSE = 2;
 
 /**
  * One client. An idle one is this object and nothing else — no buffer of its
@@ -261,11 +266,15 @@ class EchoLoop {
   readonly #clients: (Client | undefined)[] = [];
   readonly #readBuffer = new Uint8Array(READ_BYTES);
   #acceptPausedUntil = 0;
-  /** Out of descriptors since the last accept that worked: said once, not every 100 ms. */
+  /** accept4() failing since the last one that worked (out of descriptors): said once, not every 100 ms. */
   #shortageReported = false;
+  /** struct pollfd { int fd; short events, revents; } for the listener, to ask whether anyone waits. */
+  readonly #listenerPoll = new Int32Array(2);
 
   constructor(readonly listener: number) {
     check(this.#epoll.control(EPOLL_CTL_ADD, listener, EPOLLIN), "epoll_ctl(listener)");
+    this.#listenerPoll[0] = listener;
+    this.#listenerPoll[1] = POLLIN; // events, the low half in little-endian; revents above it
   }
 
   run(): never {
@@ -283,20 +292,38 @@ class EchoLoop {
     }
   }
 
-  /** The listener is readable: accept every pending connection, until EAGAIN. */
+  /**
+   * The listener is readable: accept every pending connection, until
+   * accept4() fails.
+   *
+   * Why it failed decides what comes next, and the reasons want opposite
+   * answers: EAGAIN (nobody left) means back to epoll_wait; EMFILE (no
+   * descriptor for the client, who stays queued) means stop asking for a
+   * while, or the level-triggered listener wakes us at once, for ever. errno
+   * would tell them apart, but errno may lie (see errno above), and either
+   * lie costs the server: a spin at a full core, or no accepts at all. So we
+   * ask the kernel the question itself, "is anyone still waiting?": poll()
+   * on the listener, timeout 0. No: the batch is done. Yes, and accept4()
+   * failed anyway, twice in a row: that lasts, pause.
+   *
+   * @example Bad: errno decides, and a lying errno makes the server spin
+   * ```ts ignore
+   * if (errno() === EMFILE) return this.#pauseAccepting();
+   * return; // "EAGAIN": epoll_wait wakes us again at once
+   * ```
+   */
   #acceptAll(): void {
+    let failuresInARow = 0;
     while (true) {
       // accept4 makes the new socket non-blocking in the same call.
       const fd = libc.accept4(this.listener, null, null, SOCK_NONBLOCK | SOCK_CLOEXEC);
       if (fd < 0) {
-        const code = errno();
-        if (code === EINTR || code === ECONNABORTED) continue; // that one gave up; the next may not
-        if (code === EMFILE || code === ENFILE) return this.#pauseAccepting(code);
-        // EAGAIN, nobody else waiting, or an errno we cannot trust: stop
-        // here. Should someone still be waiting, the listener is still
-        // readable, and (level-triggered) the next epoll_wait says so again.
-        return;
+        const code = errno(); // read at once, before poll() can change it: it only words the message
+        if (!this.#someoneWaiting()) return; // EAGAIN: all accepted
+        if (++failuresInARow < ACCEPT_FAILURES_BEFORE_PAUSE) continue;
+        return this.#pauseAccepting(code);
       }
+      failuresInARow = 0;
       this.#shortageReported = false;
       // Nagle + the client's delayed ACK would stall small echoes ~40 ms.
       libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ONE, ONE.length);
@@ -310,18 +337,29 @@ class EchoLoop {
   }
 
   /**
-   * Out of descriptors. The pending connection stays in the queue, so a
-   * level-triggered listener would wake us again at once, for ever: take it
-   * out of the epoll set for a moment instead of spinning. Said once per
-   * shortage, not once per pause: a shortage can last minutes, and a line
-   * every 100 ms would fill the log (and the disk) instead of informing.
+   * Whether a client waits in the listener's queue: poll() with timeout 0
+   * answers at once, and in its result, not in errno. A poll() that fails
+   * (-1) counts as yes: the worst a wrong yes costs is one pause.
+   */
+  #someoneWaiting(): boolean {
+    return libc.poll(this.#listenerPoll, 1n, 0) !== 0;
+  }
+
+  /**
+   * accept4() keeps failing while clients wait: out of descriptors (EMFILE,
+   * ENFILE) or kernel memory, as a rule. The pending connection stays in the
+   * queue, so a level-triggered listener would wake us again at once, for
+   * ever: take it out of the epoll set for a moment instead of spinning.
+   * errno only words the message, "errno says" because it may be V8's. Said
+   * once per shortage, not once per pause: a shortage can last minutes, and
+   * a line every 100 ms would fill the log (and the disk) instead of
+   * informing.
    */
   #pauseAccepting(code: number): void {
     if (!this.#shortageReported) {
+      const says = Deno.UnsafePointerView.getCString(libc.strerror(code)!);
       console.error(
-        `${
-          new SystemError("accept4", code).message
-        }: pausing accepts, ${ACCEPT_PAUSE_MS} ms at a time, until one works`,
+        `accept4 keeps failing with clients waiting (errno says: ${says}): pausing accepts, ${ACCEPT_PAUSE_MS} ms at a time, until one works`,
       );
       this.#shortageReported = true;
     }

@@ -61,6 +61,7 @@ const SYMBOLS = {
   bind: { parameters: ["i32", "buffer", "u32"], result: "i32" },
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept4: { parameters: ["i32", "pointer", "pointer", "i32"], result: "i32" },
+  poll: { parameters: ["buffer", "usize", "i32"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
@@ -114,8 +115,11 @@ function listenOn(host: string, port: number): number {
 function runLoop(listener: number): never {
   // TODO: epoll_create1; register the listener for EPOLLIN (data = its fd).
   // TODO: loop on epoll_wait (retry on EINTR). For each ready descriptor:
-  //   - the listener: accept4(SOCK_NONBLOCK) until EAGAIN, TCP_NODELAY on,
-  //     register each client for EPOLLIN;
+  //   - the listener: accept4(SOCK_NONBLOCK) until it fails, TCP_NODELAY on,
+  //     register each client for EPOLLIN. Failed: ran dry (EAGAIN) or out of
+  //     descriptors (EMFILE, the client stays queued)? Not errno's to say:
+  //     poll() the listener (struct pollfd {int fd; short events, revents},
+  //     POLLIN = 1, timeout 0); still readable after two failures: pause;
   //   - a client: close on EPOLLERR/EPOLLHUP; read until it fails (EAGAIN,
   //     usually; 0 is EOF); write what the kernel takes
   //     and buffer the rest; EPOLLOUT only while the buffer is non-empty;

@@ -172,7 +172,7 @@ Deno.test({
     assert.equal(result.status, "pass", result.message);
     assert.match(
       result.message ?? "",
-      /^\d+% of a CPU core for 0\.\d+ s while its client sat idle, after an echo that backed up/,
+      /^busy \(running, or ready to run\) \d+% of 0\.\d+ s while its client sat idle, after an echo that backed up/,
     );
   },
 });

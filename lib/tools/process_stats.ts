@@ -44,6 +44,44 @@ export async function cpuSeconds(pid: number): Promise<number | undefined> {
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
+/**
+ * Seconds the process's threads have been runnable so far: running, or
+ * ready to run and waiting for a core (`/proc/PID/task/TID/schedstat`, its
+ * first two fields, summed over the threads alive now). Unlike CPU time it
+ * does not depend on how busy the machine is: a busy loop is runnable all
+ * the time, even while other work keeps it off the CPU, and an idle server
+ * hardly ever.
+ *
+ * @example
+ * ```ts ignore
+ * import { runnableSeconds } from "./process_stats.ts";
+ * const before = await runnableSeconds(pid);
+ * // … a second later: close to 1 for a busy loop, busy machine or not
+ * ```
+ */
+export async function runnableSeconds(pid: number): Promise<number | undefined> {
+  let text: string;
+  try {
+    // One cat for every thread: the shell expands the glob.
+    const output = await new Deno.Command("sh", {
+      args: ["-c", 'cat /proc/"$1"/task/*/schedstat', "sh", String(pid)],
+      stderr: "null",
+    }).output();
+    text = new TextDecoder().decode(output.stdout);
+  } catch {
+    return undefined;
+  }
+  const lines = text.trim().split("\n").filter(Boolean);
+  // A thread that ends between the glob and cat is just left out.
+  if (lines.length === 0) return undefined;
+  let nanoseconds = 0;
+  for (const line of lines) {
+    const [running, waiting] = line.split(" ").map(Number);
+    nanoseconds += running + waiting;
+  }
+  return nanoseconds / 1e9;
+}
+
 /** Resident memory now (`VmRSS`) and at its peak (`VmHWM`), in bytes. */
 export async function memory(
   pid: number,

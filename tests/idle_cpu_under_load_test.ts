@@ -1,0 +1,76 @@
+/**
+ * The idle-CPU stage catches a busy loop on a busy machine too. A spinning
+ * server that gets little of a core, because other work outranks it, used
+ * to pass: it was judged by the CPU time it got, not by how much it wanted.
+ * Here the server runs at the lowest priority (nice 19, and its session's
+ * autogroup too, where the kernel groups by session) while one busy loop
+ * per core runs at the normal one.
+ */
+
+import assert from "node:assert/strict";
+import { runCheck, serverSubject } from "../lib/check/run.ts";
+import { idleCpu } from "../lib/stages/echo_idle.ts";
+import { requires } from "./_support.ts";
+
+const needs = requires("run", "read", "ffi");
+const BROKEN = decodeURIComponent(new URL("./fixtures/broken_syscalls.ts", import.meta.url).pathname);
+const REFERENCE = decodeURIComponent(
+  new URL("../katas/02-echo-event-loop/reference_syscalls.ts", import.meta.url).pathname,
+);
+/** As many as the machine has cores: every core has a busy loop that outranks the server. */
+const CORES = navigator.hardwareConcurrency;
+
+/** One busy loop per core, at the normal priority: it outranks a server at nice 19. */
+function outrankingLoad(): AsyncDisposable {
+  const loops = Array.from({ length: CORES }, () =>
+    new Deno.Command("sh", {
+      args: ["-c", "while :; do :; done"],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn());
+  return {
+    async [Symbol.asyncDispose]() {
+      for (const loop of loops) loop.kill("SIGKILL");
+      await Promise.all(loops.map((loop) => loop.status));
+    },
+  };
+}
+
+/** The idle-CPU stage on the syscall-track file started with `args`, while the load runs. */
+async function idleCpuUnderLoad(file: string, args: string) {
+  await using _load = outrankingLoad();
+  const report = await runCheck(
+    { number: 2, title: "one stage", stages: [idleCpu] },
+    await serverSubject({
+      kind: "command",
+      // The checker starts the server in a session of its own, which the
+      // kernel may schedule as a group (autogroup): lower the group too.
+      command:
+        `sh -c "echo 19 > /proc/self/autogroup 2>/dev/null; exec nice -n 19 '${Deno.execPath()}' run --allow-ffi '${file}' ${args}"`,
+    }),
+  );
+  return report.stages[0];
+}
+
+const ignore = needs.ignore || Deno.build.os !== "linux";
+const reason = needs.suffix || (Deno.build.os === "linux" ? "" : " [ignored: reads Linux's /proc]");
+
+Deno.test({
+  name: `idle-CPU stage fails a busy loop that other work keeps from the CPU${reason}`,
+  ignore,
+  async fn() {
+    const result = await idleCpuUnderLoad(BROKEN, "epollout-left-registered --port {port}");
+    assert.equal(result.status, "fail", result.message);
+    assert.match(result.hint ?? "", /EPOLLOUT left registered/);
+  },
+});
+
+Deno.test({
+  name: `idle-CPU stage passes a quiet server on a machine whose cores are busy${reason}`,
+  ignore,
+  async fn() {
+    const result = await idleCpuUnderLoad(REFERENCE, "--port {port}");
+    assert.equal(result.status, "pass", result.message);
+  },
+});

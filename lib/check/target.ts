@@ -304,7 +304,10 @@ async function startProcess(
     timeoutMs,
     exited: Promise.race([server.exited, twin.appeared]),
   });
-  const onTwin = await twin.stop();
+  const onTwin = await twin.stop().catch(async (error) => {
+    await server.close();
+    throw error;
+  });
   if (waited !== "listening") {
     await server.close();
     if (onTwin) throw new TargetError(forgotHtons(label, port));

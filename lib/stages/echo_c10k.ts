@@ -15,7 +15,8 @@
  */
 
 import { randomBytes } from "../net/bytes.ts";
-import { listeningProcesses, openFilesLimit, type ProcessStatus, processStatus } from "../tools/process_stats.ts";
+import { openFilesLimit, type ProcessStatus, processStatus } from "../tools/process_stats.ts";
+import { listeningProcesses } from "../tools/listeners.ts";
 import { ToolError } from "../tools/runner.ts";
 import { type Stage, type StageContext, StageFailure, StageSkipped, withDeadline } from "../check/stage.ts";
 import { echoOnce } from "./echo_exchange.ts";

@@ -147,6 +147,51 @@ Deno.test("DESIGN's table points down: no part may import, through others, itsel
   for (const part of Object.keys(MAY_IMPORT)) visit(part, []);
 });
 
+/** A cycle in `graph` (module → the modules it imports), as the path round it; undefined when there is none. */
+function findCycle(graph: ReadonlyMap<string, readonly string[]>): string[] | undefined {
+  const visiting: string[] = [];
+  const done = new Set<string>();
+  const visit = (node: string): string[] | undefined => {
+    const at = visiting.indexOf(node);
+    if (at !== -1) return [...visiting.slice(at), node];
+    if (done.has(node)) return undefined;
+    visiting.push(node);
+    for (const next of graph.get(node) ?? []) {
+      const cycle = visit(next);
+      if (cycle) return cycle;
+    }
+    visiting.pop();
+    done.add(node);
+    return undefined;
+  };
+  for (const node of graph.keys()) {
+    const cycle = visit(node);
+    if (cycle) return cycle;
+  }
+  return undefined;
+}
+
+Deno.test({
+  name:
+    `no module of lib/ imports, through others, itself (type-only imports aside: they vanish at run time)${reads.suffix}`,
+  ignore: reads.ignore,
+  fn: async () => {
+    const graph = new Map<string, string[]>();
+    for (const path of (await sourceFiles()).filter((path) => path.startsWith("lib/"))) {
+      const text = await Deno.readTextFile(`${ROOT}${path}`);
+      graph.set(path, importsOf(path, text).filter(([, typeOnly]) => !typeOnly).map(([target]) => target));
+    }
+    const cycle = findCycle(graph);
+    assert.equal(cycle, undefined, `an import cycle: ${cycle?.join(" → ")}`);
+  },
+});
+
+Deno.test("findCycle() finds a cycle through three modules, and none in a tree", () => {
+  const graph = new Map([["a", ["b"]], ["b", ["c", "d"]], ["c", ["a"]], ["d", []]]);
+  assert.deepEqual(findCycle(graph), ["a", "b", "c", "a"]);
+  assert.equal(findCycle(new Map([["a", ["b", "c"]], ["b", ["c"]], ["c", []]])), undefined);
+});
+
 Deno.test("importsOf() reads static, type-only, re-exported and dynamic imports, not those in comments", () => {
   const text = `/**
  * @example
@@ -175,7 +220,7 @@ import { parseArgs } from "node:util";
  * Files that may start a process without the tool runner: the runner
  * itself; the learner's own programs, which are what is graded (a server or
  * a client from --cmd or --file); a syscall-track reference run in the
- * foreground; `deno check` on a practice attempt; the servers under test of
+ * foreground; `deno info` and `deno check` on a practice attempt; the servers under test of
  * the fuzzer and the benchmarks, and the echo benchmark's own C load
  * generator; and the capture benchmark and /proc reader, until they move
  * onto the runner.
@@ -185,6 +230,7 @@ const SPAWN_EXCEPTIONS = [
   "lib/tools/runner.ts",
   "lib/check/target.ts",
   "lib/check/client.ts",
+  "lib/check/attempt_copy.ts",
   "lib/fuzz/http.ts",
   "lib/bench/server_process.ts",
   "lib/kinds/syscall_track.ts",

@@ -58,11 +58,12 @@ Deno.test("dueOf() spaces passes within the limit 1, 3, 7, 21 days apart, and a 
   assert.equal(dayOf(dueOf(KATA, [...four, on(12, "fail"), on(13, "pass")], now).at), 14);
 });
 
-Deno.test("dueOf() does not count a stop, and a pass over the limit or untimed brings the kata back tomorrow without climbing", () => {
+Deno.test("dueOf() does not count a stop; a pass over the limit brings the kata back tomorrow and starts the ladder again, an untimed one without climbing", () => {
   const now = new Date(Date.UTC(2026, 0, 2));
   assert.equal(dayOf(dueOf(KATA, [on(0, "pass"), on(1, "stopped")], now).at), 1, "a stop changes nothing");
   assert.equal(dayOf(dueOf(KATA, [on(0, "pass"), on(1, "pass", 45)], now).at), 2);
-  assert.equal(dayOf(dueOf(KATA, [on(0, "pass"), on(1, "pass", 45), on(2, "pass")], now).at), 5);
+  assert.equal(dayOf(dueOf(KATA, [on(0, "pass"), on(1, "pass", 45), on(2, "pass")], now).at), 3, "not in a row");
+  assert.equal(dayOf(dueOf(KATA, [on(0, "pass"), on(1, "pass", 0, { untimed: true }), on(2, "pass")], now).at), 5);
   assert.equal(dayOf(dueOf(KATA, [on(0, "pass", 0, { untimed: true })], now).at), 1);
 });
 
@@ -94,6 +95,41 @@ Deno.test("standingOf() does not let an untimed pass count as within the limit",
   assert.equal(standing.passes, 1);
   assert.equal(standing.bestMs, undefined, "no clock ran: no best time");
   assert.equal(standing.streak, 0);
+});
+
+Deno.test("standingOf()'s streak and dueOf()'s passes in a row are one count: over the limit, outside the core, continued", () => {
+  const KATA_5: PracticeKata = {
+    ...KATA,
+    number: 5,
+    timeLimitMinutes: 20,
+    repeatUntil: { text: "3 captures in a row, each under two minutes", passesInARow: 3, withinMinutes: 2 },
+  };
+  const capture = (day: number, extra: Partial<AttemptRecord>) => on(day, "pass", 6, { kata: 5, ...extra });
+  const cases: [string, PracticeKata, AttemptRecord[], number][] = [
+    ["a pass over the limit breaks the row", KATA, [on(0, "pass"), on(1, "pass", 45), on(2, "pass")], 1],
+    ["a pass outside the core (the kit's capture) is not one of the row", KATA_5, [
+      capture(0, { timedMs: 60_000 }),
+      capture(1, { core: false }),
+      capture(2, { timedMs: 60_000 }),
+    ], 2],
+    ["the criterion times the capture, against its own limit", KATA_5, [
+      capture(0, { timedMs: 60_000 }),
+      capture(1, { timedMs: 3 * 60_000 }), // 6 minutes in all, within 20; the capture took 3, over 2
+      capture(2, { timedMs: 60_000 }),
+    ], 1],
+    ["a continued attempt stands where it ended", KATA, [
+      on(0, "pass", 10, { ended: new Date(Date.UTC(2026, 0, 3, 9)).toISOString() }),
+      on(1, "fail"),
+    ], 1],
+  ];
+  const now = new Date(Date.UTC(2026, 0, 2));
+  for (const [what, kata, history, inARow] of cases) {
+    const standing = standingOf(kata, history, 0, { now });
+    assert.equal(standing.streak, inARow, `${what}: the streak`);
+    assert.match(standing.due.reason, inARow === 1 ? / once$/ : new RegExp(` ${inARow} times in a row$`), what);
+    const last = history.map((attempt) => attempt.ended ?? attempt.started).sort().at(-1)!;
+    assert.equal(standing.due.at?.getTime(), Date.parse(last) + INTERVALS_DAYS[inARow - 1] * DAY, `${what}: the gap`);
+  }
 });
 
 Deno.test("standingsOf() groups a kata's attempts by track, the default track first", () => {

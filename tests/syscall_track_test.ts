@@ -9,13 +9,14 @@
 
 import assert from "node:assert/strict";
 import { startTarget, TargetError } from "../lib/check/target.ts";
-import { serverPort, swappedPort } from "../lib/check/byte_order.ts";
+import { serverPort, swappedPort, watchSwappedPort } from "../lib/check/byte_order.ts";
 import { platformSentence } from "../lib/kinds/syscall_track.ts";
 import { LogPaths } from "../lib/practice/logs.ts";
 import { standingOf } from "../lib/practice/status.ts";
 import type { AttemptRecord } from "../lib/practice/history.ts";
 import { kitArgs, requires, ROOT, runKit, withTempDir } from "./_support.ts";
 import { haveScript, TerminalSession } from "./_terminal.ts";
+import { LibcListener } from "./fixtures/libc_listener.ts";
 
 const cli = requires("run", "read", "write");
 const linux = Deno.build.os === "linux";
@@ -92,6 +93,30 @@ Deno.test({
       const [, twin, port] = /listens on port (\d+), not (\d+)/.exec(error.message)!;
       assert.equal(swappedPort(Number(port)), Number(twin));
     }),
+});
+
+const ffi = requires("ffi");
+
+Deno.test({
+  name: `watchSwappedPort() finds a server on the twin that resets the first connection${ffi.suffix}`,
+  ignore: ffi.ignore || !linux,
+  fn: async () => {
+    const port = serverPort();
+    using twinServer = new LibcListener(swappedPort(port));
+    const twin = watchSwappedPort("127.0.0.1", port);
+    // The watch's first connect is under way (Deno starts it at once); the
+    // server resets it before the event loop sees the connection complete.
+    twinServer.reset(twinServer.acceptNow(5_000));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const noticed = await Promise.race([
+      twin.appeared.then(() => true),
+      new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), 10_000)),
+    ]);
+    clearTimeout(timer);
+    const found = await twin.stop();
+    assert.ok(noticed, "the watch stopped looking after the reset");
+    assert.equal(found, true);
+  },
 });
 
 function cliTest(name: string, fn: (logs: string) => Promise<void>, needsLinux = false) {

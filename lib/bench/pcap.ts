@@ -6,13 +6,25 @@
  * The machine is shared and noisy, so one run of each says little: the
  * contenders run in interleaved rounds (A, B, C, D, A, B, …), every figure
  * and every ratio is taken within a round, and the report gives the median
- * with the range, and the load average before and after.
+ * with the range, and the load average before and after: the shape of
+ * every benchmark of the kit, from `rounds.ts`.
  *
  * @module
  */
 
 import { formatTable } from "../report/table.ts";
 import { memory } from "../tools/process_stats.ts";
+import {
+  type ContenderSummary,
+  formatLoad,
+  formatRatio,
+  formatSpread,
+  interleave,
+  loadAverage,
+  ratioSpread,
+  type Spread,
+  summarizeRounds,
+} from "./rounds.ts";
 
 /** One program in the comparison. */
 export interface PcapContender {
@@ -33,25 +45,18 @@ export interface PcapRun {
   error?: string;
 }
 
-/** Median and range of one figure over the rounds. */
-export interface Spread {
-  median: number;
-  min: number;
-  max: number;
-}
-
 /** What the rounds found. */
 export interface PcapBenchResult {
   packets: number;
   rounds: number;
-  /** /proc/loadavg's 1, 5 and 15-minute figures before the first round and after the last. */
+  /** The 1, 5 and 15-minute load average before the first round and after the last (needs --allow-sys=loadavg). */
   loadBefore?: number[];
   loadAfter?: number[];
   /** The commands, as run (stdout to a file). */
   commands: Record<string, string>;
   runs: PcapRun[];
-  /** Per contender: seconds, packets/s and peak RSS over the rounds that succeeded. */
-  figures: Record<string, { seconds: Spread; packetsPerSecond: Spread; peakRss?: Spread }>;
+  /** Per contender: seconds, packets/s and peak RSS over the rounds that succeeded (none where every round failed). */
+  figures: Record<string, ContenderSummary<PcapFigure>["figures"]>;
   /** "netkata text vs tcpdump": how many times as fast, computed within each round. */
   ratios: Record<string, Spread>;
 }
@@ -67,6 +72,9 @@ export interface PcapBenchOptions {
   netkata: string[];
   onRun?: (run: PcapRun) => void;
 }
+
+/** The figures a run measures. */
+type PcapFigure = "seconds" | "packetsPerSecond" | "peakRss";
 
 const TEXT = "netkata text";
 const JSON_OUTPUT = "netkata --json";
@@ -100,20 +108,25 @@ export async function runPcapBench(options: PcapBenchOptions): Promise<PcapBench
   // Read once before the first round: no contender pays for the disk.
   await Deno.readFile(capture);
   const timeCommand = await gnuTime();
-  const loadBefore = await loadAverage();
-  const runs: PcapRun[] = [];
-  for (let round = 1; round <= rounds; round++) {
-    for (const contender of contenders) {
-      const output = `${options.outputDirectory}/${contender.name.replace(/\W+/g, "-")}.out`;
-      const run = await measure(contender, output, packets, round, timeCommand);
-      runs.push(run);
-      options.onRun?.(run);
-    }
-  }
-  const loadAfter = await loadAverage();
-  for (const contender of contenders) {
-    await Deno.remove(`${options.outputDirectory}/${contender.name.replace(/\W+/g, "-")}.out`).catch(() => {});
-  }
+  const outputOf = (contender: PcapContender) =>
+    `${options.outputDirectory}/${contender.name.replace(/\W+/g, "-")}.out`;
+  const loadBefore = loadAverage();
+  const byRound = await interleave(contenders, rounds, async (contender, round) => {
+    const run = await measure(contender, outputOf(contender), packets, round, timeCommand);
+    options.onRun?.(run);
+    return run;
+  });
+  const loadAfter = loadAverage();
+  for (const contender of contenders) await Deno.remove(outputOf(contender)).catch(() => {});
+  const runs = byRound.flat();
+  const summaries = summarizeRounds(runs, {
+    contender: (run) => run.contender,
+    figures: {
+      seconds: (run) => run.seconds,
+      packetsPerSecond: (run) => run.packetsPerSecond,
+      peakRss: (run) => run.peakRss,
+    },
+  });
   return {
     packets,
     rounds,
@@ -121,8 +134,8 @@ export async function runPcapBench(options: PcapBenchOptions): Promise<PcapBench
     loadAfter,
     commands: Object.fromEntries(contenders.map((c) => [c.name, `${c.argv.join(" ")} > FILE`])),
     runs,
-    figures: Object.fromEntries(contenders.map((c) => [c.name, figuresOf(runs.filter((r) => r.contender === c.name))])),
-    ratios: ratiosOf(runs, rounds),
+    figures: Object.fromEntries(summaries.map((summary) => [summary.contender, summary.figures])),
+    ratios: ratiosOf(byRound, contenders.map((c) => c.name)),
   };
 }
 
@@ -174,16 +187,6 @@ async function gnuTime(): Promise<string | undefined> {
       stderr: "null",
     }).output();
     return success ? "/usr/bin/time" : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** /proc/loadavg's three figures (read by cat: Deno grants /proc only with --allow-all). */
-async function loadAverage(): Promise<number[] | undefined> {
-  try {
-    const { stdout, success } = await new Deno.Command("cat", { args: ["/proc/loadavg"], stderr: "null" }).output();
-    return success ? new TextDecoder().decode(stdout).split(" ").slice(0, 3).map(Number) : undefined;
   } catch {
     return undefined;
   }
@@ -248,35 +251,17 @@ async function measure(
   return { contender: contender.name, round, seconds, packetsPerSecond: packets / seconds, peakRss };
 }
 
-function spread(values: number[]): Spread {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  const median = sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
-  return { median, min: sorted[0], max: sorted[sorted.length - 1] };
-}
-
-function figuresOf(runs: PcapRun[]): PcapBenchResult["figures"][string] {
-  const good = runs.filter((run) => !run.error);
-  if (good.length === 0) return { seconds: spread([NaN]), packetsPerSecond: spread([NaN]) };
-  const rss = good.flatMap((run) => run.peakRss === undefined ? [] : [run.peakRss]);
-  return {
-    seconds: spread(good.map((run) => run.seconds)),
-    packetsPerSecond: spread(good.map((run) => run.packetsPerSecond)),
-    ...(rss.length > 0 ? { peakRss: spread(rss) } : {}),
-  };
-}
-
-/** How many times as fast the kit is, each ratio computed within one round (its runs minutes apart, not hours). */
-function ratiosOf(runs: PcapRun[], rounds: number): Record<string, Spread> {
+/**
+ * How many times as fast the kit is: their seconds over ours, each ratio
+ * taken within one round (its runs seconds apart, not minutes).
+ */
+function ratiosOf(byRound: PcapRun[][], names: string[]): Record<string, Spread> {
+  const seconds = (run: PcapRun) => run.error ? undefined : run.seconds;
   const ratios: Record<string, Spread> = {};
   for (const ours of [TEXT, JSON_OUTPUT]) {
     for (const theirs of [TCPDUMP, TSHARK]) {
-      const values: number[] = [];
-      for (let round = 1; round <= rounds; round++) {
-        const [a, b] = [ours, theirs].map((name) => runs.find((r) => r.contender === name && r.round === round));
-        if (a && b && !a.error && !b.error) values.push(b.seconds / a.seconds);
-      }
-      if (values.length > 0) ratios[`${ours} vs ${theirs}`] = spread(values);
+      const ratio = ratioSpread(byRound, names.indexOf(theirs), names.indexOf(ours), seconds);
+      if (ratio) ratios[`${ours} vs ${theirs}`] = ratio;
     }
   }
   return ratios;
@@ -292,29 +277,25 @@ function ratiosOf(runs: PcapRun[], rounds: number): Record<string, Spread> {
  * ```
  */
 export function formatPcapBench(result: PcapBenchResult): string {
-  const range = (s: Spread, digits: number, unit = "") =>
-    `${s.median.toFixed(digits)}${unit} (${s.min.toFixed(digits)}–${s.max.toFixed(digits)})`;
-  const mib = (s: Spread) => ({ median: s.median / 2 ** 20, min: s.min / 2 ** 20, max: s.max / 2 ** 20 });
   const errors = (name: string) => result.runs.filter((r) => r.contender === name && r.error).map((r) => r.error);
   const figures = formatTable(
     ["tool", "seconds", "packets/s (median)", "peak RSS, MiB", "failed rounds"],
     Object.entries(result.figures).map(([name, f]) => [
       name,
-      Number.isNaN(f.seconds.median) ? "–" : range(f.seconds, 2),
-      Number.isNaN(f.packetsPerSecond.median) ? "–" : Math.round(f.packetsPerSecond.median).toLocaleString("en-US"),
-      f.peakRss ? range(mib(f.peakRss), 1) : "–",
+      formatSpread(f.seconds, (seconds) => seconds.toFixed(2)),
+      f.packetsPerSecond ? Math.round(f.packetsPerSecond.median).toLocaleString("en-US") : "–",
+      formatSpread(f.peakRss, (bytes) => (bytes / 2 ** 20).toFixed(1)),
       errors(name).length === 0 ? "" : `${errors(name).length}: ${errors(name)[0]}`,
     ]),
   );
   const ratios = formatTable(
     ["netkata is", "times as fast (median, min–max)"],
-    Object.entries(result.ratios).map(([name, s]) => [name, range(s, 2, "×")]),
+    Object.entries(result.ratios).map(([name, ratio]) => [name, formatRatio(ratio)]),
   );
-  const load = (figures?: number[]) => figures ? figures.map((f) => f.toFixed(2)).join(" ") : "unknown";
   return [
     `${result.packets.toLocaleString("en-US")} packets, ${result.rounds} interleaved rounds ` +
     `(${Object.keys(result.figures).join(", ")}; then again)`,
-    `load average (1, 5, 15 min): ${load(result.loadBefore)} before, ${load(result.loadAfter)} after`,
+    formatLoad(result.loadBefore, result.loadAfter),
     "",
     figures,
     "",

@@ -10,7 +10,8 @@
  */
 
 import { pathToFileURL } from "node:url";
-import { assertAttemptImports, TargetError } from "./target.ts";
+import { importRefusal, RESOLUTION_FLAGS } from "./sandbox.ts";
+import { TargetError } from "./target_error.ts";
 
 /** Contents (SHA-256, hex) whose imports were checked, or are being checked: each is checked once. */
 const checked = new Map<string, Promise<void>>();
@@ -182,4 +183,40 @@ function fileUrlOf(path: string): string {
 export async function assertAttemptChecked(attempt: string): Promise<void> {
   await using copies = new AttemptCopies(attempt);
   await copies.checked();
+}
+
+/** How long reading an attempt's module graph may take: it is local, so moments. */
+const GRAPH_TIMEOUT_MS = 15_000;
+
+/**
+ * Refuses, with a {@linkcode TargetError} of one sentence, a Deno attempt
+ * that imports anything but Node's built-in modules (see `sandbox.ts`: Deno's
+ * permissions do not cover module loading). Reads the module graph with the
+ * running Deno's own `deno info`, resolved as `deno run` will resolve it.
+ *
+ * @example
+ * ```ts ignore
+ * import { assertAttemptImports } from "./attempt_copy.ts";
+ * await assertAttemptImports("logs/01-echo-threaded/attempt-001.ts");
+ * ```
+ */
+export async function assertAttemptImports(path: string): Promise<void> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["info", "--json", ...RESOLUTION_FLAGS, path],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(GRAPH_TIMEOUT_MS),
+  }).output();
+  if (output.signal) {
+    throw new TargetError(
+      `Cannot read what ${path} imports: deno info did not finish within ${GRAPH_TIMEOUT_MS / 1000} s`,
+    );
+  }
+  if (!output.success) {
+    const said = new TextDecoder().decode(output.stderr).trim().split("\n").at(-1) ?? "";
+    throw new TargetError(`Cannot read what ${path} imports: ${said || `deno info exited with status ${output.code}`}`);
+  }
+  const refusal = importRefusal(JSON.parse(new TextDecoder().decode(output.stdout)), path);
+  if (refusal) throw new TargetError(refusal);
 }

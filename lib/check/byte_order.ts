@@ -10,7 +10,7 @@
  * @module
  */
 
-import { freePort } from "../net/ports.ts";
+import { freePort, waitForListen } from "../net/ports.ts";
 
 /**
  * `port` with its two bytes swapped: where a server that forgot htons listens.
@@ -56,46 +56,11 @@ export function serverPort(hostname = "127.0.0.1"): number {
   return freePort(hostname);
 }
 
-/**
- * Resolves once something listens on `hostname:port`, polling until
- * `signal` aborts (then it resolves to false, having stopped).
- *
- * @example
- * ```ts ignore
- * import { listensOn } from "./byte_order.ts";
- * const controller = new AbortController();
- * if (await listensOn("127.0.0.1", 10275, controller.signal)) console.log("forgot htons");
- * ```
- */
-export async function listensOn(hostname: string, port: number, signal: AbortSignal): Promise<boolean> {
-  let pause = 20;
-  while (!signal.aborted) {
-    try {
-      const conn = await Deno.connect({ hostname, port });
-      conn.close();
-      return true;
-    } catch (error) {
-      if (!(error instanceof Deno.errors.ConnectionRefused)) throw error;
-    }
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, pause);
-      signal.addEventListener("abort", done, { once: true });
-      function done() {
-        clearTimeout(timer);
-        signal.removeEventListener("abort", done);
-        resolve();
-      }
-    });
-    pause = Math.min(pause * 2, 200);
-  }
-  return false;
-}
-
 /** A watch on the swapped twin of a port, while a server starts. */
 export interface TwinWatch {
   /** Resolves when something turned up on the twin; never resolves otherwise. */
   readonly appeared: Promise<void>;
-  /** Stops watching; resolves to whether something turned up. */
+  /** Stops watching; resolves to whether something turned up, rejects with what the watch could not handle. */
   stop(): Promise<boolean>;
 }
 
@@ -113,14 +78,19 @@ export interface TwinWatch {
  */
 export function watchSwappedPort(hostname: string, port: number): TwinWatch {
   const twin = swappedPort(port);
-  const controller = new AbortController();
+  const stopped = Promise.withResolvers<void>();
+  // waitForListen takes a reset for a server too: a twin that resets the
+  // watch's first connection is still found, not given up on.
   const found = twin === port
     ? Promise.resolve(false)
-    : listensOn(hostname, twin, controller.signal).catch(() => false);
+    : waitForListen(hostname, twin, { timeoutMs: Infinity, exited: stopped.promise })
+      .then((result) => result === "listening");
+  const never = () => new Promise<never>(() => {});
   return {
-    appeared: found.then((yes) => yes ? undefined : new Promise<never>(() => {})),
+    // An error is stop()'s to report: appeared only ever resolves.
+    appeared: found.then((yes) => yes ? undefined : never(), never),
     stop: () => {
-      controller.abort();
+      stopped.resolve();
       return found;
     },
   };

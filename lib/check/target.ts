@@ -10,7 +10,10 @@ import { waitForListen } from "../net/ports.ts";
 import { forgotHtons, serverPort, watchSwappedPort } from "./byte_order.ts";
 import { AttemptCopies } from "./attempt_copy.ts";
 import { assertMayStart, PipeDrain, ProcessGroup } from "./process_group.ts";
-import { importRefusal, RESOLUTION_FLAGS, serverNetFlags } from "./sandbox.ts";
+import { RESOLUTION_FLAGS, serverNetFlags } from "./sandbox.ts";
+import { TargetError } from "./target_error.ts";
+
+export { TargetError };
 
 /** A server started in-process: where it listens and how to stop it. */
 export interface ServerHandle {
@@ -29,14 +32,6 @@ export type TargetSpec =
   | { kind: "command"; command: string }
   | { kind: "deno-file"; path: string }
   | { kind: "address"; hostname: string; port: number };
-
-/** A target that could not be started; the message says what to do. */
-export class TargetError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "TargetError";
-  }
-}
 
 /** A started target. Dispose it (or call `close`) to stop what was started. */
 export interface RunningTarget extends AsyncDisposable {
@@ -209,42 +204,6 @@ export async function assertFileExists(path: string): Promise<void> {
   }
 }
 
-/** How long reading an attempt's module graph may take: it is local, so moments. */
-const GRAPH_TIMEOUT_MS = 15_000;
-
-/**
- * Refuses, with a {@linkcode TargetError} of one sentence, a Deno attempt
- * that imports anything but Node's built-in modules (see `sandbox.ts`: Deno's
- * permissions do not cover module loading). Reads the module graph with the
- * running Deno's own `deno info`, resolved as `deno run` will resolve it.
- *
- * @example
- * ```ts ignore
- * import { assertAttemptImports } from "./target.ts";
- * await assertAttemptImports("logs/01-echo-threaded/attempt-001.ts");
- * ```
- */
-export async function assertAttemptImports(path: string): Promise<void> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["info", "--json", ...RESOLUTION_FLAGS, path],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(GRAPH_TIMEOUT_MS),
-  }).output();
-  if (output.signal) {
-    throw new TargetError(
-      `Cannot read what ${path} imports: deno info did not finish within ${GRAPH_TIMEOUT_MS / 1000} s`,
-    );
-  }
-  if (!output.success) {
-    const said = new TextDecoder().decode(output.stderr).trim().split("\n").at(-1) ?? "";
-    throw new TargetError(`Cannot read what ${path} imports: ${said || `deno info exited with status ${output.code}`}`);
-  }
-  const refusal = importRefusal(JSON.parse(new TextDecoder().decode(output.stdout)), path);
-  if (refusal) throw new TargetError(refusal);
-}
-
 /**
  * Starts `argv` as a program under test, in a process group of its own.
  * Throws {@linkcode TargetError} when the program cannot be started.
@@ -304,7 +263,10 @@ async function startProcess(
     timeoutMs,
     exited: Promise.race([server.exited, twin.appeared]),
   });
-  const onTwin = await twin.stop();
+  const onTwin = await twin.stop().catch(async (error) => {
+    await server.close();
+    throw error;
+  });
   if (waited !== "listening") {
     await server.close();
     if (onTwin) throw new TargetError(forgotHtons(label, port));

@@ -23,11 +23,13 @@ import {
   splitConversations,
 } from "../pcap/conversation_split.ts";
 import { flagLetters } from "../pcap/table.ts";
+import { askUntil } from "../practice/ask.ts";
 import { formatClock } from "../practice/clock.ts";
 import { appendAttempt, type AttemptRecord } from "../practice/history.ts";
 import type { PracticeKata } from "../practice/kata.ts";
 import type { LogPaths } from "../practice/logs.ts";
-import { appendMistake } from "../practice/mistakes.ts";
+import { MISTAKE_PROMPT } from "../practice/mistake_prompt.ts";
+import { logMistake } from "../practice/mistakes.ts";
 import { printCard } from "../practice/session.ts";
 import { whatHappened } from "../stages/capture.ts";
 
@@ -122,16 +124,6 @@ interface WrongAnswer {
   why: string;
 }
 
-/** Asks `question` until `accept` takes the reply; undefined on Ctrl-D. */
-function ask(question: string, accept: (reply: string) => boolean, retry: string): string | undefined {
-  while (true) {
-    const reply = prompt(question);
-    if (reply === null) return undefined;
-    if (accept(reply.trim())) return reply.trim();
-    console.log(`  ${retry}`);
-  }
-}
-
 /** One question about a handshake packet: its field, what the kit expects, and how an answer is read. */
 interface Question {
   /** As asked: "seq, raw", "ack, relative (- if the ACK flag is off)". */
@@ -197,7 +189,11 @@ function askHandshake(
   for (const packet of handshake) {
     console.log(`\n#${packet.number}  ${packet.src} → ${packet.dst}  len ${packet.length}`);
     for (const question of handshakeQuestions(conversation, packet)) {
-      const said = ask(`#${packet.number} ${question.field}:`, question.readable, question.retry);
+      const said = askUntil(
+        `#${packet.number} ${question.field}:`,
+        (reply) => question.readable(reply) ? reply : undefined,
+        question.retry,
+      );
       if (said === undefined) return undefined;
       asked++;
       if (!question.right(said)) {
@@ -218,9 +214,8 @@ function askLabels(packets: readonly AnnotatedPacket[]): WrongAnswer[] | undefin
     const line = `#${packet.number} ${packet.src} → ${packet.dst} ${
       flagLetters(packet.flags)
     } seq ${packet.relativeSeq} ack ${packet.relativeAck} len ${packet.length} · label:`;
-    const said = ask(line, (reply) => normalizeLabel(reply) !== undefined, `One of ${LABELS.join(", ")}, please.`);
-    if (said === undefined) return undefined;
-    const label = normalizeLabel(said)!;
+    const label = askUntil(line, normalizeLabel, `One of ${LABELS.join(", ")}, please.`);
+    if (label === undefined) return undefined;
     if (label !== packet.label) {
       wrong.push({ field: `#${packet.number} label`, said: label, is: packet.label, why: packet.meaning });
     }
@@ -294,7 +289,7 @@ export async function labelSession(
   };
   console.log(captureTime(options.kata, record));
   await appendAttempt(options.logs.history, record);
-  await logMistake(options);
+  await logOneMistake(options);
 }
 
 /** Why a capture with no whole conversation cannot be labelled, and what happened to each conversation. */
@@ -358,10 +353,7 @@ function captureTime(kata: PracticeKata, record: CaptureAttemptRecord): string {
   } target).`;
 }
 
-async function logMistake(options: LabelSessionOptions): Promise<void> {
-  const mistake = prompt("One mistake you made this time (Enter to skip):")?.trim();
-  if (!mistake) return;
-  const kata = options.kata;
-  await appendMistake(options.logs.mistakes(kata), `Mistakes · Kata ${kata.number} · ${kata.title}`, mistake);
-  console.log(`Logged in ${options.logs.mistakes(kata)}.`);
+async function logOneMistake(options: LabelSessionOptions): Promise<void> {
+  const mistake = prompt(MISTAKE_PROMPT.trimEnd())?.trim();
+  if (mistake) await logMistake(options.logs, options.kata, mistake);
 }

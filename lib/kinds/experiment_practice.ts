@@ -16,6 +16,7 @@ import { formatCrossover, formatMeasurement, formatRate } from "../loss/report.t
 import type { SweepResult } from "../loss/sweep.ts";
 import { formatClock } from "../practice/clock.ts";
 import { type Figure, type Grade, gradeExplanation, type MeasuredSweep } from "../practice/explanation_rubric.ts";
+import { askUntil } from "../practice/ask.ts";
 import { appendAttempt } from "../practice/history.ts";
 import type { PracticeKata } from "../practice/kata.ts";
 import type { LogPaths } from "../practice/logs.ts";
@@ -197,17 +198,6 @@ export function comparePredictions(predictions: Predictions, measured: MeasuredS
     `Crossover: you said ${said}; ${verdict}`;
 }
 
-/** Asks until `parse` accepts the answer; undefined when the learner ends input (Ctrl-D). */
-function askUntil<T>(question: string, parse: (answer: string) => T | undefined, help: string): T | undefined {
-  while (true) {
-    const answer = prompt(question);
-    if (answer === null) return undefined;
-    const value = parse(answer);
-    if (value !== undefined) return value;
-    console.log(`  ${help}`);
-  }
-}
-
 /** The predictions, every one required; undefined when the learner stops (Ctrl-D). */
 function askPredictions(losses: readonly number[]): Predictions | undefined {
   const baseline = Math.min(...losses);
@@ -264,7 +254,7 @@ function askExplanation(measured: MeasuredSweep): { explanation: string; grade: 
   console.log(
     "\nIn one paragraph, from this data: where does TCP's goodput fall below UDP's, when is UDP the better choice, and what does “better” mean for a bulk transfer and for a real-time stream? (The card says how it is graded.)",
   );
-  let explanation = askUntil(">", (answer) => answer.trim() || undefined, "One paragraph, please.");
+  let explanation = askUntil(">", (answer) => answer || undefined, "One paragraph, please.");
   if (explanation === undefined) return undefined;
   while (true) {
     const grade = gradeExplanation(explanation, measured);

@@ -10,7 +10,7 @@ import { UsageError, usageFromParseError } from "../cli/errors.ts";
 import { repoPath, userPath } from "../cli/paths.ts";
 import { appendAttempt } from "../practice/history.ts";
 import { LogPaths } from "../practice/logs.ts";
-import { appendMistake } from "../practice/mistakes.ts";
+import { logMistake } from "../practice/mistakes.ts";
 import { printCard } from "../practice/session.ts";
 import { type CaptureKata, captureKind } from "./capture.ts";
 import { type ClientKata, clientKind } from "./client.ts";
@@ -163,8 +163,7 @@ export async function runKata(kata: CatalogKata, args: string[]): Promise<number
       if (rest.length === 0) {
         throw new UsageError(`Say what the mistake was: deno task kata:${kata.number} log "forgot htons"`);
       }
-      await appendMistake(logs.mistakes(kata), `Mistakes · Kata ${kata.number} · ${kata.title}`, rest.join(" "));
-      console.log(`Logged in ${logs.mistakes(kata)}.`);
+      await logMistake(logs, kata, rest.join(" "));
       return 0;
   }
   const command = kind.command(name);

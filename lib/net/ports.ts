@@ -23,7 +23,7 @@ export function freePort(hostname = "127.0.0.1"): number {
 
 /** Options for {@linkcode waitForListen}. */
 export interface WaitForListenOptions {
-  /** Give up after this long. @default {10000} */
+  /** Give up after this long (`Infinity`: wait until `exited`). @default {10000} */
   timeoutMs?: number;
   /**
    * Resolves when the process that should listen has exited: waiting stops
@@ -39,6 +39,14 @@ export type ListenWaitResult = "listening" | "timeout" | "exited";
  * Connects to `hostname:port` until a connection succeeds, the process that
  * should be listening exits, or the timeout passes. The probe connection is
  * closed at once; a server must survive a client that leaves immediately.
+ * A connection reset counts as listening: the handshake was answered.
+ *
+ * @example
+ * ```ts ignore
+ * import { waitForListen } from "./ports.ts";
+ * const child = new Deno.Command("./server", { args: ["9000"] }).spawn();
+ * if (await waitForListen("127.0.0.1", 9000, { exited: child.status }) !== "listening") Deno.exit(1);
+ * ```
  */
 export async function waitForListen(
   hostname: string,
@@ -47,7 +55,13 @@ export async function waitForListen(
 ): Promise<ListenWaitResult> {
   const deadline = Date.now() + (options.timeoutMs ?? 10_000);
   let exited = false;
-  options.exited?.then(() => exited = true, () => exited = true);
+  // Ends the pause between two attempts early, so that an exit is seen at once.
+  let wake = () => {};
+  const onExit = () => {
+    exited = true;
+    wake();
+  };
+  options.exited?.then(onExit, onExit);
   // Back off from 10 ms to 200 ms: a fast server is found at once, a slow
   // one (a compiler, a JVM) is not hammered with connection attempts.
   let pause = 10;
@@ -67,7 +81,13 @@ export async function waitForListen(
       ) return "listening";
       if (!(error instanceof Deno.errors.ConnectionRefused)) throw error;
     }
-    await new Promise((resolve) => setTimeout(resolve, pause));
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, pause);
+      wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
     pause = Math.min(pause * 2, 200);
   }
   return exited ? "exited" : "timeout";

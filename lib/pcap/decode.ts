@@ -6,14 +6,12 @@
  * Lengths come from the IP header, not from what was captured, so a packet
  * cut by the snap length still reports its real payload length.
  *
- * {@linkcode decodeFrame} decodes into one reused {@linkcode PacketFields}
- * and makes no object: a million packets cost no million objects.
- * {@linkcode decodePacket} gives the same as an object to keep.
+ * {@linkcode PacketFields} decodes each frame into one reused object and
+ * makes no other: a million packets cost no million objects. Where a frame
+ * cannot be decoded, {@linkcode decodeProblem} says why.
  *
  * @module
  */
-
-import { addressText } from "./packet_text.ts";
 
 /** Link-layer types (LINKTYPE_* in the pcap registry). */
 export const LinkType = {
@@ -24,51 +22,6 @@ export const LinkType = {
   LINUX_SLL: 113,
   LINUX_SLL2: 276,
 } as const;
-
-/** A TCP segment's header. */
-export interface TcpHeader {
-  srcPort: number;
-  dstPort: number;
-  seq: number;
-  ack: number;
-  /** Flag names in the order tcpdump prints them: SYN, FIN, RST, PSH, ACK, URG, ECE, CWR, AE. */
-  flags: string[];
-  window: number;
-  /** Options by name: MSS, window scale, SACK-permitted, SACK blocks, timestamps. */
-  options: TcpOptions;
-  /** Payload bytes on the wire (from the IP length), whatever the snap length kept. */
-  payloadLength: number;
-}
-
-/** The TCP options a handshake shows. */
-export interface TcpOptions {
-  mss?: number;
-  windowScale?: number;
-  sackPermitted?: boolean;
-  sack?: [number, number][];
-  timestamp?: { value: number; echo: number };
-}
-
-/** One decoded packet; `tcp` or `udp` is set when the transport is one of them. */
-export interface DecodedPacket {
-  ipVersion: 4 | 6;
-  src: string;
-  dst: string;
-  /** IP protocol number (6 TCP, 17 UDP…). */
-  protocol: number;
-  tcp?: TcpHeader;
-  udp?: { srcPort: number; dstPort: number; payloadLength: number };
-  /** True when the snap length cut the packet inside the bytes we decode. */
-  truncated: boolean;
-}
-
-/** Why a frame could not be decoded. */
-export class DecodeError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "DecodeError";
-  }
-}
 
 /** IP protocol numbers of the transports decoded. */
 export const TCP = 6;
@@ -394,7 +347,7 @@ const FLAG_NAMES: [number, string][] = [
   [0x100, "AE"],
 ];
 
-/** The flag byte for flag names: the inverse of {@linkcode TcpHeader.flags}, as tshark's tcp.flags shows it. */
+/** The flag byte for flag names (tcpdump's order: SYN, FIN, RST, PSH, ACK, URG, ECE, CWR, AE), as tshark's tcp.flags shows it. */
 export function flagBits(flags: readonly string[]): number {
   return FLAG_NAMES.reduce((bits, [bit, name]) => flags.includes(name) ? bits | bit : bits, 0);
 }
@@ -404,55 +357,3 @@ export const FLAG_NAME_TABLE: readonly (readonly string[])[] = Array.from(
   { length: 512 },
   (_, bits) => FLAG_NAMES.filter(([bit]) => bits & bit).map(([, name]) => name),
 );
-
-/** The options of `fields` as an object (only those present). */
-function tcpOptions(fields: PacketFields): TcpOptions {
-  const options: TcpOptions = {};
-  if (fields.mss >= 0) options.mss = fields.mss;
-  if (fields.windowScale >= 0) options.windowScale = fields.windowScale;
-  if (fields.sackPermitted) options.sackPermitted = true;
-  if (fields.sackBlocks >= 0) {
-    options.sack = Array.from({ length: fields.sackBlocks }, (_, i) => [fields.sack[2 * i], fields.sack[2 * i + 1]]);
-  }
-  if (fields.timestampValue >= 0) options.timestamp = { value: fields.timestampValue, echo: fields.timestampEcho };
-  return options;
-}
-
-/**
- * Decodes one frame into an object. Throws DecodeError for what is not
- * IP, or too short to read.
- *
- * @example
- * ```ts ignore
- * import { decodePacket, LinkType } from "./decode.ts";
- * const packet = decodePacket(LinkType.ETHERNET, frame);
- * console.log(packet.src, packet.tcp?.flags);
- * ```
- */
-export function decodePacket(linkType: number, data: Uint8Array): DecodedPacket {
-  const fields = new PacketFields();
-  if (!fields.decode(linkType, data, 0, data.length)) throw new DecodeError(decodeProblem(fields));
-  const packet: DecodedPacket = {
-    ipVersion: fields.ipVersion,
-    src: addressText(fields, fields.srcAt),
-    dst: addressText(fields, fields.dstAt),
-    protocol: fields.protocol,
-    truncated: fields.truncated,
-  };
-  if (fields.protocol === TCP) {
-    packet.tcp = {
-      srcPort: fields.srcPort,
-      dstPort: fields.dstPort,
-      seq: fields.seq,
-      ack: fields.ack,
-      flags: FLAG_NAME_TABLE[fields.flags].slice(),
-      window: fields.window,
-      options: tcpOptions(fields),
-      payloadLength: fields.payloadLength,
-    };
-  }
-  if (fields.protocol === UDP) {
-    packet.udp = { srcPort: fields.srcPort, dstPort: fields.dstPort, payloadLength: fields.payloadLength };
-  }
-  return packet;
-}

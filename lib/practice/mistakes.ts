@@ -11,6 +11,9 @@
  * @module
  */
 
+import type { PracticeKata } from "./kata.ts";
+import type { LogPaths } from "./logs.ts";
+
 /** Appends one mistake, creating the file with a heading the first time. */
 export async function appendMistake(
   path: string,
@@ -35,6 +38,25 @@ export async function appendMistake(
   }
   const line = `${prefix}- ${when.toISOString().slice(0, 10)}: ${text}\n`;
   await Deno.writeTextFile(path, line, { append: true, create: true });
+}
+
+/**
+ * Logs `mistake` in `kata`'s mistake log under `logs`, and says where: what
+ * the practice sessions and `deno task kata:N log` all do.
+ *
+ * @example
+ * ```ts ignore
+ * import { logMistake } from "./mistakes.ts";
+ * await logMistake(new LogPaths("logs"), kata, "forgot htons"); // prints "Logged in logs/01-echo-threaded.md."
+ * ```
+ */
+export async function logMistake(
+  logs: LogPaths,
+  kata: Pick<PracticeKata, "number" | "slug" | "title">,
+  mistake: string,
+): Promise<void> {
+  await appendMistake(logs.mistakes(kata), `Mistakes · Kata ${kata.number} · ${kata.title}`, mistake);
+  console.log(`Logged in ${logs.mistakes(kata)}.`);
 }
 
 /** Every logged mistake, oldest first, without the date. */

@@ -1,8 +1,10 @@
 /**
  * What to practise next: spaced repetition over the attempt history. A kata
  * passed within its time limit comes back after 1, 3, 7, then 21 days (each
- * pass in a row climbs one step); a failure brings it back tomorrow and
- * starts the ladder again. Memory of a skill fades unless it is used just as
+ * pass in a row climbs one step); a failure, or a pass over the limit,
+ * brings it back tomorrow and starts the ladder again. What a pass in a row
+ * is, is the "repeat until" criterion's (`repeat_until.ts`): the status
+ * board's streak and this ladder are one count. Memory of a skill fades unless it is used just as
  * it begins to fade: the gaps grow as long as the learner keeps passing.
  *
  * @module
@@ -10,6 +12,7 @@
 
 import type { AttemptRecord } from "./history.ts";
 import type { PracticeKata } from "./kata.ts";
+import { endedAt, rowStep } from "./repeat_until.ts";
 
 /** The gaps between reviews, in days, one step per pass within the limit in a row. */
 export const INTERVALS_DAYS: readonly number[] = [1, 3, 7, 21];
@@ -28,8 +31,9 @@ export interface Due {
 /**
  * When `kata` is next due, from its attempts (any order, other katas and
  * tracks already left out) and the time `now`. A stopped attempt does not
- * count (it may be continued); a pass over the limit, or untimed (a check
- * outside practice), brings the kata back tomorrow without climbing.
+ * count (it may be continued); a pass over the limit is a step down, as a
+ * failure is; an untimed pass (a check outside practice) or one outside the
+ * kata's core brings the kata back tomorrow without climbing.
  *
  * @example
  * ```ts
@@ -41,31 +45,25 @@ export interface Due {
  */
 export function dueOf(kata: PracticeKata, attempts: readonly AttemptRecord[], now: Date): Due {
   // A continued attempt counts from when it ended: that is when the learner last practised.
-  const when = (attempt: AttemptRecord) => Date.parse(attempt.ended ?? attempt.started);
-  const graded = attempts.filter((attempt) => attempt.result !== "stopped").sort((a, b) => when(a) - when(b));
+  const graded = attempts.filter((attempt) => attempt.result !== "stopped").sort((a, b) => endedAt(a) - endedAt(b));
   if (graded.length === 0) return { isDue: true, reason: "never tried" };
-  const limitMs = kata.timeLimitMinutes * 60_000;
   let inARow = 0;
   let gapDays = 1;
   for (const attempt of graded) {
-    if (attempt.result !== "pass") {
-      inARow = 0;
-      gapDays = 1;
-    } else if (attempt.untimed || attempt.durationMs > limitMs) {
-      gapDays = 1;
-    } else {
-      inARow++;
-      gapDays = INTERVALS_DAYS[Math.min(inARow, INTERVALS_DAYS.length) - 1];
-    }
+    const step = rowStep(kata, attempt);
+    if (step === "breaks") inARow = 0;
+    if (step === "counts") inARow++;
+    gapDays = step === "counts" ? INTERVALS_DAYS[Math.min(inARow, INTERVALS_DAYS.length) - 1] : 1;
   }
   const last = graded.at(-1)!;
-  const at = new Date(when(last) + gapDays * DAY_MS);
-  return { at, isDue: at <= now, reason: reasonOf(last, inARow, limitMs) };
+  const at = new Date(endedAt(last) + gapDays * DAY_MS);
+  return { at, isDue: at <= now, reason: reasonOf(last, rowStep(kata, last), inARow) };
 }
 
-function reasonOf(last: AttemptRecord, inARow: number, limitMs: number): string {
+function reasonOf(last: AttemptRecord, step: ReturnType<typeof rowStep>, inARow: number): string {
   if (last.result !== "pass") return "failed last time";
   if (last.untimed) return "passed last time, untimed";
-  if (last.durationMs > limitMs) return "passed last time, over the limit";
+  if (step === "neither") return "passed last time, outside the kata's standard";
+  if (step === "breaks") return "passed last time, over the limit";
   return `passed within the limit ${inARow === 1 ? "once" : `${inARow} times in a row`}`;
 }

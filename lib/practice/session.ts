@@ -17,7 +17,7 @@ import { appendAttempt, type AttemptRecord } from "./history.ts";
 import type { PracticeKata } from "./kata.ts";
 import type { LogPaths } from "./logs.ts";
 import { askForMistake } from "./mistake_prompt.ts";
-import { appendMistake, readMistakes } from "./mistakes.ts";
+import { logMistake, readMistakes } from "./mistakes.ts";
 import { watchFile } from "./watch.ts";
 
 /** What a practice session needs. */
@@ -361,12 +361,6 @@ class Session {
       .map((stage) => stage === "did not start" ? "the attempt did not start" : `${stage} failed`);
     const mistake = await askForMistake(() => this.#nextKey(keys), candidates);
     if (mistake === undefined) return;
-    const kata = this.options.kata;
-    await appendMistake(
-      this.options.logs.mistakes(kata),
-      `Mistakes · Kata ${kata.number} · ${kata.title}`,
-      mistake,
-    );
-    console.log(`Logged in ${this.options.logs.mistakes(kata)}.`);
+    await logMistake(this.options.logs, this.options.kata, mistake);
   }
 }

@@ -11,6 +11,7 @@ import { formatTable } from "../report/table.ts";
 import { formatClock } from "./clock.ts";
 import { type AttemptRecord, latestPerAttempt } from "./history.ts";
 import type { CompletionItem, PracticeKata } from "./kata.ts";
+import { endedAt, passesInARow } from "./repeat_until.ts";
 import { type Due, dueOf } from "./schedule.ts";
 
 /** One kata's standing, on one track. */
@@ -28,7 +29,7 @@ export interface KataStanding {
   best?: AttemptRecord;
   last?: AttemptRecord;
   mistakes: number;
-  /** Timed passes within the limit, counted back from the latest (stops and untimed passes skipped). */
+  /** Passes in a row, counted back from the latest, as the "repeat until" criterion defines them (`repeat_until.ts`). */
   streak: number;
   /** The "repeat until" criterion, as the kit measures it. */
   repeatUntilMet: boolean;
@@ -67,19 +68,10 @@ export function standingOf(
 ): KataStanding {
   const mine = latestPerAttempt(attempts)
     .filter((attempt) => attempt.kata === kata.number && attempt.track === options.track)
-    .sort((a, b) => a.started.localeCompare(b.started));
-  const limitMs = (kata.repeatUntil.withinMinutes ?? kata.timeLimitMinutes) * 60_000;
+    .sort((a, b) => endedAt(a) - endedAt(b));
   const passes = mine.filter((attempt) => attempt.result === "pass");
   const timed = passes.filter((attempt) => !attempt.untimed);
-  let streak = 0;
-  for (const attempt of mine.toReversed()) {
-    // Neither for nor against the criterion: a stop, an untimed pass, practice outside the kata's core.
-    if (attempt.result === "stopped" || (attempt.result === "pass" && attempt.untimed) || attempt.core === false) {
-      continue;
-    }
-    if (attempt.result !== "pass" || (attempt.timedMs ?? attempt.durationMs) > limitMs) break;
-    streak++;
-  }
+  const streak = passesInARow(kata, mine);
   const best = timed.reduce<AttemptRecord | undefined>((b, a) => !b || a.durationMs < b.durationMs ? a : b, undefined);
   return {
     kata,
@@ -286,7 +278,7 @@ export function formatStatus(
     table,
     "",
     `"Repeat until" counts passing attempts in a row, each within the time limit; a stop does not break it.`,
-    `"Next" spaces passes within the limit 1, 3, 7, then 21 days apart; a failure brings a kata back the next day.`,
+    `"Next" spaces passes within the limit 1, 3, 7, then 21 days apart; a failure, or a pass over the limit, brings a kata back the next day.`,
     "",
     next,
     "",

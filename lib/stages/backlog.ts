@@ -12,6 +12,8 @@
  * @module
  */
 
+import { echoOnce } from "./echo_exchange.ts";
+
 /** Writes bytes to a connection whose echo nobody reads yet, counting what the kernel takes. */
 export class UnreadWriter {
   /** Bytes the kernel has taken so far. */
@@ -118,4 +120,40 @@ export async function echoUntilBackedUp(writer: UnreadWriter, options: BackedUpO
     clearTimeout(timer);
   }
   return { backedUp: still >= STILL_ECHOES, written: writer.written, echoes, slowestMs };
+}
+
+/** Options for {@linkcode backUp}. */
+export interface BackUpOptions {
+  /** The other client, which echoes a line again and again meanwhile. */
+  other: Deno.TcpConn;
+  /** Give up on the proof after this long (see {@linkcode BackedUpOptions.deadlineMs}). */
+  deadlineMs: number;
+  /** The hint when an echo of the other client comes back wrong. */
+  hint: string;
+}
+
+/**
+ * Writes `payload` on `conn` without reading its echo, while `other`
+ * echoes, until the server is shown to hold the echo back or `deadlineMs`
+ * pass ({@linkcode echoUntilBackedUp}). The writer goes on writing; the
+ * caller reads the echo and awaits `writer.done`.
+ *
+ * @example
+ * ```ts ignore
+ * import { backUp } from "./backlog.ts";
+ * const { writer, backedUp } = await backUp(conn, payload, { other, deadlineMs: 3000, hint: "Keep what write() did not take" });
+ * ```
+ */
+export async function backUp(
+  conn: Deno.TcpConn,
+  payload: Uint8Array,
+  options: BackUpOptions,
+): Promise<BackedUp & { writer: UnreadWriter }> {
+  const writer = new UnreadWriter(conn, payload);
+  const hello = new TextEncoder().encode("meanwhile\n");
+  const meanwhile = await echoUntilBackedUp(writer, {
+    echo: () => echoOnce(options.other, hello, options.hint, "Another client's echo"),
+    deadlineMs: options.deadlineMs,
+  });
+  return { ...meanwhile, writer };
 }

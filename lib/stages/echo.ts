@@ -5,95 +5,16 @@
  * @module
  */
 
-import { describeMismatch, formatBytes, randomBytes } from "../net/bytes.ts";
+import { formatBytes, randomBytes } from "../net/bytes.ts";
 import { readToEnd, writeAll } from "../net/io.ts";
 import { type Stage, type StageContext, StageFailure, withDeadline } from "../check/stage.ts";
-import { echoUntilBackedUp, UnreadWriter } from "./backlog.ts";
+import { backUp, echoUntilBackedUp, UnreadWriter } from "./backlog.ts";
+import { echoOnce, exchange, expectEcho, receive } from "./echo_exchange.ts";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Options for {@linkcode exchange}. */
-interface ExchangeOptions {
-  /** Give up when no byte arrives for this long. @default {3000} */
-  stallMs?: number;
-}
-
-/** What came back, and whether it stopped coming before the end. */
-interface Echoed {
-  bytes: Uint8Array;
-  /** True when the server went quiet with bytes still missing. */
-  stalled: boolean;
-}
-
-/**
- * Sends `payload` while reading the echo. Reading while writing matters: a
- * client that writes everything first can deadlock a correct server once
- * both sides' socket buffers are full. Returns early, with what arrived,
- * when the server closes or goes quiet for `stallMs`.
- */
-async function exchange(
-  conn: Deno.TcpConn,
-  payload: Uint8Array,
-  options: ExchangeOptions = {},
-): Promise<Echoed> {
-  const writing = writeAll(conn, payload);
-  // If the server closes early, the write fails too; the short read below
-  // is the better diagnosis, so that rejection is not the one reported.
-  writing.catch(() => {});
-  const echoed = await receive(conn, payload.length, options);
-  if (echoed.bytes.length === payload.length) await writing;
-  return echoed;
-}
-
-/**
- * Reads `length` bytes of echo; returns early, with what arrived, when the
- * server closes or goes quiet for `stallMs`.
- */
-async function receive(conn: Deno.TcpConn, length: number, options: ExchangeOptions = {}): Promise<Echoed> {
-  const received = new Uint8Array(length);
-  let filled = 0;
-  let stalled = false;
-  while (filled < length) {
-    const reading = conn.read(received.subarray(filled));
-    const n = await withDeadline(
-      reading,
-      options.stallMs ?? 3_000,
-      () => new StageFailure("stalled"),
-    )
-      .catch((error) => {
-        if (!(error instanceof StageFailure)) throw error;
-        stalled = true;
-        return null;
-      });
-    if (n === null) break;
-    filled += n;
-  }
-  return { bytes: received.subarray(0, filled), stalled };
-}
-
-/** Throws a {@linkcode StageFailure} with a byte-level diff unless the echo equals `sent`. */
-function expectEcho(
-  sent: Uint8Array,
-  echoed: Echoed,
-  hint: string,
-  who = "The echo",
-): void {
-  const received = echoed.bytes;
-  const mismatch = describeMismatch(sent, received);
-  if (!mismatch) return;
-  const differsEarly = describeMismatch(sent.subarray(0, received.length), received) !== undefined;
-  let message;
-  if (differsEarly) message = `${who} came back different from what was sent`;
-  else if (echoed.stalled) {
-    message = `${who} stopped after ${received.length} of ${sent.length} bytes: nothing more arrived for a while`;
-  } else {
-    message = `${who} ended after ${received.length} of ${sent.length} bytes: the server closed the connection early`;
-  }
-  throw new StageFailure(message, { details: mismatch, hint });
-}
 
 const HINT_NO_ECHO =
   "Read from the connection in a loop and write back exactly the bytes read (buffer.subarray(0, n)), until read() returns null.";
@@ -118,7 +39,7 @@ export const singleByte: Stage = {
   async run(ctx) {
     const conn = await ctx.connect();
     const first = new TextEncoder().encode("k");
-    expectEcho(first, await exchange(conn, first), HINT_NO_ECHO);
+    await echoOnce(conn, first, HINT_NO_ECHO);
     const second = new TextEncoder().encode("e");
     const echoed = await exchange(conn, second);
     if (echoed.bytes.length === 1 && echoed.bytes[0] !== second[0]) {
@@ -145,7 +66,7 @@ export const oneMebibyte: Stage = {
   async run(ctx) {
     const conn = await ctx.connect();
     const payload = randomBytes(MiB);
-    expectEcho(payload, await exchange(conn, payload), HINT_PARTIAL_WRITE);
+    await echoOnce(conn, payload, HINT_PARTIAL_WRITE);
   },
 };
 
@@ -170,16 +91,9 @@ export const lateReader: Stage = {
     const conn = await ctx.connect();
     const other = await ctx.connect();
     const payload = randomBytes(8 * MiB);
-    const writer = new UnreadWriter(conn, payload);
-    const hello = new TextEncoder().encode("meanwhile\n");
-    const meanwhile = await echoUntilBackedUp(writer, {
-      async echo() {
-        expectEcho(hello, await exchange(other, hello), HINT_NO_ECHO, "Another client's echo");
-      },
-      deadlineMs: LATE_READER_MAX_WAIT_MS,
-    });
+    const meanwhile = await backUp(conn, payload, { other, deadlineMs: LATE_READER_MAX_WAIT_MS, hint: HINT_NO_ECHO });
     expectEcho(payload, await receive(conn, payload.length), HINT_PARTIAL_WRITE);
-    await writer.done;
+    await meanwhile.writer.done;
     return meanwhile.backedUp
       ? `read once the server held the echo back (${formatMiB(meanwhile.written)} sent unread)`
       : `read after ${LATE_READER_MAX_WAIT_MS} ms (${formatMiB(meanwhile.written)} sent unread)`;
@@ -223,7 +137,7 @@ export const hundredClients: Stage = {
       expectEcho(first, await exchange(conn, first, { stallMs }), HINT_PARTIAL_WRITE, `Client ${i + 1}'s echo`);
       if (++halfway === CROWD) allHalfway();
       await everyoneHalfway;
-      expectEcho(second, await exchange(conn, second), HINT_PARTIAL_WRITE, `Client ${i + 1}'s echo`);
+      await echoOnce(conn, second, HINT_PARTIAL_WRITE, `Client ${i + 1}'s echo`);
       conn.close();
     });
     const served = Promise.all(clients);
@@ -367,7 +281,7 @@ export const nagle: Stage = {
     const times: number[] = [];
     for (let i = 0; i < NAGLE_ROUND_TRIPS; i++) {
       const started = performance.now();
-      expectEcho(payload, await exchange(conn, payload), HINT_PARTIAL_WRITE);
+      await echoOnce(conn, payload, HINT_PARTIAL_WRITE);
       if (i >= 2) times.push(performance.now() - started);
     }
     times.sort((a, b) => a - b);
@@ -392,7 +306,7 @@ export const stillAnswers: Stage = {
   async run(ctx) {
     const conn = await ctx.connect();
     const payload = new TextEncoder().encode("still there?\n");
-    expectEcho(payload, await exchange(conn, payload), HINT_RESET);
+    await echoOnce(conn, payload, HINT_RESET);
   },
 };
 

@@ -15,10 +15,11 @@
  */
 
 import { randomBytes } from "../net/bytes.ts";
-import { readFull, writeAll } from "../net/io.ts";
-import { listeningProcesses, openFilesLimit, type ProcessStatus, processStatus } from "../tools/process_stats.ts";
+import { openFilesLimit, type ProcessStatus, processStatus } from "../tools/process_stats.ts";
+import { listeningProcesses } from "../tools/listeners.ts";
 import { ToolError } from "../tools/runner.ts";
 import { type Stage, type StageContext, StageFailure, StageSkipped, withDeadline } from "../check/stage.ts";
+import { echoOnce } from "./echo_exchange.ts";
 
 const KiB = 1024;
 
@@ -323,7 +324,7 @@ async function probeIdle(opened: Deno.TcpConn[]): Promise<number> {
   const step = Math.max(1, Math.floor(opened.length / (PROBED_IDLE - 1)));
   const probed = [...new Set([...opened.filter((_, i) => i % step === 0), opened.at(-1)!])];
   await withDeadline(
-    Promise.all(probed.map((conn) => echoOnce(conn, new Uint8Array([0x2a])))),
+    Promise.all(probed.map((conn) => echoOnce(conn, new Uint8Array([0x2a]), HINT_ACCEPT, "An idle client's echo"))),
     PROMPT_MS * 2,
     () =>
       new StageFailure(
@@ -334,21 +335,12 @@ async function probeIdle(opened: Deno.TcpConn[]): Promise<number> {
   return probed.length;
 }
 
-async function echoOnce(conn: Deno.TcpConn, payload: Uint8Array): Promise<void> {
-  await writeAll(conn, payload);
-  const echoed = new Uint8Array(payload.length);
-  const n = await readFull(conn, echoed);
-  if (n !== payload.length || echoed.some((byte, i) => byte !== payload[i])) {
-    throw new StageFailure(`An echo came back wrong: ${n} of ${payload.length} bytes, or different ones`);
-  }
-}
-
 /** A new connection's first echo, timed; throws when it takes over {@linkcode PROMPT_MS}. */
 async function timedEcho(ctx: StageContext, who: string, conn?: Deno.TcpConn): Promise<number> {
   const started = performance.now();
   const connection = conn ?? await ctx.connect();
   await withDeadline(
-    echoOnce(connection, randomBytes(KiB)),
+    echoOnce(connection, randomBytes(KiB), HINT_PROMPT, `${who}'s echo`),
     PROMPT_MS,
     () =>
       new StageFailure(`${who} waited over ${PROMPT_MS / 1000} s for a 1 KiB echo beside thousands of idle clients`, {

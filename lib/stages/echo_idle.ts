@@ -8,24 +8,13 @@
  * @module
  */
 
-import { describeMismatch, randomBytes } from "../net/bytes.ts";
-import { readFull, writeAll } from "../net/io.ts";
-import { type Stage, type StageContext, StageFailure, StageSkipped, withDeadline } from "../check/stage.ts";
+import { randomBytes } from "../net/bytes.ts";
+import { type Stage, StageFailure, StageSkipped, withDeadline } from "../check/stage.ts";
 import { childrenOf, runnableSeconds } from "../tools/process_stats.ts";
-import { echoUntilBackedUp, UnreadWriter } from "./backlog.ts";
+import { backUp } from "./backlog.ts";
+import { echoOnce, expectEcho, receive } from "./echo_exchange.ts";
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Writes `payload` and reads its echo; throws unless byte-exact. */
-async function echoOnce(conn: Deno.TcpConn, payload: Uint8Array, hint: string): Promise<void> {
-  const writing = writeAll(conn, payload);
-  writing.catch(() => {}); // a server that closes early fails the read below, the better diagnosis
-  const received = new Uint8Array(payload.length);
-  const n = await readFull(conn, received);
-  const mismatch = describeMismatch(payload, received.subarray(0, n));
-  if (mismatch) throw new StageFailure("The echo came back different from what was sent", { details: mismatch, hint });
-  await writing;
-}
 
 /** How promptly a client must be served while another, quiet one stays connected. */
 const QUIET_DEADLINE_MS = 2_000;
@@ -103,17 +92,12 @@ export const idleCpu: Stage = {
       );
     }
     const conn = await ctx.connect();
+    const other = await ctx.connect();
     const payload = randomBytes(BACKED_UP_BYTES);
-    const backlog = await backUp(ctx, conn, payload);
-    const received = new Uint8Array(payload.length);
-    const n = await readFull(conn, received);
-    const mismatch = describeMismatch(payload, received.subarray(0, n));
-    if (mismatch) {
-      throw new StageFailure("The echo came back different from what was sent", {
-        details: mismatch,
-        hint: HINT_BACKED_UP,
-      });
-    }
+    const backlog = await backUp(conn, payload, { other, deadlineMs: BACKED_UP_MAX_WAIT_MS, hint: HINT_BACKED_UP });
+    // The client that echoed meanwhile goes: the idle one is the server's only client.
+    other.close();
+    expectEcho(payload, await receive(conn, payload.length), HINT_BACKED_UP);
     await backlog.writer.done;
     let idle = await idleShare(ctx.pid, IDLE_WINDOW_MS);
     // Over the limit: one burst (a garbage collection, freeing the big
@@ -123,7 +107,10 @@ export const idleCpu: Stage = {
       idle.seconds.toFixed(2)
     } s while its client sat idle`;
     if (idle.share > IDLE_CPU_LIMIT) throw new StageFailure(`The server was ${summary}`, { hint: HINT_SPIN });
-    return `${summary}, after ${backlog.summary}`;
+    const sent = `${(backlog.written / 1024 / 1024).toFixed(1)} MiB sent unread`;
+    return `${summary}, after ${
+      backlog.backedUp ? `an echo that backed up (${sent})` : `an echo left unread for 3 s (${sent})`
+    }`;
   },
 };
 
@@ -152,25 +139,4 @@ async function idleShare(pid: number, windowMs: number): Promise<{ share: number
   const seconds = (performance.now() - started) / 1000;
   if (after === undefined) throw new StageFailure("The server process went away while its client sat idle");
   return { share: (after - before) / seconds, seconds };
-}
-
-/**
- * Writes `payload` on `conn` without reading, while another client echoes,
- * until the server holds the echo back (or 3 s); then closes the other
- * client, so that `conn` is the server's only one.
- */
-async function backUp(ctx: StageContext, conn: Deno.TcpConn, payload: Uint8Array) {
-  const writer = new UnreadWriter(conn, payload);
-  const other = await ctx.connect();
-  const hello = new TextEncoder().encode("meanwhile\n");
-  const meanwhile = await echoUntilBackedUp(writer, {
-    echo: () => echoOnce(other, hello, HINT_BACKED_UP),
-    deadlineMs: BACKED_UP_MAX_WAIT_MS,
-  });
-  other.close();
-  const sent = `${(meanwhile.written / 1024 / 1024).toFixed(1)} MiB sent unread`;
-  return {
-    writer,
-    summary: meanwhile.backedUp ? `an echo that backed up (${sent})` : `an echo left unread for 3 s (${sent})`,
-  };
 }

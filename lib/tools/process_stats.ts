@@ -9,8 +9,6 @@
  * @module
  */
 
-import { runTool } from "./runner.ts";
-
 /** Clock ticks per second in /proc/PID/stat; 100 on every Linux we know of. */
 const CLOCK_TICKS = 100;
 
@@ -144,23 +142,6 @@ export async function openFilesLimit(pid: number): Promise<OpenFilesLimit | unde
   if (!match) return undefined;
   const value = (text: string) => text === "unlimited" ? Infinity : Number(text);
   return { soft: value(match[1]), hard: value(match[2]) };
-}
-
-/**
- * The processes that hold a socket listening on TCP `port` of this machine
- * (`ss -ltnp`, through the tool runner); empty when none of them is ours to
- * see. Throws ToolError where ss is missing or may not run.
- *
- * @example
- * ```ts ignore
- * import { listeningProcesses } from "./process_stats.ts";
- * const pids = await listeningProcesses(9000); // [4242]
- * ```
- */
-export async function listeningProcesses(port: number): Promise<number[]> {
-  const { stdout } = await runTool("ss", ["-H", "-l", "-t", "-n", "-p", `sport = :${port}`], { timeoutMs: 10_000 });
-  const pids = [...stdout.matchAll(/\bpid=(\d+)/g)].map((match) => Number(match[1]));
-  return [...new Set(pids)];
 }
 
 /** One core's time since boot, in clock ticks: busy (anything but idle and I/O wait) and in all. */

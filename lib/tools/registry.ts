@@ -11,7 +11,8 @@
  *   `--file`) and `lib/check/client.ts` (a client from `--cmd` or `--file`;
  *   it also asks `ss`, or `cat /proc/net/tcp`, which ports listen, for the
  *   client's deny list, because `lib/check` sits below the runner);
- * - `deno check` on a practice attempt, `lib/practice/typecheck.ts`: the
+ * - `deno check` on a practice attempt, `lib/practice/typecheck.ts`, and
+ *   `deno info` on an attempt's imports, `lib/check/attempt_copy.ts`: the
  *   running Deno itself, on the learner's own file, as target.ts runs it;
  * - the server under test of the HTTP fuzzer, `lib/fuzz/http.ts` (the
  *   reference or a learner's `--cmd`), for the same reason;

@@ -6,7 +6,7 @@
  */
 
 import assert from "node:assert/strict";
-import { hasProgram, plain, requires, ROOT, withTempDir } from "./_support.ts";
+import { hasProgram, isRoot, kitArgs, plain, requires, ROOT, runKit, withTempDir } from "./_support.ts";
 
 const needs = requires("run", "read", "write");
 
@@ -49,4 +49,77 @@ readmeTest(
     assert.match(run.stdout, /tshark decodes it the same way\./, run.stdout + run.stderr);
   },
   !haveTshark,
+);
+
+/** `deno task kata:N ARGS` through the kit (tasks/kata.ts), with a private logs folder. */
+async function kata(logs: string, args: string[]) {
+  const run = await runKit("kata.ts", args, logs);
+  return { ...run, stderr: plain(run.stderr), stdout: plain(run.stdout) };
+}
+
+readmeTest(
+  "deno task kata:1 run --host an address this machine does not have says so in one sentence",
+  async (logs) => {
+    // 198.19.255.254: the benchmarking range the labs draw from, never a host's own address outside a lab.
+    const run = await kata(logs, ["1", "run", "--host", "198.19.255.254", "--port", "9000"]);
+    assert.equal(run.code, 1, run.stdout + run.stderr);
+    assert.equal(
+      run.stderr.trim(),
+      "Cannot listen on 198.19.255.254:9000: no interface of this machine has that address (try --host 127.0.0.1)",
+    );
+  },
+);
+
+readmeTest("deno task kata:4 run --host a name that does not resolve says so in one sentence", async (logs) => {
+  const run = await kata(logs, ["4", "run", "--host", "nothing.invalid", "--port", "8080"]);
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  assert.equal(
+    run.stderr.trim(),
+    "Cannot listen on nothing.invalid:8080: the name does not resolve to an address (try --host 127.0.0.1)",
+  );
+});
+
+readmeTest(
+  "deno task kata:1 run --track syscalls --host a name refuses it before starting the server, in one sentence",
+  async (logs) => {
+    const run = await kata(logs, ["1", "run", "--track", "syscalls", "--host", "nothing.invalid"]);
+    assert.equal(run.code, 2, run.stdout + run.stderr);
+    assert.equal(
+      run.stderr.trim().split("\n")[0],
+      '--track syscalls builds its sockaddr_in from an IPv4 address: give --host as one, e.g. 127.0.0.1, not "nothing.invalid"',
+    );
+  },
+);
+
+/** Whether a test can run a command as nobody (uid 65534): as root, with util-linux setpriv. */
+const canDropRoot = isRoot() && await hasProgram("setpriv", ["--version"]);
+
+readmeTest(
+  `deno task kata:1 run --port 80 without root says the port needs privileges, in one sentence${
+    canDropRoot ? "" : " [ignored: needs root and setpriv to run as nobody]"
+  }`,
+  async (dir) => {
+    // Nobody's Deno needs a cache it may write; the project is readable by all.
+    await Deno.chmod(dir, 0o777);
+    const output = await new Deno.Command("setpriv", {
+      args: [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--",
+        Deno.execPath(),
+        ...kitArgs("kata.ts", ["1", "run", "--port", "80"], dir),
+      ],
+      cwd: ROOT,
+      stdin: "null",
+      env: { NO_COLOR: "1", DENO_DIR: `${dir}/deno`, HOME: dir },
+    }).output();
+    const stderr = plain(new TextDecoder().decode(output.stderr));
+    assert.equal(output.code, 1, stderr);
+    assert.equal(
+      stderr.trim(),
+      "Cannot listen on 127.0.0.1:80: ports below 1024 need root here (try a port from 1024 up, e.g. --port 9000)",
+    );
+  },
+  !canDropRoot,
 );

@@ -96,7 +96,7 @@ async function serveFixture(kata: ClientKata, { flags, rest }: KataCommand): Pro
   expectNoMore(rest, "fixture");
   const port = flags.port === undefined ? kata.fixturePort : parsePort(flags.port);
   const { start, cases } = await kata.loadFixture();
-  const fixture = await listenOrExplain(port, () => start(port));
+  const fixture = await listenOrExplain({ hostname: "127.0.0.1", port }, () => start(port));
   if (!fixture) return 1;
   console.log(`The checker's fixture server is listening on 127.0.0.1:${fixture.port}. Its cases:`);
   for (const path of cases) console.log(`  http://localhost:${fixture.port}${path}`);

@@ -117,7 +117,7 @@ async function runReference(kata: ServerKata, { flags, rest }: KataCommand): Pro
   const hostname = flags.host ?? "127.0.0.1";
   if (trackOf(kata, flags) === "syscalls") return await runSyscallReference(kata, { hostname, port });
   const start = await kata.loadReference();
-  const server = await listenOrExplain(port, () => start({ hostname, port }));
+  const server = await listenOrExplain({ hostname, port }, () => start({ hostname, port }));
   if (!server) return 1;
   const { hostname: host, port: actual } = server.addr;
   console.log(`Kata ${kata.number} reference listening on ${host}:${actual}`);

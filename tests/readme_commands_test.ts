@@ -13,14 +13,16 @@ const needs = requires("run", "read", "write");
 /**
  * `deno task NAME ARGS` run from `cwd` with the project's deno.json, with
  * this process's environment (PATH: the tools are found where the
- * learner's shell finds them). Give paths absolute: an outer `deno task`
- * passes its INIT_CWD on.
+ * learner's shell finds them; give paths absolute, since an outer `deno
+ * task` passes its INIT_CWD on), or `fromShell`, with none.
  */
-async function denoTask(cwd: string, name: string, args: string[]) {
+async function denoTask(cwd: string, name: string, args: string[], options: { fromShell?: boolean } = {}) {
   const output = await new Deno.Command(Deno.execPath(), {
     args: ["task", "-q", "--config", `${ROOT}deno.json`, name, ...args],
     cwd,
     stdin: "null",
+    // fromShell: no INIT_CWD of an outer `deno task` (nor PATH: give programs by full path).
+    clearEnv: options.fromShell,
     env: { NO_COLOR: "1" },
   }).output();
   const decode = (bytes: Uint8Array) => plain(new TextDecoder().decode(bytes));
@@ -122,4 +124,37 @@ readmeTest(
     );
   },
   !canDropRoot,
+);
+
+/** An executable `name` in `dir` that runs the Deno program `file` of the project with its arguments. */
+async function wrapperScript(dir: string, name: string, file: string): Promise<void> {
+  await Deno.writeTextFile(
+    `${dir}/${name}`,
+    `#!/bin/sh\nexec '${Deno.execPath()}' run --allow-net '${ROOT}${file}' "$@"\n`,
+    { mode: 0o755 },
+  );
+}
+
+readmeTest(
+  'deno task kata:1 check --cmd "./my-echo {port}" runs ./my-echo from the folder the command ran in',
+  async (dir) => {
+    await wrapperScript(dir, "my-echo", "katas/01-echo-threaded/reference.ts");
+    const run = await denoTask(dir, "kata:1", ["check", "--cmd", "./my-echo --port {port}", "--logs", "logs"], {
+      fromShell: true,
+    });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /All 9 stages passed/);
+  },
+);
+
+readmeTest(
+  'deno task kata:3 check --cmd "./client {url}" runs ./client from the folder the command ran in',
+  async (dir) => {
+    await wrapperScript(dir, "client", "katas/03-http-client/reference.ts");
+    const run = await denoTask(dir, "kata:3", ["check", "--cmd", "./client {url}", "--logs", "logs"], {
+      fromShell: true,
+    });
+    assert.equal(run.code, 0, run.stdout + run.stderr);
+    assert.match(run.stdout, /core stages passed|stages passed/);
+  },
 );

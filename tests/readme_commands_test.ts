@@ -158,3 +158,12 @@ readmeTest(
     assert.match(run.stdout, /core stages passed|stages passed/);
   },
 );
+
+readmeTest("kata:3 check --cmd: a client that hangs without connecting is told it sent no request", async (logs) => {
+  const run = await kata(logs, ["3", "check", "--cmd", "sh -c 'exec sleep 60' {url}"]);
+  assert.equal(run.code, 1, run.stdout + run.stderr);
+  const first = run.stdout.split("\n").slice(2, 5).join("\n");
+  assert.match(first, /FAIL {2}200: prints the status line and the body/, run.stdout);
+  assert.match(first, /The client was still running after 10 s and had sent no request for \/ok/, run.stdout);
+  assert.doesNotMatch(first, /after the response was complete/, run.stdout);
+});

@@ -167,3 +167,14 @@ readmeTest("kata:3 check --cmd: a client that hangs without connecting is told i
   assert.match(first, /The client was still running after 10 s and had sent no request for \/ok/, run.stdout);
   assert.doesNotMatch(first, /after the response was complete/, run.stdout);
 });
+
+readmeTest("deno task status --logs FILE says it is a file, not a logs folder", async (dir) => {
+  await Deno.writeTextFile(`${dir}/notes.txt`, "not a folder\n");
+  // runKit passes its last argument as --logs.
+  const run = await runKit("status.ts", [], `${dir}/notes.txt`);
+  assert.equal(run.code, 2, run.stdout + run.stderr);
+  assert.equal(
+    plain(run.stderr).split("\n")[0],
+    `${dir}/notes.txt is a file, not a logs folder: give --logs the folder that holds attempts.jsonl`,
+  );
+});

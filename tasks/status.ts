@@ -46,11 +46,17 @@ async function main(args: string[]): Promise<number> {
     return 0;
   }
   const logs = new LogPaths(values.logs === undefined ? repoPath("logs") : userPath(values.logs));
+  let found;
   try {
-    await Deno.stat(logs.root);
+    found = await Deno.stat(logs.root);
   } catch (error) {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
     throw new UsageError(`No logs folder at ${logs.root}`);
+  }
+  if (!found.isDirectory) {
+    throw new UsageError(
+      `${logs.root} is a file, not a logs folder: give --logs the folder that holds attempts.jsonl`,
+    );
   }
   const history = await readAttempts(logs.history);
   // standingOf() keeps each continued attempt once, as it last stood.

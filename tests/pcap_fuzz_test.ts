@@ -221,7 +221,7 @@ interface Run {
 /** Runs tasks/pcap.ts the way `deno task pcap` does. */
 async function pcapTask(args: string[]): Promise<Run> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-run=tshark", "tasks/pcap.ts", ...args],
+    args: ["run", "--allow-read", "--allow-run=tshark,timeout", "tasks/pcap.ts", ...args],
     cwd: ROOT,
     stdin: "null",
     env: { NO_COLOR: "1" },

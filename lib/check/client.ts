@@ -21,7 +21,8 @@ export type RunClient = (
 /** Which client to grade. */
 export type ClientSpec =
   | { kind: "module"; label: string; run: RunClient }
-  | { kind: "command"; command: string }
+  /** `cwd`: the folder the command runs in (a learner's `./client` is in theirs); default the kit's. */
+  | { kind: "command"; command: string; cwd?: string }
   | { kind: "deno-file"; path: string };
 
 /** What one run of the client did. */
@@ -89,7 +90,7 @@ export function clientUnderTest(spec: ClientSpec): ClientUnderTest {
       return {
         label: `\`${spec.command}\``,
         run: (url, _port, timeoutMs, signal) =>
-          runProcess(splitCommand(spec.command.replaceAll("{url}", url)), timeoutMs, signal),
+          runProcess(splitCommand(spec.command.replaceAll("{url}", url)), timeoutMs, signal, spec.cwd),
         [Symbol.asyncDispose]: nothingToRemove,
       };
     case "deno-file": {
@@ -210,9 +211,10 @@ async function runProcess(
   argv: string[],
   timeoutMs = CLIENT_TIMEOUT_MS,
   signal?: AbortSignal,
+  cwd?: string,
 ): Promise<ClientResult> {
   signal?.throwIfAborted();
-  const group = spawnProgram(argv);
+  const group = spawnProgram(argv, { cwd });
   const stdout = new Collector(MAX_CLIENT_OUTPUT_BYTES);
   const stderr = new Collector(MAX_CLIENT_ERROR_BYTES);
   const pipes = [

@@ -29,7 +29,8 @@ export type StartServer = (
 /** What to grade. */
 export type TargetSpec =
   | { kind: "module"; label: string; start: StartServer }
-  | { kind: "command"; command: string }
+  /** `cwd`: the folder the command runs in (a learner's `./server` is in theirs); default the kit's. */
+  | { kind: "command"; command: string; cwd?: string }
   | { kind: "deno-file"; path: string }
   | { kind: "address"; hostname: string; port: number };
 
@@ -81,7 +82,7 @@ export async function startTarget(
       const argv = splitCommand(
         spec.command.replaceAll("{port}", String(port)),
       );
-      return await startProcess(`\`${argv.join(" ")}\``, argv, port, options);
+      return await startProcess(`\`${argv.join(" ")}\``, argv, port, { ...options, cwd: spec.cwd });
     }
     case "deno-file":
       return await startDenoFile(spec.path, options);
@@ -211,15 +212,16 @@ export async function assertFileExists(path: string): Promise<void> {
  * @example
  * ```ts ignore
  * import { spawnProgram } from "./target.ts";
- * await using program = spawnProgram(["./echo-server", "9000"]);
+ * await using program = spawnProgram(["./echo-server", "9000"], { cwd: "/home/me/katas" });
  * ```
  */
-export function spawnProgram(argv: readonly string[]): ProcessGroup {
+export function spawnProgram(argv: readonly string[], options: { cwd?: string } = {}): ProcessGroup {
   assertMayStart();
   try {
     return new ProcessGroup(
       new Deno.Command(argv[0], {
         args: argv.slice(1),
+        cwd: options.cwd,
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
@@ -251,11 +253,11 @@ async function startProcess(
   label: string,
   argv: string[],
   port: number,
-  options: StartTargetOptions,
+  options: StartTargetOptions & { cwd?: string },
   /** Its output as the learner should read it (a copy's name replaced by their file's). */
   inLearnersTerms: (text: string) => string = (text) => text,
 ): Promise<RunningTarget> {
-  const server = new ServerProcess(argv);
+  const server = new ServerProcess(argv, options.cwd);
   const timeoutMs = options.startTimeoutMs ?? 15_000;
   // A server that forgot htons listens on the port's byte-swapped twin.
   const twin = watchSwappedPort(LOOPBACK, port);
@@ -312,8 +314,8 @@ class ServerProcess {
   readonly exited: Promise<Deno.CommandStatus>;
   exitStatus: Deno.CommandStatus | undefined;
 
-  constructor(argv: readonly string[]) {
-    this.#group = spawnProgram(argv);
+  constructor(argv: readonly string[], cwd?: string) {
+    this.#group = spawnProgram(argv, { cwd });
     const append = (chunk: Uint8Array) => this.#output.append(chunk);
     this.#pipes = [new PipeDrain(this.#group.child.stdout, append), new PipeDrain(this.#group.child.stderr, append)];
     this.exited = this.#group.status.then((status) => this.exitStatus = status);

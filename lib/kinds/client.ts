@@ -10,6 +10,7 @@ import type { ClientSpec, RunClient } from "../check/client.ts";
 import { type ClientRun, clientSubject, type Subject } from "../check/run.ts";
 import { assertAttemptChecked } from "../check/attempt_copy.ts";
 import { UsageError } from "../cli/errors.ts";
+import { userDirectory } from "../cli/paths.ts";
 import {
   chooseTarget,
   expectNoMore,
@@ -81,7 +82,10 @@ function targetFromFlags(kata: ClientKata, flags: KataFlags): ClientTarget {
   if (flags.port !== undefined) throw new UsageError(wrongFlag(kata, "port"));
   const flag = chooseTarget(flags, ["reference", "file", "cmd"], `--reference, --file PATH or --cmd "COMMAND {url}"`);
   if (flag === "reference") return flag;
-  return flag === "file" ? { kind: "deno-file", path: flags.file! } : { kind: "command", command: flags.cmd! };
+  // A --cmd runs where the learner ran the task: their `./client` is there.
+  return flag === "file"
+    ? { kind: "deno-file", path: flags.file! }
+    : { kind: "command", command: flags.cmd!, cwd: userDirectory() };
 }
 
 async function runReference(kata: ClientKata, { rest }: KataCommand): Promise<number> {
@@ -96,7 +100,7 @@ async function serveFixture(kata: ClientKata, { flags, rest }: KataCommand): Pro
   expectNoMore(rest, "fixture");
   const port = flags.port === undefined ? kata.fixturePort : parsePort(flags.port);
   const { start, cases } = await kata.loadFixture();
-  const fixture = await listenOrExplain(port, () => start(port));
+  const fixture = await listenOrExplain({ hostname: "127.0.0.1", port }, () => start(port));
   if (!fixture) return 1;
   console.log(`The checker's fixture server is listening on 127.0.0.1:${fixture.port}. Its cases:`);
   for (const path of cases) console.log(`  http://localhost:${fixture.port}${path}`);

@@ -73,17 +73,43 @@ export function reportCannotStart(kata: Pick<PracticeKata, "number">, message: s
 }
 
 /**
- * Starts a server on `port`; when the port is taken, says so in one
- * sentence and returns undefined (the caller exits 1).
+ * Starts a server on `hostname:port`; when it cannot listen there (the port
+ * is taken or privileged, the address is not this machine's, the name does
+ * not resolve), says so in one sentence and returns undefined (the caller
+ * exits 1).
  */
-export async function listenOrExplain<T>(port: number, start: () => T | Promise<T>): Promise<T | undefined> {
+export async function listenOrExplain<T>(
+  { hostname, port }: { hostname: string; port: number },
+  start: () => T | Promise<T>,
+): Promise<T | undefined> {
   try {
     return await start();
   } catch (error) {
-    if (!(error instanceof Deno.errors.AddrInUse)) throw error;
-    console.error(`Port ${port} is already in use: stop whatever listens there, or pass --port`);
+    const why = whyCannotListen(error, port);
+    if (why === undefined) throw error;
+    console.error(
+      error instanceof Deno.errors.AddrInUse ? why : `Cannot listen on ${hostname}:${port}: ${why}`,
+    );
     return undefined;
   }
+}
+
+/** The reason, in words, for the listen errors a learner's flags can cause; undefined for any other error. */
+function whyCannotListen(error: unknown, port: number): string | undefined {
+  if (error instanceof Deno.errors.AddrInUse) {
+    return `Port ${port} is already in use: stop whatever listens there, or pass --port`;
+  }
+  if (error instanceof Deno.errors.AddrNotAvailable) {
+    return "no interface of this machine has that address (try --host 127.0.0.1)";
+  }
+  if (error instanceof Deno.errors.PermissionDenied && port < 1024) {
+    return "ports below 1024 need root here (try a port from 1024 up, e.g. --port 9000)";
+  }
+  // Deno reports a failed name lookup as a plain Error, told apart by its words.
+  if (error instanceof Error && error.message.startsWith("failed to lookup address information")) {
+    return "the name does not resolve to an address (try --host 127.0.0.1)";
+  }
+  return undefined;
 }
 
 /** Resolves on Ctrl-C: how `run` commands wait before shutting down. */

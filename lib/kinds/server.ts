@@ -10,7 +10,7 @@ import { serverSubject, type Subject } from "../check/run.ts";
 import type { StageContext } from "../check/stage.ts";
 import type { StartServer, TargetSpec } from "../check/target.ts";
 import { UsageError } from "../cli/errors.ts";
-import { repoPath } from "../cli/paths.ts";
+import { repoPath, userDirectory } from "../cli/paths.ts";
 import { buildC } from "../tools/build_c.ts";
 import {
   chooseTarget,
@@ -105,7 +105,8 @@ async function targetFromFlags(kata: ServerKata, flags: KataFlags, track: Track)
       console.error(fullTrustWarning(flags.file!));
       return await syscallFileTarget(flags.file!);
     case "cmd":
-      return { kind: "command", command: flags.cmd! };
+      // It runs where the learner ran the task: their `./server` is there.
+      return { kind: "command", command: flags.cmd!, cwd: userDirectory() };
     case "port":
       return { kind: "address", hostname: flags.host ?? "127.0.0.1", port: parsePort(flags.port!) };
   }
@@ -117,7 +118,7 @@ async function runReference(kata: ServerKata, { flags, rest }: KataCommand): Pro
   const hostname = flags.host ?? "127.0.0.1";
   if (trackOf(kata, flags) === "syscalls") return await runSyscallReference(kata, { hostname, port });
   const start = await kata.loadReference();
-  const server = await listenOrExplain(port, () => start({ hostname, port }));
+  const server = await listenOrExplain({ hostname, port }, () => start({ hostname, port }));
   if (!server) return 1;
   const { hostname: host, port: actual } = server.addr;
   console.log(`Kata ${kata.number} reference listening on ${host}:${actual}`);

@@ -97,6 +97,12 @@ export function syscallPath(kata: WithTracks, file: keyof SyscallFiles): string 
   return decodeURIComponent(new URL(kata.syscalls![file], kata.directory).pathname);
 }
 
+/** Whether `text` is a dotted-quad IPv4 address, the only host a syscall reference takes. */
+function isIPv4(text: string): boolean {
+  const parts = text.split(".");
+  return parts.length === 4 && parts.every((part) => /^\d{1,3}$/.test(part) && Number(part) <= 255);
+}
+
 /**
  * `deno task kata:N run --track syscalls`: the syscall reference in the
  * foreground, its output on the terminal, until Ctrl-C (which the terminal
@@ -106,6 +112,11 @@ export async function runSyscallReference(
   kata: WithTracks & { tryIt: string },
   { hostname, port }: { hostname: string; port: number },
 ): Promise<number> {
+  if (!isIPv4(hostname)) {
+    throw new UsageError(
+      `--track syscalls builds its sockaddr_in from an IPv4 address: give --host as one, e.g. 127.0.0.1, not "${hostname}"`,
+    );
+  }
   const file = syscallPath(kata, "reference");
   const child = new Deno.Command(Deno.execPath(), {
     args: [

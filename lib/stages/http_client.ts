@@ -9,7 +9,12 @@
 import { describeMismatch, formatBytes, quoteBytes } from "../net/bytes.ts";
 import { freePort } from "../net/ports.ts";
 import { headerValues, MalformedHeadError, parseHead } from "../http/head.ts";
-import { type ClientResult, type ClientUnderTest, MAX_CLIENT_OUTPUT_BYTES } from "../check/client.ts";
+import {
+  CLIENT_TIMEOUT_MS,
+  type ClientResult,
+  type ClientUnderTest,
+  MAX_CLIENT_OUTPUT_BYTES,
+} from "../check/client.ts";
 import type { HttpFixture } from "../http/fixture.ts";
 import { type Stage, StageFailure, StageSkipped } from "../check/stage.ts";
 
@@ -21,13 +26,22 @@ export interface ClientContext {
 
 const url = (ctx: ClientContext, path: string) => `http://localhost:${ctx.fixture.port}${path}`;
 
+/** What one run of the client on a case did, and whether its request for the case reached the fixture. */
+interface CaseResult extends ClientResult {
+  requested: boolean;
+  timeoutMs: number;
+}
+
 /** Runs the client on one fixture case. */
 async function fetchCase(
   ctx: ClientContext,
   path: string,
-  timeoutMs?: number,
-): Promise<ClientResult> {
-  return await ctx.client.run(url(ctx, path), ctx.fixture.port, timeoutMs);
+  timeoutMs = CLIENT_TIMEOUT_MS,
+): Promise<CaseResult> {
+  const before = ctx.fixture.requests.length;
+  const result = await ctx.client.run(url(ctx, path), ctx.fixture.port, timeoutMs);
+  const requested = ctx.fixture.requests.slice(before).some((request) => request.target === path);
+  return { ...result, requested, timeoutMs };
 }
 
 function tail(text: string): string {
@@ -39,10 +53,17 @@ function tail(text: string): string {
 function expectPrinted(
   ctx: ClientContext,
   path: string,
-  result: ClientResult,
+  result: ClientResult & Partial<CaseResult>,
   hint: string,
   where = url(ctx, path),
 ): void {
+  if (result.timedOut && result.requested === false) {
+    // A hang before any request: the read loop is not (yet) the problem.
+    throw new StageFailure(
+      `The client was still running after ${result.timeoutMs! / 1000} s and had sent no request for ${path} (${where})`,
+      { hint: "Connect to the URL's host and port, send the whole request, then read the response." },
+    );
+  }
   if (result.timedOut) {
     throw new StageFailure(
       `The client was still running after the response was complete (${where})`,

@@ -76,3 +76,28 @@ Deno.test({
     );
   },
 });
+
+Deno.test({
+  name: `startTarget() quotes a Deno attempt's error plain: no colour codes, no Rust backtrace${
+    requires("run", "read", "write").suffix
+  }`,
+  ignore: requires("run", "read", "write").ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "netkata-plain-" });
+    try {
+      // A Python file saved as .ts: Deno's parse error is what the learner reads.
+      await Deno.writeTextFile(`${dir}/server.ts`, 'import socket\nprint("hi")\n');
+      const error = await startTarget({ kind: "deno-file", path: `${dir}/server.ts` }).then(
+        () => assert.fail("a file that does not parse started"),
+        (error: Error) => error,
+      );
+      assert.ok(error instanceof TargetError, String(error));
+      assert.match(error.message, /SyntaxError/);
+      // deno-lint-ignore no-control-regex
+      assert.doesNotMatch(error.message, /\x1b\[/, "colour codes in the quoted output");
+      assert.doesNotMatch(error.message, /Stack backtrace/);
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  },
+});

@@ -222,6 +222,10 @@ export function spawnProgram(argv: readonly string[], options: { cwd?: string } 
       new Deno.Command(argv[0], {
         args: argv.slice(1),
         cwd: options.cwd,
+        // Its output is quoted in a report: plain text (no colour codes,
+        // which Deno prints even into a pipe) and no Rust backtrace after a
+        // Deno error (RUST_BACKTRACE may be set in the learner's shell).
+        env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
         stdin: "null",
         stdout: "piped",
         stderr: "piped",

@@ -178,3 +178,34 @@ readmeTest("deno task status --logs FILE says it is a file, not a logs folder", 
     `${dir}/notes.txt is a file, not a logs folder: give --logs the folder that holds attempts.jsonl`,
   );
 });
+
+readmeTest(
+  `deno task kata:1 log --logs a folder nobody may write names the folder and what to do${
+    canDropRoot ? "" : " [ignored: needs root and setpriv to run as nobody]"
+  }`,
+  async (dir) => {
+    await Deno.chmod(dir, 0o777);
+    const locked = `${dir}/locked`;
+    await Deno.mkdir(locked, { mode: 0o755 }); // root's: nobody may not write in it
+    const output = await new Deno.Command("setpriv", {
+      args: [
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--",
+        Deno.execPath(),
+        ...kitArgs("kata.ts", ["1", "log", "forgot htons"], locked),
+      ],
+      cwd: ROOT,
+      stdin: "null",
+      env: { NO_COLOR: "1", DENO_DIR: `${dir}/deno`, HOME: dir },
+    }).output();
+    const stderr = plain(new TextDecoder().decode(output.stderr));
+    assert.equal(output.code, 1, stderr);
+    assert.equal(
+      stderr.trim(),
+      `Cannot write ${locked}/01-echo-threaded.md: permission denied. Pick a folder this user can write (for the logs: --logs DIR), or change its permissions`,
+    );
+  },
+  !canDropRoot,
+);

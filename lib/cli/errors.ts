@@ -38,10 +38,10 @@ export async function runMain(
     if (error instanceof UsageError) {
       console.error(`${message}\nRun \`${helpCommand}\` for the options.`);
       status = 2;
-    } else if (
-      error instanceof Deno.errors.NotCapable ||
-      error instanceof Deno.errors.PermissionDenied
-    ) {
+    } else if (error instanceof Deno.errors.PermissionDenied) {
+      console.error(deniedByTheSystem(message));
+      status = 1;
+    } else if (error instanceof Deno.errors.NotCapable) {
       console.error(`Not permitted: ${message}`);
       status = 1;
     } else {
@@ -55,6 +55,37 @@ export async function runMain(
     Deno.exit(130);
   }
   Deno.exit(status);
+}
+
+/** What Deno calls the file operations whose EACCES it reports, in words. */
+const OPERATIONS: Record<string, string> = {
+  writefile: "write",
+  mkdir: "create the folder",
+  open: "open",
+  rename: "rename",
+  remove: "remove",
+  copy: "copy to",
+};
+
+/**
+ * The system (not Deno's permissions) refused a file operation: say which
+ * file, and what to do, instead of Deno's "Permission denied (os error 13):
+ * writefile '…'". The kit writes only logs and attempt files, so a folder
+ * of the learner's choosing is the way out.
+ *
+ * @example
+ * ```ts
+ * import { deniedByTheSystem } from "./errors.ts";
+ * deniedByTheSystem("Permission denied (os error 13): mkdir '/srv/logs'");
+ * // "Cannot create the folder /srv/logs: permission denied. …"
+ * ```
+ */
+export function deniedByTheSystem(message: string): string {
+  const match = /^Permission denied \(os error 13\): (\w+) '(.+)'$/.exec(message);
+  if (!match) return `Not permitted: ${message}`;
+  const [, operation, path] = match;
+  return `Cannot ${OPERATIONS[operation] ?? operation} ${path}: permission denied. ` +
+    "Pick a folder this user can write (for the logs: --logs DIR), or change its permissions";
 }
 
 /** Translates node:util parseArgs errors into {@linkcode UsageError}s. */

@@ -17,6 +17,7 @@ import { removeStaleLabs } from "../lib/lab/stale.ts";
 import { canReset, connectAndReset } from "../lib/net/reset.ts";
 import { serve, udpPaced } from "../katas/06-tcp-vs-udp/probe.ts";
 import { hasProgram, isRoot, kitArgs, requires, ROOT, withTempDir } from "./_support.ts";
+import { canSeeProcesses, descendantsOf, findDescendant, waitForProcess } from "./_processes.ts";
 
 Deno.test("parseIperf() reads UDP goodput from the receiver and fails on iperf3's own error", () => {
   const udp = parseIperf(
@@ -482,6 +483,56 @@ Deno.test({
     );
     assert.ok(lossy.tcp.goodput.median < clean.tcp.goodput.median);
     assert.deepEqual(await existing([`netkata-kata6-client-${Deno.pid}`, `netkata-kata6-server-${Deno.pid}`]), []);
+  },
+});
+
+/** SIGKILLs every process of ours (below this test's process) whose command line matches `pattern`. */
+async function killOurs(pattern: RegExp): Promise<number> {
+  const found = (await descendantsOf(Deno.pid)).filter((process) => pattern.test(process.args));
+  for (const { pid } of found) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch (error) {
+      // It exited between the look and the kill.
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  return found.length;
+}
+
+/** The kit's link emulator and its `timeout` wrapper: both have its script on their command line. */
+const EMULATOR = /lib\/lab\/emulator\/main\.ts/;
+
+Deno.test({
+  name: `runSweep() fails each run at once, in one sentence, once the lab's link emulator is gone${suffix}`,
+  ignore: !ready || !canSeeProcesses,
+  fn: async (t) => {
+    const emulatorGone = /^The link emulator joining the labs stopped before the level ended \(killed by SIGKILL\)/;
+    /** A one-level sweep whose emulator is killed once `until` finds a process of ours; its failed runs. */
+    const sweepKilled = async (seconds: number, until: RegExp) => {
+      let killing: Promise<number> | undefined;
+      // Called before each run: the first time, the level's emulator has just started.
+      const onProgress = (done: number) => {
+        if (done !== 0) return;
+        killing = (async () => {
+          await waitForProcess(() => findDescendant(Deno.pid, (args) => until.test(args)), "process to wait for");
+          return await killOurs(EMULATOR);
+        })();
+      };
+      const result = await runSweep({ losses: [0], repeats: 1, seconds, udpRate: "10M", link: "kit", onProgress });
+      assert.ok(await killing! > 0, "no link emulator of ours to kill");
+      return result.levels[0].failed;
+    };
+    await t.step("gone as the level's first run starts", async () => {
+      const failed = await sweepKilled(1, EMULATOR);
+      assert.deepEqual(failed.map((failure) => failure.run), ["TCP run 1", "UDP run 1"]);
+      for (const { reason } of failed) assert.match(reason, emulatorGone);
+    });
+    await t.step("gone in the middle of a run: the run ends then, not at iperf3's own time limit", async () => {
+      const failed = await sweepKilled(5, /iperf3 -c /);
+      assert.deepEqual(failed.map((failure) => failure.run), ["TCP run 1", "UDP run 1"]);
+      for (const { reason } of failed) assert.match(reason, emulatorGone);
+    });
   },
 });
 

@@ -95,6 +95,8 @@ export interface IperfOptions {
   lab?: Lab;
   /** Retries when the server is busy. @default {{ attempts: 4, firstDelayMs: 250 }} */
   retry?: BusyRetry;
+  /** Ends the run at once, with the reason, when the path to the server is gone (a lab path's `lost`). */
+  signal?: AbortSignal;
 }
 
 /** Reads an iperf3 -J report; throws with iperf3's own error when it failed. */
@@ -200,7 +202,7 @@ async function iperfOnce(options: IperfOptions): Promise<RunResult> {
     args.push("-C", options.congestion);
   }
   // iperf3 can hang when its set-up is lost: every run has a deadline.
-  const limits = { timeoutMs: (options.seconds + 15) * 1000 };
+  const limits = { timeoutMs: (options.seconds + 15) * 1000, signal: options.signal };
   let stdout: string;
   try {
     stdout = options.lab

@@ -133,13 +133,25 @@ export async function emulatedLink(first: Lab, second: Lab, options: EmulatedLin
   return { first: a, second: b, stop, lost: lost.signal, [Symbol.asyncDispose]: async () => void await stop() };
 }
 
+/** `timeout`'s exit status when the time limit ended the tool. */
+const TIMED_OUT = 124;
 /** `timeout`'s exit status for a tool killed by a signal: 128 plus the signal's number. */
 const SIGNALS: Record<number, string> = { 2: "SIGINT", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM" };
 
-/** The sentence for an emulator that ended by itself: how it ended, and what it said. */
+/**
+ * The sentence for an emulator that ended by itself: how it ended, and what
+ * it said. The kit reads nothing else of a dead emulator, so this is all
+ * there will be to find out why.
+ */
 function emulatorLost(status: Deno.CommandStatus, stderr: string): ToolError {
   const signal = status.signal ?? SIGNALS[status.code - 128];
-  const how = signal ? `killed by ${signal}` : `exit status ${status.code}`;
+  const how = signal
+    ? `killed by ${signal}`
+    : status.code === TIMED_OUT
+    ? "its time limit ran out"
+    : status.code === 0
+    ? "exit status 0, as after a SIGINT or SIGTERM the kit did not send"
+    : `exit status ${status.code}`;
   const said = stderr.trim().split("\n").filter(Boolean).slice(-2).join(" / ");
   return new ToolError(
     "deno",

@@ -63,6 +63,39 @@ Deno.test("parseIperf() reads UDP goodput from the receiver and fails on iperf3'
   assert.deepEqual(tcp, { protocol: "tcp", goodput: 5e9, retransmits: 12, rttUs: 40, mss: 1448, congestion: "cubic" });
 });
 
+Deno.test("parseIperf() measures UDP goodput over the sender's sending time: iperf3's end of test can come late", () => {
+  // Measured in CI at 10 % loss, 1 s at 10 Mbit/s: the control connection
+  // lost packets too, the end-of-test exchange waited for a retransmission,
+  // and both summaries ran to 1.829 s. The receiver's own rate (4.87 Mbit/s)
+  // spreads what arrived over that long time; the sender sent for 1.00 s
+  // (its bytes over its own rate), and 8.9 Mbit/s of it arrived.
+  const udp = parseIperf(
+    JSON.stringify({
+      end: {
+        sum: { bits_per_second: 9.996e6, bytes: 1_249_624, packets: 863, seconds: 1.829, lost_percent: 10.776 },
+        sum_received: {
+          bits_per_second: 4.87e6,
+          bytes: 1_113_396,
+          packets: 862,
+          seconds: 1.829,
+          lost_percent: 10.776,
+          jitter_ms: 0.02,
+        },
+      },
+    }),
+    "udp",
+  );
+  assert.equal((udp.goodput / 1e6).toFixed(2), "8.91");
+  assert.equal(udp.receivedBytes, 1_113_396);
+  assert.equal(udp.receiverSeconds, 1.829, "the receiver's own clock, kept for the record");
+  // Without the sender's summary, the receiver's rate is all there is.
+  const alone = parseIperf(
+    JSON.stringify({ end: { sum: { bits_per_second: 4.87e6, bytes: 1_113_396, seconds: 1.829, lost_percent: 10 } } }),
+    "udp",
+  );
+  assert.equal(alone.goodput, 4.87e6);
+});
+
 Deno.test("spread(), mathisEstimate(), parseRate() and formatRate() do their sums right", () => {
   assert.deepEqual(spread([5, 1, 3, 2]), { median: 2.5, min: 1, max: 5 });
   assert.equal(mathisEstimate(1448, 0.001, 0.01), (1448 * 8) / (0.001 * 0.1));
@@ -719,6 +752,35 @@ Deno.test("udpDelivers reads the sender's time from its bytes and rate: iperf3's
     assert.match(error.message, /the receiver counted 1\.83 s for each second sent at 10%/);
     return true;
   });
+});
+
+Deno.test("udpDelivers judges a goodput measured over the sending time by the sending time, however late iperf3's end of test came", async () => {
+  const { udpDelivers } = await import("../lib/stages/experiment.ts");
+  const { sweepOf } = await import("./fixtures/broken_sweeps.ts");
+  // The sweep's own figure now (parseIperf): the receiver's bytes over the
+  // sender's 1.00 s, whatever the summaries' 1.83 s say. Sound, and judged.
+  const run = {
+    protocol: "udp" as const,
+    goodput: 8.906e6,
+    offered: 9.996e6,
+    sentBytes: 1_249_624,
+    receivedBytes: 1_113_396,
+    sentDatagrams: 863,
+    datagrams: 862,
+    lossPercent: 10.776,
+    senderSeconds: 1.829,
+    receiverSeconds: 1.829,
+  };
+  const result = sweepOf([{ loss: 10, tcp: 5e6, udp: 8.906e6, udpLost: 10.776 }]);
+  result.levels[0].udp.runs = [run];
+  await udpDelivers.run({ result, udpRate: 10e6 });
+  // The sender's rate read as the goodput is still caught.
+  result.levels[0].udp.goodput = { median: 9.996e6, min: 9.996e6, max: 9.996e6 };
+  result.levels[0].udp.runs = [{ ...run, goodput: 9.996e6 }];
+  await assert.rejects(
+    async () => await udpDelivers.run({ result, udpRate: 10e6 }),
+    /at 10% \(10\.00 Mbit\/s, expected 8\.91/,
+  );
 });
 
 Deno.test("udpDelivers counts the datagrams still on the path when the test ended, which iperf3 counts neither received nor lost", async () => {

@@ -15,7 +15,7 @@ import { runSweep, type SweepResult } from "../lib/loss/sweep.ts";
 import { runTool, spawnTool, ToolError } from "../lib/tools/runner.ts";
 import { removeStaleLabs } from "../lib/lab/stale.ts";
 import { canReset, connectAndReset } from "../lib/net/reset.ts";
-import { serve, udpPaced } from "../katas/06-tcp-vs-udp/probe.ts";
+import { serve, tcpRequests, udpPaced } from "../katas/06-tcp-vs-udp/probe.ts";
 import { hasProgram, isRoot, kitArgs, requires, ROOT, withTempDir } from "./_support.ts";
 import { canSeeProcesses, descendantsOf, findDescendant, waitForProcess } from "./_processes.ts";
 
@@ -289,6 +289,53 @@ Deno.test("udpPaced() offers the rate asked for, within 1%, even when its timer 
     server.close();
     await server.finished;
   }
+});
+
+Deno.test("the probe's TCP requests hold their time limit from before the connect to the last byte", async (t) => {
+  // Never accepts: the kernel completes the first 512 handshakes into the
+  // listen queue (Deno's backlog is 511), and nobody ever answers.
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  /** tcpRequests() with a 200 ms limit, or "hung" if it is still running 5 s later. */
+  const requests = async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hung = new Promise<"hung">((resolve) => timer = setTimeout(() => resolve("hung"), 5_000));
+    try {
+      return await Promise.race([tcpRequests("127.0.0.1", port, 0.3, 1000, { limitMs: 200 }), hung]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  await t.step("a server that never answers: each request fails at the limit, and the run goes on", async () => {
+    const report = await requests();
+    assert.notEqual(report, "hung");
+    assert.equal(report !== "hung" && report.completed, 0);
+    assert.ok(report !== "hung" && report.failed >= 1, JSON.stringify(report));
+  });
+  await t.step("a connect that never completes: the limit ends it too", async () => {
+    // Fill the listen queue: the next SYN is dropped, and connect() waits.
+    const filling: Deno.TcpConn[] = [];
+    try {
+      while (true) {
+        const abandon = new AbortController();
+        const timer = setTimeout(() => abandon.abort(), 500);
+        try {
+          filling.push(await Deno.connect({ hostname: "127.0.0.1", port, signal: abandon.signal }));
+        } catch (error) {
+          if (!(error instanceof DOMException && error.name === "AbortError")) throw error;
+          break;
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+      const report = await requests();
+      assert.notEqual(report, "hung", "a connect that outlasted the limit left the request without one");
+      assert.equal(report !== "hung" && report.completed, 0);
+      assert.ok(report !== "hung" && report.failed >= 1, JSON.stringify(report));
+    } finally {
+      for (const conn of filling) conn.close();
+    }
+  });
 });
 
 Deno.test("the probe server stops by itself once no client has come for its idle time", async () => {

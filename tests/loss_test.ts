@@ -88,6 +88,7 @@ Deno.test("parseIperf() measures UDP goodput over the sender's sending time: ipe
   assert.equal((udp.goodput / 1e6).toFixed(2), "8.91");
   assert.equal(udp.receivedBytes, 1_113_396);
   assert.equal(udp.receiverSeconds, 1.829, "the receiver's own clock, kept for the record");
+  assert.equal(udp.receiverRate, 4.87e6, "and iperf3's own receiver rate");
   // Without the sender's summary, the receiver's rate is all there is.
   const alone = parseIperf(
     JSON.stringify({ end: { sum: { bits_per_second: 4.87e6, bytes: 1_113_396, seconds: 1.829, lost_percent: 10 } } }),

@@ -15,8 +15,9 @@ import { runSweep, type SweepResult } from "../lib/loss/sweep.ts";
 import { runTool, spawnTool, ToolError } from "../lib/tools/runner.ts";
 import { removeStaleLabs } from "../lib/lab/stale.ts";
 import { canReset, connectAndReset } from "../lib/net/reset.ts";
-import { serve, udpPaced } from "../katas/06-tcp-vs-udp/probe.ts";
+import { serve, tcpRequests, udpPaced } from "../katas/06-tcp-vs-udp/probe.ts";
 import { hasProgram, isRoot, kitArgs, requires, ROOT, withTempDir } from "./_support.ts";
+import { canSeeProcesses, descendantsOf, findDescendant, waitForProcess } from "./_processes.ts";
 
 Deno.test("parseIperf() reads UDP goodput from the receiver and fails on iperf3's own error", () => {
   const udp = parseIperf(
@@ -60,6 +61,40 @@ Deno.test("parseIperf() reads UDP goodput from the receiver and fails on iperf3'
     "tcp",
   );
   assert.deepEqual(tcp, { protocol: "tcp", goodput: 5e9, retransmits: 12, rttUs: 40, mss: 1448, congestion: "cubic" });
+});
+
+Deno.test("parseIperf() measures UDP goodput over the sender's sending time: iperf3's end of test can come late", () => {
+  // Measured in CI at 10 % loss, 1 s at 10 Mbit/s: the control connection
+  // lost packets too, the end-of-test exchange waited for a retransmission,
+  // and both summaries ran to 1.829 s. The receiver's own rate (4.87 Mbit/s)
+  // spreads what arrived over that long time; the sender sent for 1.00 s
+  // (its bytes over its own rate), and 8.9 Mbit/s of it arrived.
+  const udp = parseIperf(
+    JSON.stringify({
+      end: {
+        sum: { bits_per_second: 9.996e6, bytes: 1_249_624, packets: 863, seconds: 1.829, lost_percent: 10.776 },
+        sum_received: {
+          bits_per_second: 4.87e6,
+          bytes: 1_113_396,
+          packets: 862,
+          seconds: 1.829,
+          lost_percent: 10.776,
+          jitter_ms: 0.02,
+        },
+      },
+    }),
+    "udp",
+  );
+  assert.equal((udp.goodput / 1e6).toFixed(2), "8.91");
+  assert.equal(udp.receivedBytes, 1_113_396);
+  assert.equal(udp.receiverSeconds, 1.829, "the receiver's own clock, kept for the record");
+  assert.equal(udp.receiverRate, 4.87e6, "and iperf3's own receiver rate");
+  // Without the sender's summary, the receiver's rate is all there is.
+  const alone = parseIperf(
+    JSON.stringify({ end: { sum: { bits_per_second: 4.87e6, bytes: 1_113_396, seconds: 1.829, lost_percent: 10 } } }),
+    "udp",
+  );
+  assert.equal(alone.goodput, 4.87e6);
 });
 
 Deno.test("spread(), mathisEstimate(), parseRate() and formatRate() do their sums right", () => {
@@ -255,6 +290,53 @@ Deno.test("udpPaced() offers the rate asked for, within 1%, even when its timer 
     server.close();
     await server.finished;
   }
+});
+
+Deno.test("the probe's TCP requests hold their time limit from before the connect to the last byte", async (t) => {
+  // Never accepts: the kernel completes the first 512 handshakes into the
+  // listen queue (Deno's backlog is 511), and nobody ever answers.
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  /** tcpRequests() with a 200 ms limit, or "hung" if it is still running 5 s later. */
+  const requests = async () => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hung = new Promise<"hung">((resolve) => timer = setTimeout(() => resolve("hung"), 5_000));
+    try {
+      return await Promise.race([tcpRequests("127.0.0.1", port, 0.3, 1000, { limitMs: 200 }), hung]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
+  await t.step("a server that never answers: each request fails at the limit, and the run goes on", async () => {
+    const report = await requests();
+    assert.notEqual(report, "hung");
+    assert.equal(report !== "hung" && report.completed, 0);
+    assert.ok(report !== "hung" && report.failed >= 1, JSON.stringify(report));
+  });
+  await t.step("a connect that never completes: the limit ends it too", async () => {
+    // Fill the listen queue: the next SYN is dropped, and connect() waits.
+    const filling: Deno.TcpConn[] = [];
+    try {
+      while (true) {
+        const abandon = new AbortController();
+        const timer = setTimeout(() => abandon.abort(), 500);
+        try {
+          filling.push(await Deno.connect({ hostname: "127.0.0.1", port, signal: abandon.signal }));
+        } catch (error) {
+          if (!(error instanceof DOMException && error.name === "AbortError")) throw error;
+          break;
+        } finally {
+          clearTimeout(timer);
+        }
+      }
+      const report = await requests();
+      assert.notEqual(report, "hung", "a connect that outlasted the limit left the request without one");
+      assert.equal(report !== "hung" && report.completed, 0);
+      assert.ok(report !== "hung" && report.failed >= 1, JSON.stringify(report));
+    } finally {
+      for (const conn of filling) conn.close();
+    }
+  });
 });
 
 Deno.test("the probe server stops by itself once no client has come for its idle time", async () => {
@@ -485,6 +567,56 @@ Deno.test({
   },
 });
 
+/** SIGKILLs every process of ours (below this test's process) whose command line matches `pattern`. */
+async function killOurs(pattern: RegExp): Promise<number> {
+  const found = (await descendantsOf(Deno.pid)).filter((process) => pattern.test(process.args));
+  for (const { pid } of found) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch (error) {
+      // It exited between the look and the kill.
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  return found.length;
+}
+
+/** The kit's link emulator and its `timeout` wrapper: both have its script on their command line. */
+const EMULATOR = /lib\/lab\/emulator\/main\.ts/;
+
+Deno.test({
+  name: `runSweep() fails each run at once, in one sentence, once the lab's link emulator is gone${suffix}`,
+  ignore: !ready || !canSeeProcesses,
+  fn: async (t) => {
+    const emulatorGone = /^The link emulator joining the labs stopped before the level ended \(killed by SIGKILL\)/;
+    /** A one-level sweep whose emulator is killed once `until` finds a process of ours; its failed runs. */
+    const sweepKilled = async (seconds: number, until: RegExp) => {
+      let killing: Promise<number> | undefined;
+      // Called before each run: the first time, the level's emulator has just started.
+      const onProgress = (done: number) => {
+        if (done !== 0) return;
+        killing = (async () => {
+          await waitForProcess(() => findDescendant(Deno.pid, (args) => until.test(args)), "process to wait for");
+          return await killOurs(EMULATOR);
+        })();
+      };
+      const result = await runSweep({ losses: [0], repeats: 1, seconds, udpRate: "10M", link: "kit", onProgress });
+      assert.ok(await killing! > 0, "no link emulator of ours to kill");
+      return result.levels[0].failed;
+    };
+    await t.step("gone as the level's first run starts", async () => {
+      const failed = await sweepKilled(1, EMULATOR);
+      assert.deepEqual(failed.map((failure) => failure.run), ["TCP run 1", "UDP run 1"]);
+      for (const { reason } of failed) assert.match(reason, emulatorGone);
+    });
+    await t.step("gone in the middle of a run: the run ends then, not at iperf3's own time limit", async () => {
+      const failed = await sweepKilled(5, /iperf3 -c /);
+      assert.deepEqual(failed.map((failure) => failure.run), ["TCP run 1", "UDP run 1"]);
+      for (const { reason } of failed) assert.match(reason, emulatorGone);
+    });
+  },
+});
+
 Deno.test({
   name: `the Deno probe agrees with iperf3 at 0% loss (UDP within 5%, TCP within 4×)${suffix}`,
   ignore: !ready,
@@ -668,6 +800,35 @@ Deno.test("udpDelivers reads the sender's time from its bytes and rate: iperf3's
     assert.match(error.message, /the receiver counted 1\.83 s for each second sent at 10%/);
     return true;
   });
+});
+
+Deno.test("udpDelivers judges a goodput measured over the sending time by the sending time, however late iperf3's end of test came", async () => {
+  const { udpDelivers } = await import("../lib/stages/experiment.ts");
+  const { sweepOf } = await import("./fixtures/broken_sweeps.ts");
+  // The sweep's own figure now (parseIperf): the receiver's bytes over the
+  // sender's 1.00 s, whatever the summaries' 1.83 s say. Sound, and judged.
+  const run = {
+    protocol: "udp" as const,
+    goodput: 8.906e6,
+    offered: 9.996e6,
+    sentBytes: 1_249_624,
+    receivedBytes: 1_113_396,
+    sentDatagrams: 863,
+    datagrams: 862,
+    lossPercent: 10.776,
+    senderSeconds: 1.829,
+    receiverSeconds: 1.829,
+  };
+  const result = sweepOf([{ loss: 10, tcp: 5e6, udp: 8.906e6, udpLost: 10.776 }]);
+  result.levels[0].udp.runs = [run];
+  await udpDelivers.run({ result, udpRate: 10e6 });
+  // The sender's rate read as the goodput is still caught.
+  result.levels[0].udp.goodput = { median: 9.996e6, min: 9.996e6, max: 9.996e6 };
+  result.levels[0].udp.runs = [{ ...run, goodput: 9.996e6 }];
+  await assert.rejects(
+    async () => await udpDelivers.run({ result, udpRate: 10e6 }),
+    /at 10% \(10\.00 Mbit\/s, expected 8\.91/,
+  );
 });
 
 Deno.test("udpDelivers counts the datagrams still on the path when the test ended, which iperf3 counts neither received nor lost", async () => {

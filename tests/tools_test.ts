@@ -197,3 +197,26 @@ try { await runTool("nc", ["-h"]); } catch (error) { console.log(error.kind, err
     }
   },
 });
+
+Deno.test({
+  name: `runTool() stops the tool at once and throws the reason when its signal aborts${run.suffix}`,
+  ignore: run.ignore,
+  fn: async () => {
+    const gone = new ToolError("deno", "failed", "The path to the server is gone");
+    // A tool that would run until its time limit: only the abort can end it in time.
+    const controller = new AbortController();
+    const forever = runTool("deno", ["eval", "setInterval(() => {}, 1000)"], {
+      signal: controller.signal,
+      timeoutMs: 600_000,
+    });
+    controller.abort(gone);
+    await assert.rejects(forever, (error) => error === gone);
+    // Already aborted: nothing starts.
+    const transcript = new Transcript();
+    await assert.rejects(
+      runTool("deno", ["eval", ""], { signal: controller.signal, transcript }),
+      (error) => error === gone,
+    );
+    assert.deepEqual(transcript.lines, []);
+  },
+});

@@ -561,8 +561,16 @@ function completion(protocol: "tcp" | "udp", times: number[], failed: number, si
  * connection per request (the handshake is part of the cost), `size` bytes
  * back, then the next request, until `seconds` are over. Under loss, a lost
  * SYN costs a whole second (TCP's first timeout), a lost last segment an RTO.
+ * A request not done within `limitMs` (default 10 s), connect included,
+ * counts as failed: a SYN lost again and again waits 1, 2, 4, 8… s.
  */
-async function tcpRequests(hostname: string, port: number, seconds: number, size: number) {
+export async function tcpRequests(
+  hostname: string,
+  port: number,
+  seconds: number,
+  size: number,
+  options: { limitMs?: number } = {},
+) {
   const times: number[] = [];
   let failed = 0;
   const until = now() + seconds * 1000;
@@ -571,17 +579,27 @@ async function tcpRequests(hostname: string, port: number, seconds: number, size
     const started = now();
     let received = 0;
     let conn: Deno.TcpConn | undefined;
-    const limit = setTimeout(() => conn?.close(), TRANSFER_LIMIT_MS);
+    // One limit from before the connect to the last byte: it abandons a
+    // connect still waiting, or closes the connection, whichever is on.
+    const limit = new AbortController();
+    const timer = setTimeout(() => {
+      limit.abort();
+      conn?.close();
+    }, options.limitMs ?? TRANSFER_LIMIT_MS);
     try {
-      conn = await Deno.connect({ hostname, port });
+      conn = await Deno.connect({ hostname, port, signal: limit.signal });
       conn.setNoDelay(true);
       await writeAll(conn, encoder.encode(`GET ${size}\n`));
       for (let n; (n = await conn.read(buffer)) !== null;) received += n;
     } catch (error) {
-      // Closed by the time limit, or reset: this request failed.
-      if (!(error instanceof Deno.errors.BadResource || error instanceof Deno.errors.ConnectionReset)) throw error;
+      // The limit (a connect abandoned, a read cut off by the close), or a
+      // reset: this request failed.
+      const limited = limit.signal.aborted &&
+        (error instanceof DOMException && error.name === "AbortError" || error instanceof Deno.errors.Interrupted ||
+          error instanceof Deno.errors.BadResource);
+      if (!(limited || error instanceof Deno.errors.ConnectionReset)) throw error;
     } finally {
-      clearTimeout(limit);
+      clearTimeout(timer);
       try {
         conn?.close();
       } catch {

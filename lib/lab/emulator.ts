@@ -59,6 +59,15 @@ export interface EmulatedLinkOptions {
 export interface EmulatedLink extends Link, AsyncDisposable {
   /** Stops the emulator (the devices go with it) and returns what it counted. */
   stop(): Promise<EmulatorReport | undefined>;
+  /**
+   * Aborted when the emulator ends before {@linkcode EmulatedLink.stop}
+   * (it crashed, or was killed): its devices, and with them the labs'
+   * addresses and every connection between them, are gone. The reason is
+   * a {@linkcode ToolError} saying so in one sentence, with the emulator's
+   * own last words. Pass it to the runs over the link: without it, a
+   * client waits for a peer it can no longer reach until its time limit.
+   */
+  lost: AbortSignal;
 }
 
 const SCRIPT = decodeURIComponent(new URL("./emulator/main.ts", import.meta.url).pathname);
@@ -117,7 +126,40 @@ export async function emulatedLink(first: Lab, second: Lab, options: EmulatedLin
   }
   let stopped: Promise<EmulatorReport | undefined> | undefined;
   const stop = () => stopped ??= stopEmulator(emulator, a, b);
-  return { first: a, second: b, stop, [Symbol.asyncDispose]: async () => void await stop() };
+  const lost = new AbortController();
+  emulator.finished.then((status) => {
+    if (stopped === undefined) lost.abort(emulatorLost(status, emulator.stderr()));
+  });
+  return { first: a, second: b, stop, lost: lost.signal, [Symbol.asyncDispose]: async () => void await stop() };
+}
+
+/** `timeout`'s exit status when the time limit ended the tool. */
+const TIMED_OUT = 124;
+/** `timeout`'s exit status for a tool killed by a signal: 128 plus the signal's number. */
+const SIGNALS: Record<number, string> = { 2: "SIGINT", 6: "SIGABRT", 9: "SIGKILL", 11: "SIGSEGV", 15: "SIGTERM" };
+
+/**
+ * The sentence for an emulator that ended by itself: how it ended, and what
+ * it said. The kit reads nothing else of a dead emulator, so this is all
+ * there will be to find out why.
+ */
+function emulatorLost(status: Deno.CommandStatus, stderr: string): ToolError {
+  const signal = status.signal ?? SIGNALS[status.code - 128];
+  const how = signal
+    ? `killed by ${signal}`
+    : status.code === TIMED_OUT
+    ? "its time limit ran out"
+    : status.code === 0
+    ? "exit status 0, as after a SIGINT or SIGTERM the kit did not send"
+    : `exit status ${status.code}`;
+  const said = stderr.trim().split("\n").filter(Boolean).slice(-2).join(" / ");
+  return new ToolError(
+    "deno",
+    "failed",
+    `The link emulator joining the labs stopped before the level ended (${how}), so the labs are no longer joined${
+      said ? `: it said ${said}` : ""
+    }`,
+  );
 }
 
 type End = { lab: Lab; device: string };

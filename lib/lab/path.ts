@@ -22,6 +22,9 @@ import { type Lab, LabUnavailable } from "./lab.ts";
 import { linkLabs } from "./link.ts";
 import { applyNftLoss } from "./loss.ts";
 
+/** The signal of a path that cannot break mid-level. */
+const NEVER = new AbortController().signal;
+
 /** How the path is made: netem on a veth, the kit's emulator over TUN, or nftables loss on a veth. */
 export type LinkKind = "netem" | "kit" | "nftables";
 
@@ -95,6 +98,17 @@ export class LabPath implements AsyncDisposable {
       await path.#setCongestion(link.first.device, link.second.device);
     }
     return path;
+  }
+
+  /**
+   * Aborted, with a {@linkcode ToolError} saying why, when the path breaks
+   * before the level ends: the kit's emulator stopped by itself, and the
+   * labs' addresses went with its devices. Pass it to every run over the
+   * path, so that such a run ends at once instead of at its time limit.
+   * A veth path never breaks this way: its signal never aborts.
+   */
+  get lost(): AbortSignal {
+    return this.#emulator?.lost ?? NEVER;
   }
 
   /** What the learner should know about how it was applied, or undefined. */

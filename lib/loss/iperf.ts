@@ -1,7 +1,11 @@
 /**
- * One iperf3 run, read from its JSON report. Three facts that bite:
- * - UDP goodput is what the receiver got, `end.sum_received.bits_per_second`
+ * One iperf3 run, read from its JSON report. Four facts that bite:
+ * - UDP goodput is what the receiver got, `end.sum_received`
  *   (`end.sum.bits_per_second` is the sender's rate);
+ * - but not its `bits_per_second`: that is over the time to the end of the
+ *   test, which comes late when the loss also hits iperf3's control
+ *   connection. The goodput here is the receiver's bytes over the sender's
+ *   sending time ({@linkcode sendingSeconds});
  * - with -J, iperf3 can exit 0 and still have failed: read the `error` field;
  * - the congestion control in use is in the report: record it.
  *
@@ -18,8 +22,21 @@ import type { Lab } from "../lab/lab.ts";
 /** What one run measured. */
 export interface RunResult {
   protocol: "tcp" | "udp";
-  /** Bits per second delivered to the receiver. */
+  /**
+   * Bits per second delivered to the receiver. UDP: the bytes it received
+   * over the sender's sending time, where both sides' summaries are there.
+   * Where UDP is offered above a bottleneck, its queue still drains after
+   * the sender stops, and this overstates by that drain over the sending
+   * time (measured: 10.9 for 9.8 Mbit/s, 1 s at twice a 10 Mbit/s
+   * bottleneck with a 150 KB queue); `receiverRate` has no such error.
+   */
   goodput: number;
+  /**
+   * UDP: iperf3's own receiver rate, the bytes received over the receiver's
+   * time. Right where the test ends on time, drain included; low where its
+   * end comes late, which loss on iperf3's control connection makes common.
+   */
+  receiverRate?: number;
   /** TCP: segments retransmitted by the sender. */
   retransmits?: number;
   /**
@@ -44,6 +61,8 @@ export interface RunResult {
   sentDatagrams?: number;
   /** UDP: bytes the sender sent (its own summary); over `offered`, its sending time. */
   sentBytes?: number;
+  /** UDP: bytes the receiver got (its own summary); over the sending time, the goodput. */
+  receivedBytes?: number;
   /**
    * UDP: the two summaries' seconds. Both run to the end of the test, which
    * comes late when the control connection's last packets are lost and
@@ -95,6 +114,26 @@ export interface IperfOptions {
   lab?: Lab;
   /** Retries when the server is busy. @default {{ attempts: 4, firstDelayMs: 250 }} */
   retry?: BusyRetry;
+  /** Ends the run at once, with the reason, when the path to the server is gone (a lab path's `lost`). */
+  signal?: AbortSignal;
+}
+
+/**
+ * The UDP sender's sending time, s: its bytes over its own rate, which
+ * iperf3 computes over the sending alone. Its summary's `seconds` runs to
+ * the end of the test instead, like the receiver's, and that end comes
+ * late when the control connection's last packets are lost on a lossy
+ * path and wait for a retransmission (seen: 1.83 s for 1.00 s of sending).
+ * The summary's seconds where bytes or rate are missing.
+ *
+ * @example
+ * ```ts
+ * import { sendingSeconds } from "./iperf.ts";
+ * sendingSeconds({ sentBytes: 1_250_000, offered: 10e6, senderSeconds: 1.83 }); // 1
+ * ```
+ */
+export function sendingSeconds(run: Pick<RunResult, "sentBytes" | "offered" | "senderSeconds">): number | undefined {
+  return run.sentBytes! > 0 && run.offered! > 0 ? run.sentBytes! * 8 / run.offered! : run.senderSeconds;
 }
 
 /** Reads an iperf3 -J report; throws with iperf3's own error when it failed. */
@@ -122,19 +161,25 @@ export function parseIperf(json: string, protocol: "tcp" | "udp"): RunResult {
         "iperf3's report has no UDP summary",
       );
     }
+    // With a receiver's summary beside it, end.sum is the sender's own.
+    const sides = end.sum_received && end.sum
+      ? {
+        offered: end.sum.bits_per_second,
+        sentDatagrams: end.sum.packets,
+        sentBytes: end.sum.bytes,
+        receivedBytes: end.sum_received.bytes,
+        senderSeconds: end.sum.seconds,
+        receiverSeconds: end.sum_received.seconds,
+      }
+      : undefined;
+    const sending = sides && sendingSeconds(sides);
     return {
       protocol,
-      goodput: received.bits_per_second,
-      // With a receiver's summary beside it, end.sum is the sender's own.
-      ...(end.sum_received && end.sum
-        ? {
-          offered: end.sum.bits_per_second,
-          sentDatagrams: end.sum.packets,
-          sentBytes: end.sum.bytes,
-          senderSeconds: end.sum.seconds,
-          receiverSeconds: end.sum_received.seconds,
-        }
-        : {}),
+      goodput: sides?.receivedBytes !== undefined && sending! > 0
+        ? sides.receivedBytes * 8 / sending!
+        : received.bits_per_second,
+      receiverRate: received.bits_per_second,
+      ...sides,
       lossPercent: received.lost_percent ?? end.sum?.lost_percent,
       datagrams: received.packets ?? end.sum?.packets,
       jitterMs: received.jitter_ms ?? end.sum?.jitter_ms,
@@ -200,7 +245,7 @@ async function iperfOnce(options: IperfOptions): Promise<RunResult> {
     args.push("-C", options.congestion);
   }
   // iperf3 can hang when its set-up is lost: every run has a deadline.
-  const limits = { timeoutMs: (options.seconds + 15) * 1000 };
+  const limits = { timeoutMs: (options.seconds + 15) * 1000, signal: options.signal };
   let stdout: string;
   try {
     stdout = options.lab

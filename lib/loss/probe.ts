@@ -104,9 +104,11 @@ async function runProbe(
   probe: string,
   mode: string[],
   seconds: number,
+  signal?: AbortSignal,
 ): Promise<Record<string, unknown>> {
   const { stdout } = await lab.run("deno", denoArgs(probe, mode), {
     timeoutMs: (seconds + 15) * 1000,
+    signal,
   });
   try {
     return JSON.parse(stdout);
@@ -128,6 +130,8 @@ export async function probeRun(
     protocol: "tcp" | "udp";
     seconds: number;
     udpRate: string;
+    /** Ends the run at once, with the reason, when the path to the server is gone. */
+    signal?: AbortSignal;
   },
 ): Promise<RunResult> {
   const common = [
@@ -140,7 +144,7 @@ export async function probeRun(
   ];
   if (options.protocol === "tcp") {
     const before = await labCounters(lab, ["TcpRetransSegs"]);
-    const report = await runProbe(lab, probe, ["tcp", ...common], options.seconds);
+    const report = await runProbe(lab, probe, ["tcp", ...common], options.seconds, options.signal);
     const after = await labCounters(lab, ["TcpRetransSegs"]);
     return {
       protocol: "tcp",
@@ -148,12 +152,8 @@ export async function probeRun(
       retransmits: after.TcpRetransSegs - before.TcpRetransSegs,
     };
   }
-  const report = await runProbe(lab, probe, [
-    "udp",
-    ...common,
-    "--rate",
-    options.udpRate,
-  ], options.seconds);
+  const udp = ["udp", ...common, "--rate", options.udpRate];
+  const report = await runProbe(lab, probe, udp, options.seconds, options.signal);
   return {
     protocol: "udp",
     goodput: report.goodput as number,
@@ -174,6 +174,8 @@ export interface WorkloadsOptions {
   size: number;
   /** Request/response over UDP: ask again after this long, ms. */
   retryMs: number;
+  /** Ends the run at once, with the reason, when the path to the server is gone. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -187,7 +189,7 @@ export interface WorkloadsOptions {
  * ```
  */
 export async function workloadsRun(lab: Lab, probe: string, options: WorkloadsOptions): Promise<WorkloadsResult> {
-  return await runProbe(lab, probe, [
+  const mode = [
     "workloads",
     "--host",
     options.server,
@@ -203,7 +205,8 @@ export async function workloadsRun(lab: Lab, probe: string, options: WorkloadsOp
     String(options.size),
     "--retry",
     String(options.retryMs),
-  ], options.seconds + 10) as unknown as WorkloadsResult;
+  ];
+  return await runProbe(lab, probe, mode, options.seconds + 10, options.signal) as unknown as WorkloadsResult;
 }
 
 /** Round-trip times measured with the probe's UDP ping, ms. */

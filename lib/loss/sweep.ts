@@ -226,7 +226,7 @@ async function sweepInLabs(
     levelMs: options.repeats * 3 * perRunMs,
     addresses: ["198.18.0.1", SERVER_ADDRESS],
   });
-  const bench = labBench(client, server, options);
+  const bench = labBench(client, server, path, options);
   const levels: LevelResult[] = [];
   for (const loss of options.losses) {
     await path.setLoss(loss);
@@ -248,9 +248,13 @@ async function sweepInLabs(
  * Measurements between the two labs. Every server is bounded: iperf3 serves
  * one test and exits (a fresh one per run, so it is never busy with the
  * last one), the probe's server stops when idle, and both have a time limit
- * that holds even if this process is killed.
+ * that holds even if this process is killed. A path that breaks (the kit's
+ * emulator stopped by itself) fails the run it happens in at once, and every
+ * run after it in the level, with the emulator's own sentence: without that,
+ * a client waits for the server it can no longer reach until its time limit,
+ * and the next server cannot bind the address that went with the emulator.
  */
-function labBench(client: Lab, server: Lab, options: SweepOptions): Bench {
+function labBench(client: Lab, server: Lab, path: LabPath, options: SweepOptions): Bench {
   const { seconds, udpRate, congestion, probe, retry } = options;
   // Longer than any gap between two uses: a run's own time limit.
   const idleSeconds = seconds + 30;
@@ -263,12 +267,23 @@ function labBench(client: Lab, server: Lab, options: SweepOptions): Bench {
   };
   const rttMs = 2 * (options.delayMs ?? 0);
   const bulk = async (protocol: "tcp" | "udp") => {
+    const signal = path.lost;
+    signal.throwIfAborted();
     if (options.tool === "deno" && probe !== undefined) {
       await probeReady();
-      return await probeRun(client, probe, { server: SERVER_ADDRESS, protocol, seconds, udpRate });
+      return await probeRun(client, probe, { server: SERVER_ADDRESS, protocol, seconds, udpRate, signal });
     }
     await using _iperfServer = await startIperfServer(server, SERVER_ADDRESS, idleSeconds);
-    return await iperfRun({ server: SERVER_ADDRESS, protocol, seconds, udpRate, congestion, lab: client, retry });
+    return await iperfRun({
+      server: SERVER_ADDRESS,
+      protocol,
+      seconds,
+      udpRate,
+      congestion,
+      lab: client,
+      retry,
+      signal,
+    });
   };
   return {
     async bulk(protocol) {
@@ -286,8 +301,10 @@ function labBench(client: Lab, server: Lab, options: SweepOptions): Bench {
       return { ...result, receiveBufferDrops: after.UdpRcvbufErrors - before.UdpRcvbufErrors };
     },
     workloads: probe === undefined ? undefined : async () => {
+      path.lost.throwIfAborted();
       await probeReady();
       return await workloadsRun(client, probe, {
+        signal: path.lost,
         server: SERVER_ADDRESS,
         seconds,
         ...(options.realtime ?? { rate: 50, deadlineMs: 150 }),

@@ -7,6 +7,7 @@
  */
 
 import { failedRuns } from "../loss/report.ts";
+import { sendingSeconds } from "../loss/iperf.ts";
 import { spread } from "../loss/stats.ts";
 import type { SweepResult } from "../loss/sweep.ts";
 import { type Stage, StageFailure, StageSkipped } from "../check/stage.ts";
@@ -176,9 +177,10 @@ interface ExpectedDelivery {
  * sends less than asked), else the rate asked; less the loss the receiver
  * counted; less, where both sides count their datagrams, those still on the
  * path when the test ended (a queue, or a link emulator short of CPU, holds
- * them), which the receiver counts neither received nor lost; spread over
- * the receiver's time, which runs on past the sender's while the path
- * delays the last datagrams. Medians over the level's runs.
+ * them), which the receiver counts neither received nor lost; where the
+ * goodput is iperf3's receiver rate, spread over the receiver's time, which
+ * runs on past the sender's while the path delays the last datagrams or the
+ * end of test comes late. Medians over the level's runs.
  */
 function expectedDelivery(level: SweepResult["levels"][number], udpRate: number): ExpectedDelivery {
   const runs = level.udp.runs;
@@ -189,16 +191,15 @@ function expectedDelivery(level: SweepResult["levels"][number], udpRate: number)
   const counted = runs.length > 0 &&
     runs.every((run) => run.datagrams !== undefined && run.sentDatagrams !== undefined && run.sentDatagrams > 0);
   const known = counted ? spread(runs.map((run) => Math.min(1, run.datagrams! / run.sentDatagrams!))).median : 1;
-  // The receiver's seconds for each second the sender spent sending. The
-  // sending time is its bytes over its rate: iperf3's summaries both run to
-  // the end of the test, which comes late when the control connection's
-  // last packets are lost on the lossy path and wait for a retransmission.
-  const sendingSeconds = (run: typeof runs[number]) =>
-    run.sentBytes! > 0 && run.offered! > 0 ? run.sentBytes! * 8 / run.offered! : run.senderSeconds;
+  // The receiver's seconds for each second the sender spent sending, which
+  // a goodput read as iperf3's receiver rate is spread over: its end of test
+  // comes late when the control connection's last packets are lost on the
+  // lossy path. A goodput measured as the received bytes over the sending
+  // time (the sweep's own, where it has both sides' bytes) is not.
+  const stretchOf = (run: typeof runs[number]) =>
+    run.receivedBytes !== undefined ? 1 : Math.max(1, run.receiverSeconds! / sendingSeconds(run)!);
   const timed = runs.length > 0 && runs.every((run) => sendingSeconds(run)! > 0 && run.receiverSeconds! > 0);
-  const stretch = timed
-    ? spread(runs.map((run) => Math.max(1, run.receiverSeconds! / sendingSeconds(run)!))).median
-    : 1;
+  const stretch = timed ? spread(runs.map(stretchOf)).median : 1;
   return {
     bps: sentBps * known * (1 - level.udp.lossPercent.median / 100) / stretch,
     sentBps,

@@ -61,10 +61,15 @@ export interface ToolOptions {
   /** Text for the tool's standard input. */
   stdin?: string;
   transcript?: Transcript;
+  /**
+   * Stops the tool at once when aborted (what it needs has gone, and it
+   * would only wait for its time limit); the run then throws the reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** Options for {@linkcode spawnTool}: a tool in the background must say how long it may live. */
-export interface SpawnOptions extends Omit<ToolOptions, "timeoutMs"> {
+export interface SpawnOptions extends Omit<ToolOptions, "timeoutMs" | "signal"> {
   /**
    * The tool is ended (SIGINT, then SIGKILL 5 s later) once it has run this
    * long, even if the kit was killed and can no longer stop it. Required: a
@@ -237,7 +242,8 @@ function failure(
 /**
  * Runs a registry tool to completion and returns its output. Throws
  * {@linkcode ToolError} if it cannot start, exits non-zero, or runs past
- * its time limit (it is killed then).
+ * its time limit (it is killed then); throws `options.signal`'s reason,
+ * once the tool is killed, when that aborts first.
  *
  * @example
  * ```ts ignore
@@ -249,14 +255,23 @@ export async function runTool(
   args: readonly string[],
   options: ToolOptions = {},
 ): Promise<ToolResult> {
-  const { timeoutMs = 30_000, ...rest } = options;
+  const { timeoutMs = 30_000, signal, ...rest } = options;
+  signal?.throwIfAborted();
   // The wrapper's limit comes later than ours: while the kit lives, it is
   // the kit that stops the tool and says why.
   const tool = spawnTool(name, args, { ...rest, lifetimeMs: timeoutMs + KILL_AFTER_SECONDS * 1000 });
   let timer: ReturnType<typeof setTimeout> | undefined;
   const timedOut = new Promise<"timeout">((resolve) => timer = setTimeout(() => resolve("timeout"), timeoutMs));
+  let onAbort: (() => void) | undefined;
+  const aborted = new Promise<"aborted">((resolve) =>
+    signal?.addEventListener("abort", onAbort = () => resolve("aborted"))
+  );
   try {
-    const outcome = await Promise.race([tool.finished, timedOut]);
+    const outcome = await Promise.race([tool.finished, timedOut, aborted]);
+    if (outcome === "aborted") {
+      await tool.stop("SIGKILL");
+      throw signal!.reason;
+    }
     if (outcome === "timeout") {
       await tool.stop("SIGKILL");
       throw new ToolError(
@@ -276,6 +291,7 @@ export async function runTool(
     return result;
   } finally {
     clearTimeout(timer);
+    if (onAbort) signal!.removeEventListener("abort", onAbort);
     await tool.stop("SIGKILL");
   }
 }

@@ -14,9 +14,8 @@ import { requires } from "./_support.ts";
 
 const needs = requires("run", "read", "ffi");
 const BROKEN = decodeURIComponent(new URL("./fixtures/broken_syscalls.ts", import.meta.url).pathname);
-const REFERENCE = decodeURIComponent(
-  new URL("../katas/02-echo-event-loop/reference_syscalls.ts", import.meta.url).pathname,
-);
+const fromKata = (file: string) =>
+  decodeURIComponent(new URL(`../katas/02-echo-event-loop/${file}`, import.meta.url).pathname);
 /** As many as the machine has cores: every core has a busy loop that outranks the server. */
 const CORES = navigator.hardwareConcurrency;
 
@@ -37,8 +36,8 @@ function outrankingLoad(): AsyncDisposable {
   };
 }
 
-/** The idle-CPU stage on the syscall-track file started with `args`, while the load runs. */
-async function idleCpuUnderLoad(file: string, args: string) {
+/** The idle-CPU stage on the Deno file started with `flag` and `args`, while the load runs. */
+async function idleCpuUnderLoad(file: string, flag: string, args: string) {
   await using _load = outrankingLoad();
   const report = await runCheck(
     { number: 2, title: "one stage", stages: [idleCpu] },
@@ -47,7 +46,7 @@ async function idleCpuUnderLoad(file: string, args: string) {
       // The checker starts the server in a session of its own, which the
       // kernel may schedule as a group (autogroup): lower the group too.
       command:
-        `sh -c "echo 19 > /proc/self/autogroup 2>/dev/null; exec nice -n 19 '${Deno.execPath()}' run --allow-ffi '${file}' ${args}"`,
+        `sh -c "echo 19 > /proc/self/autogroup 2>/dev/null; exec nice -n 19 '${Deno.execPath()}' run ${flag} '${file}' ${args}"`,
     }),
   );
   return report.stages[0];
@@ -60,17 +59,25 @@ Deno.test({
   name: `idle-CPU stage fails a busy loop that other work keeps from the CPU${reason}`,
   ignore,
   async fn() {
-    const result = await idleCpuUnderLoad(BROKEN, "epollout-left-registered --port {port}");
+    const result = await idleCpuUnderLoad(BROKEN, "--allow-ffi", "epollout-left-registered --port {port}");
     assert.equal(result.status, "fail", result.message);
     assert.match(result.hint ?? "", /EPOLLOUT left registered/);
   },
 });
 
-Deno.test({
-  name: `idle-CPU stage passes a quiet server on a machine whose cores are busy${reason}`,
-  ignore,
-  async fn() {
-    const result = await idleCpuUnderLoad(REFERENCE, "--port {port}");
-    assert.equal(result.status, "pass", result.message);
-  },
-});
+for (
+  const [track, file, flag] of [["syscall", "reference_syscalls.ts", "--allow-ffi"], [
+    "Deno.listen",
+    "reference.ts",
+    "--allow-net",
+  ]]
+) {
+  Deno.test({
+    name: `idle-CPU stage passes the ${track} reference on a machine whose cores are busy${reason}`,
+    ignore,
+    async fn() {
+      const result = await idleCpuUnderLoad(fromKata(file), flag, "--port {port}");
+      assert.equal(result.status, "pass", result.message);
+    },
+  });
+}

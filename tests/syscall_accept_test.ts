@@ -16,7 +16,7 @@ import assert from "node:assert/strict";
 import { readFull, writeAll } from "../lib/net/io.ts";
 import { freePort, waitForListen } from "../lib/net/ports.ts";
 import { echoUntilBackedUp, UnreadWriter } from "../lib/stages/backlog.ts";
-import { cpuSeconds, openFilesLimit } from "../lib/tools/process_stats.ts";
+import { busyShare, openFilesLimit } from "../lib/tools/process_stats.ts";
 import { hasProgram, requires } from "./_support.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
@@ -170,14 +170,11 @@ async function untilDescriptors(server: ServerProcess, count: number): Promise<v
   }
 }
 
-/** The share of one core `pid` used over the next `windowMs`. */
+/** The share of one core `pid` wanted (was runnable) over the next `windowMs`: the idle-CPU stage's measure. */
 async function cpuShare(pid: number, windowMs: number): Promise<number> {
-  const before = await cpuSeconds(pid);
-  const started = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, windowMs));
-  const after = await cpuSeconds(pid);
-  assert.ok(before !== undefined && after !== undefined, "cannot read the server's CPU time in /proc");
-  return (after - before) / ((performance.now() - started) / 1000);
+  const busy = await busyShare(pid, windowMs);
+  assert.ok(busy !== undefined, "cannot read the server's threads in /proc");
+  return busy.share;
 }
 
 /** Errno values the preload leaves after every failed call, and what each did to the old accept loop. */

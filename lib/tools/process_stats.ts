@@ -27,9 +27,28 @@ async function readProc(
   }
 }
 
-/** The ids of the processes `pid` has started and that still run (Linux; empty where unknown). */
+/**
+ * Runs `sh -c SCRIPT sh PID` and returns what it printed, or undefined when
+ * it could not run. For /proc reads over every thread (`task/*`), which
+ * need the shell's glob.
+ */
+async function shellOverPid(script: string, pid: number): Promise<string | undefined> {
+  try {
+    const output = await new Deno.Command("sh", { args: ["-c", script, "sh", String(pid)], stderr: "null" }).output();
+    return new TextDecoder().decode(output.stdout);
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The ids of the processes `pid` has started and that still run (Linux;
+ * empty where unknown). Each thread keeps its own list of children, so every
+ * thread's is read: a wrapper such as `go run` may start its server from any
+ * of them.
+ */
 export async function childrenOf(pid: number): Promise<number[]> {
-  const children = await readProc(pid, `task/${pid}/children`);
+  const children = await shellOverPid('cat /proc/"$1"/task/*/children', pid);
   return children?.trim().split(/\s+/).filter(Boolean).map(Number) ?? [];
 }
 
@@ -43,41 +62,80 @@ export async function cpuSeconds(pid: number): Promise<number | undefined> {
 }
 
 /**
- * Seconds the process's threads have been runnable so far: running, or
- * ready to run and waiting for a core (`/proc/PID/task/TID/schedstat`, its
- * first two fields, summed over the threads alive now). Unlike CPU time it
- * does not depend on how busy the machine is: a busy loop is runnable all
- * the time, even while other work keeps it off the CPU, and an idle server
- * hardly ever.
+ * How long each thread of `pid` has been runnable so far, in seconds, by
+ * thread id: running, or ready to run and waiting for a core (the first two
+ * fields of `/proc/PID/task/TID/schedstat`). Unlike CPU time this does not
+ * depend on how busy the machine is: a busy loop is runnable all the time,
+ * even while other work keeps it off the CPU; an idle server hardly ever.
+ * Undefined when it cannot be read (not Linux, no such process, a kernel
+ * without scheduler statistics).
  *
  * @example
  * ```ts ignore
- * import { runnableSeconds } from "./process_stats.ts";
- * const before = await runnableSeconds(pid);
- * // … a second later: close to 1 for a busy loop, busy machine or not
+ * import { runnableSecondsByThread } from "./process_stats.ts";
+ * const threads = await runnableSecondsByThread(Deno.pid); // Map { 1234 => 0.41, 1235 => 0.02, … }
  * ```
  */
-export async function runnableSeconds(pid: number): Promise<number | undefined> {
-  let text: string;
-  try {
-    // One cat for every thread: the shell expands the glob.
-    const output = await new Deno.Command("sh", {
-      args: ["-c", 'cat /proc/"$1"/task/*/schedstat', "sh", String(pid)],
-      stderr: "null",
-    }).output();
-    text = new TextDecoder().decode(output.stdout);
-  } catch {
-    return undefined;
+export async function runnableSecondsByThread(pid: number): Promise<Map<number, number> | undefined> {
+  // grep -H names each file: /proc/PID/task/TID/schedstat:RUN WAIT SLICES
+  const text = await shellOverPid('grep -H . /proc/"$1"/task/*/schedstat', pid);
+  const threads = new Map<number, number>();
+  let ranAtAll = false;
+  for (const line of text?.split("\n") ?? []) {
+    const match = /\/task\/(\d+)\/schedstat:(\d+) (\d+)/.exec(line);
+    if (!match) continue; // a thread that ended between the glob and grep
+    const [running, waiting] = [Number(match[2]), Number(match[3])];
+    threads.set(Number(match[1]), (running + waiting) / 1e9);
+    ranAtAll ||= running > 0;
   }
-  const lines = text.trim().split("\n").filter(Boolean);
-  // A thread that ends between the glob and cat is just left out.
-  if (lines.length === 0) return undefined;
-  let nanoseconds = 0;
-  for (const line of lines) {
-    const [running, waiting] = line.split(" ").map(Number);
-    nanoseconds += running + waiting;
+  // A process that exists has run; all zeros is a kernel that does not count.
+  return ranAtAll ? threads : undefined;
+}
+
+/** Every thread of `pid` and of the processes below it, with its runnable seconds so far. */
+async function treeThreads(pid: number, into = new Map<number, number>()): Promise<Map<number, number> | undefined> {
+  const own = await runnableSecondsByThread(pid);
+  if (own === undefined) return undefined;
+  for (const [thread, seconds] of own) into.set(thread, seconds);
+  for (const child of await childrenOf(pid)) await treeThreads(child, into);
+  return into;
+}
+
+/**
+ * The share of one core that `pid`, with every process below it, wanted
+ * over the next `windowMs`: the seconds its threads were runnable (see
+ * {@linkcode runnableSecondsByThread}) over the seconds that passed. Counted
+ * thread by thread, for the threads alive at the end: a thread that ended
+ * inside the window is left out rather than taking its earlier time with it
+ * (a sum over the threads alive at each look would drop by it), and one that
+ * began inside it counts from zero. A busy loop reads about 1 on a busy
+ * machine too. Undefined when it cannot be read.
+ *
+ * @example
+ * ```ts ignore
+ * import { busyShare } from "./process_stats.ts";
+ * const busy = await busyShare(serverPid, 250);
+ * if (busy && busy.share > 0.2) console.log("spinning while idle");
+ * ```
+ */
+export async function busyShare(
+  pid: number,
+  windowMs: number,
+): Promise<{ share: number; seconds: number } | undefined> {
+  const before = await treeThreads(pid);
+  if (before === undefined) return undefined;
+  const started = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, windowMs));
+  const after = await treeThreads(pid);
+  if (after === undefined) return undefined;
+  const seconds = (performance.now() - started) / 1000;
+  let runnable = 0;
+  for (const [thread, now] of after) {
+    const then = before.get(thread) ?? 0;
+    // Less than before: the id was reused by a new thread, which began inside the window.
+    runnable += now >= then ? now - then : now;
   }
-  return nanoseconds / 1e9;
+  return { share: runnable / seconds, seconds };
 }
 
 /** Resident memory now (`VmRSS`) and at its peak (`VmHWM`), in bytes. */

@@ -96,28 +96,37 @@ readmeTest(
 /** Whether a test can run a command as nobody (uid 65534): as root, with util-linux setpriv. */
 const canDropRoot = isRoot() && await hasProgram("setpriv", ["--version"]);
 
+/**
+ * `tasks/kata.ts ARGS --logs LOGS` through the kit, as nobody (uid 65534),
+ * with `dir` as nobody's home and Deno cache: the test makes `dir`
+ * writable by all first. Returns the exit status and stderr, plain.
+ */
+async function runKitAsNobody(args: string[], logs: string, dir: string) {
+  // Nobody's Deno needs a cache it may write; the project is readable by all.
+  await Deno.chmod(dir, 0o777);
+  const output = await new Deno.Command("setpriv", {
+    args: [
+      "--reuid=65534",
+      "--regid=65534",
+      "--clear-groups",
+      "--",
+      Deno.execPath(),
+      ...kitArgs("kata.ts", args, logs),
+    ],
+    cwd: ROOT,
+    stdin: "null",
+    env: { NO_COLOR: "1", DENO_DIR: `${dir}/deno`, HOME: dir },
+  }).output();
+  return { code: output.code, stderr: plain(new TextDecoder().decode(output.stderr)) };
+}
+
 readmeTest(
   `deno task kata:1 run --port 80 without root says the port needs privileges, in one sentence${
     canDropRoot ? "" : " [ignored: needs root and setpriv to run as nobody]"
   }`,
   async (dir) => {
-    // Nobody's Deno needs a cache it may write; the project is readable by all.
-    await Deno.chmod(dir, 0o777);
-    const output = await new Deno.Command("setpriv", {
-      args: [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "--",
-        Deno.execPath(),
-        ...kitArgs("kata.ts", ["1", "run", "--port", "80"], dir),
-      ],
-      cwd: ROOT,
-      stdin: "null",
-      env: { NO_COLOR: "1", DENO_DIR: `${dir}/deno`, HOME: dir },
-    }).output();
-    const stderr = plain(new TextDecoder().decode(output.stderr));
-    assert.equal(output.code, 1, stderr);
+    const { code, stderr } = await runKitAsNobody(["1", "run", "--port", "80"], dir, dir);
+    assert.equal(code, 1, stderr);
     assert.equal(
       stderr.trim(),
       "Cannot listen on 127.0.0.1:80: ports below 1024 need root here (try a port from 1024 up, e.g. --port 9000)",
@@ -155,7 +164,7 @@ readmeTest(
       fromShell: true,
     });
     assert.equal(run.code, 0, run.stdout + run.stderr);
-    assert.match(run.stdout, /core stages passed|stages passed/);
+    assert.match(run.stdout, /stages passed/);
   },
 );
 
@@ -184,27 +193,13 @@ readmeTest(
     canDropRoot ? "" : " [ignored: needs root and setpriv to run as nobody]"
   }`,
   async (dir) => {
-    await Deno.chmod(dir, 0o777);
     const locked = `${dir}/locked`;
     await Deno.mkdir(locked, { mode: 0o755 }); // root's: nobody may not write in it
-    const output = await new Deno.Command("setpriv", {
-      args: [
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-        "--",
-        Deno.execPath(),
-        ...kitArgs("kata.ts", ["1", "log", "forgot htons"], locked),
-      ],
-      cwd: ROOT,
-      stdin: "null",
-      env: { NO_COLOR: "1", DENO_DIR: `${dir}/deno`, HOME: dir },
-    }).output();
-    const stderr = plain(new TextDecoder().decode(output.stderr));
-    assert.equal(output.code, 1, stderr);
+    const { code, stderr } = await runKitAsNobody(["1", "log", "forgot htons"], locked, dir);
+    assert.equal(code, 1, stderr);
     assert.equal(
       stderr.trim(),
-      `Cannot write ${locked}/01-echo-threaded.md: permission denied. Pick a folder this user can write (for the logs: --logs DIR), or change its permissions`,
+      `Cannot write ${locked}/01-echo-threaded.md: permission denied (give --logs a folder this user can write, or change its permissions)`,
     );
   },
   !canDropRoot,

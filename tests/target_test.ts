@@ -77,25 +77,42 @@ Deno.test({
   },
 });
 
+const QUOTED_OUTPUT = decodeURIComponent(new URL("./fixtures/quoted_output.ts", import.meta.url).pathname);
+const quotes = requires("run", "read", "write");
+
 Deno.test({
-  name: `startTarget() quotes a Deno attempt's error plain: no colour codes, no Rust backtrace${
-    requires("run", "read", "write").suffix
-  }`,
-  ignore: requires("run", "read", "write").ignore,
+  name:
+    `startTarget() and clientUnderTest() quote a Deno attempt's error plain (no colour codes, no Rust backtrace) and leave a --cmd program its RUST_BACKTRACE${quotes.suffix}`,
+  ignore: quotes.ignore || !(await hasProgram("sh", ["-c", "true"])),
   fn: async () => {
     const dir = await Deno.makeTempDir({ prefix: "netkata-plain-" });
     try {
       // A Python file saved as .ts: Deno's parse error is what the learner reads.
-      await Deno.writeTextFile(`${dir}/server.ts`, 'import socket\nprint("hi")\n');
-      const error = await startTarget({ kind: "deno-file", path: `${dir}/server.ts` }).then(
-        () => assert.fail("a file that does not parse started"),
-        (error: Error) => error,
-      );
-      assert.ok(error instanceof TargetError, String(error));
-      assert.match(error.message, /SyntaxError/);
-      // deno-lint-ignore no-control-regex
-      assert.doesNotMatch(error.message, /\x1b\[/, "colour codes in the quoted output");
-      assert.doesNotMatch(error.message, /Stack backtrace/);
+      await Deno.writeTextFile(`${dir}/broken.ts`, 'import socket\nprint("hi")\n');
+      // The kit runs in a child with the environment of a learner's shell
+      // that asks for Rust backtraces and says nothing of NO_COLOR (this
+      // suite has no --allow-env to set either for itself). The PATH is
+      // where any system keeps sh.
+      const output = await new Deno.Command(Deno.execPath(), {
+        args: ["run", "--no-prompt", "--allow-net", "--allow-read", "--allow-write", "--allow-run", QUOTED_OUTPUT, dir],
+        clearEnv: true,
+        env: { PATH: "/usr/bin:/bin", HOME: dir, DENO_DIR: `${dir}/deno`, RUST_BACKTRACE: "1" },
+        stdin: "null",
+      }).output();
+      const said = new TextDecoder().decode(output.stderr);
+      assert.equal(output.code, 0, said);
+      const quoted: Record<string, string> = JSON.parse(new TextDecoder().decode(output.stdout));
+      for (const attempt of ["serverFile", "syscallFile", "clientFile"]) {
+        assert.match(quoted[attempt], /SyntaxError|Expected/, `${attempt}: ${quoted[attempt]}`);
+        // deno-lint-ignore no-control-regex
+        assert.doesNotMatch(quoted[attempt], /\x1b\[/, `${attempt}: colour codes in the quoted output`);
+        assert.doesNotMatch(quoted[attempt], /Stack backtrace/, `${attempt}: ${quoted[attempt]}`);
+      }
+      // A learner's own program gets NO_COLOR (its output is quoted too),
+      // but the backtrace they asked for is theirs to have.
+      for (const program of ["serverCommand", "clientCommand"]) {
+        assert.match(quoted[program], /RUST_BACKTRACE=1 NO_COLOR=1/, `${program}: ${quoted[program]}`);
+      }
     } finally {
       await Deno.remove(dir, { recursive: true });
     }

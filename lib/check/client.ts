@@ -10,7 +10,7 @@ import type { ByteWriter } from "../net/io.ts";
 import { PipeDrain } from "./process_group.ts";
 import { clientNetFlags, parseListeningPorts, RESOLUTION_FLAGS } from "./sandbox.ts";
 import { AttemptCopies } from "./attempt_copy.ts";
-import { spawnProgram, splitCommand, TargetError } from "./target.ts";
+import { type SpawnOptions, spawnProgram, splitCommand, TargetError } from "./target.ts";
 
 /** A client run in-process: the reference exports one as `run`. */
 export type RunClient = (
@@ -90,7 +90,7 @@ export function clientUnderTest(spec: ClientSpec): ClientUnderTest {
       return {
         label: `\`${spec.command}\``,
         run: (url, _port, timeoutMs, signal) =>
-          runProcess(splitCommand(spec.command.replaceAll("{url}", url)), timeoutMs, signal, spec.cwd),
+          runProcess(splitCommand(spec.command.replaceAll("{url}", url)), { timeoutMs, signal, cwd: spec.cwd }),
         [Symbol.asyncDispose]: nothingToRemove,
       };
     case "deno-file": {
@@ -113,8 +113,7 @@ export function clientUnderTest(spec: ClientSpec): ClientUnderTest {
               attempt.path,
               url,
             ],
-            timeoutMs,
-            signal,
+            { timeoutMs, signal, denoAttempt: true },
           );
           return { ...result, stderr: attempt.shown(result.stderr) };
         },
@@ -209,12 +208,10 @@ async function runInProcess(
  */
 async function runProcess(
   argv: string[],
-  timeoutMs = CLIENT_TIMEOUT_MS,
-  signal?: AbortSignal,
-  cwd?: string,
+  { timeoutMs = CLIENT_TIMEOUT_MS, signal, ...spawning }: { timeoutMs?: number; signal?: AbortSignal } & SpawnOptions,
 ): Promise<ClientResult> {
   signal?.throwIfAborted();
-  const group = spawnProgram(argv, { cwd });
+  const group = spawnProgram(argv, spawning);
   const stdout = new Collector(MAX_CLIENT_OUTPUT_BYTES);
   const stderr = new Collector(MAX_CLIENT_ERROR_BYTES);
   const pipes = [

@@ -29,8 +29,12 @@ export type StartServer = (
 /** What to grade. */
 export type TargetSpec =
   | { kind: "module"; label: string; start: StartServer }
-  /** `cwd`: the folder the command runs in (a learner's `./server` is in theirs); default the kit's. */
-  | { kind: "command"; command: string; cwd?: string }
+  /**
+   * `cwd`: the folder the command runs in (a learner's `./server` is in
+   * theirs); default the kit's. `denoAttempt`: the command is the kit's own
+   * `deno run` of an attempt (the syscall track's), see {@linkcode SpawnOptions}.
+   */
+  | { kind: "command"; command: string; cwd?: string; denoAttempt?: boolean }
   | { kind: "deno-file"; path: string }
   | { kind: "address"; hostname: string; port: number };
 
@@ -82,7 +86,11 @@ export async function startTarget(
       const argv = splitCommand(
         spec.command.replaceAll("{port}", String(port)),
       );
-      return await startProcess(`\`${argv.join(" ")}\``, argv, port, { ...options, cwd: spec.cwd });
+      return await startProcess(`\`${argv.join(" ")}\``, argv, port, {
+        ...options,
+        cwd: spec.cwd,
+        denoAttempt: spec.denoAttempt,
+      });
     }
     case "deno-file":
       return await startDenoFile(spec.path, options);
@@ -114,7 +122,7 @@ async function startDenoFile(path: string, options: StartTargetOptions): Promise
       "--host",
       LOOPBACK,
     ];
-    const target = await startProcess(path, argv, port, options, attempt.shown);
+    const target = await startProcess(path, argv, port, { ...options, denoAttempt: true }, attempt.shown);
     const close = async () => {
       await target.close();
       await copies[Symbol.asyncDispose]();
@@ -205,6 +213,21 @@ export async function assertFileExists(path: string): Promise<void> {
   }
 }
 
+/** Options for {@linkcode spawnProgram}. */
+export interface SpawnOptions {
+  /** The folder the program runs in. @default {the kit's} */
+  cwd?: string;
+  /**
+   * The program is the kit's own `deno run` of an attempt: a Rust backtrace
+   * after its error (RUST_BACKTRACE may be set in the learner's shell) is
+   * Deno's insides, noise in the quoted error, so it runs with
+   * RUST_BACKTRACE=0. A learner's own --cmd program keeps their
+   * RUST_BACKTRACE: a Rust learner who set it wants their backtrace.
+   * @default {false}
+   */
+  denoAttempt?: boolean;
+}
+
 /**
  * Starts `argv` as a program under test, in a process group of its own.
  * Throws {@linkcode TargetError} when the program cannot be started.
@@ -215,17 +238,16 @@ export async function assertFileExists(path: string): Promise<void> {
  * await using program = spawnProgram(["./echo-server", "9000"], { cwd: "/home/me/katas" });
  * ```
  */
-export function spawnProgram(argv: readonly string[], options: { cwd?: string } = {}): ProcessGroup {
+export function spawnProgram(argv: readonly string[], options: SpawnOptions = {}): ProcessGroup {
   assertMayStart();
   try {
     return new ProcessGroup(
       new Deno.Command(argv[0], {
         args: argv.slice(1),
         cwd: options.cwd,
-        // Its output is quoted in a report: plain text (no colour codes,
-        // which Deno prints even into a pipe) and no Rust backtrace after a
-        // Deno error (RUST_BACKTRACE may be set in the learner's shell).
-        env: { NO_COLOR: "1", RUST_BACKTRACE: "0" },
+        // Its output is quoted in a report: plain text, without the colour
+        // codes Deno prints even into a pipe.
+        env: options.denoAttempt ? { NO_COLOR: "1", RUST_BACKTRACE: "0" } : { NO_COLOR: "1" },
         stdin: "null",
         stdout: "piped",
         stderr: "piped",
@@ -257,11 +279,11 @@ async function startProcess(
   label: string,
   argv: string[],
   port: number,
-  options: StartTargetOptions & { cwd?: string },
+  options: StartTargetOptions & SpawnOptions,
   /** Its output as the learner should read it (a copy's name replaced by their file's). */
   inLearnersTerms: (text: string) => string = (text) => text,
 ): Promise<RunningTarget> {
-  const server = new ServerProcess(argv, options.cwd);
+  const server = new ServerProcess(argv, { cwd: options.cwd, denoAttempt: options.denoAttempt });
   const timeoutMs = options.startTimeoutMs ?? 15_000;
   // A server that forgot htons listens on the port's byte-swapped twin.
   const twin = watchSwappedPort(LOOPBACK, port);
@@ -318,8 +340,8 @@ class ServerProcess {
   readonly exited: Promise<Deno.CommandStatus>;
   exitStatus: Deno.CommandStatus | undefined;
 
-  constructor(argv: readonly string[], cwd?: string) {
-    this.#group = spawnProgram(argv, { cwd });
+  constructor(argv: readonly string[], spawning: SpawnOptions) {
+    this.#group = spawnProgram(argv, spawning);
     const append = (chunk: Uint8Array) => this.#output.append(chunk);
     this.#pipes = [new PipeDrain(this.#group.child.stdout, append), new PipeDrain(this.#group.child.stderr, append)];
     this.exited = this.#group.status.then((status) => this.exitStatus = status);

@@ -64,28 +64,41 @@ const OPERATIONS: Record<string, string> = {
   open: "open",
   rename: "rename",
   remove: "remove",
-  copy: "copy to",
+  copy: "copy",
+  readfile: "read",
+  stat: "read",
+  readdir: "list",
 };
+
+/** The operations that only read: the way out is read access, not another folder to write. */
+const READS = new Set(["readfile", "stat", "readdir"]);
+
+/** Deno's words for an EACCES: `OP 'PATH'`, or `OP 'FROM' -> 'TO'` for a rename or a copy. */
+const DENIED = /^Permission denied \(os error 13\): (\w+) '([^']+)'(?: -> '([^']+)')?$/;
 
 /**
  * The system (not Deno's permissions) refused a file operation: say which
- * file, and what to do, instead of Deno's "Permission denied (os error 13):
- * writefile '…'". The kit writes only logs and attempt files, so a folder
- * of the learner's choosing is the way out.
+ * file, and what to do, in one sentence, instead of Deno's "Permission
+ * denied (os error 13): writefile '…'". The kit writes only logs and
+ * attempt files, so for a write a folder of the learner's choosing is the
+ * way out; for a read, only the file's permissions are.
  *
  * @example
  * ```ts
  * import { deniedByTheSystem } from "./errors.ts";
  * deniedByTheSystem("Permission denied (os error 13): mkdir '/srv/logs'");
- * // "Cannot create the folder /srv/logs: permission denied. …"
+ * // "Cannot create the folder /srv/logs: permission denied (give --logs a folder this user can write, or change its permissions)"
  * ```
  */
 export function deniedByTheSystem(message: string): string {
-  const match = /^Permission denied \(os error 13\): (\w+) '(.+)'$/.exec(message);
+  const match = DENIED.exec(message);
   if (!match) return `Not permitted: ${message}`;
-  const [, operation, path] = match;
-  return `Cannot ${OPERATIONS[operation] ?? operation} ${path}: permission denied. ` +
-    "Pick a folder this user can write (for the logs: --logs DIR), or change its permissions";
+  const [, operation, path, destination] = match;
+  const what = destination === undefined ? path : `${path} to ${destination}`;
+  const advice = READS.has(operation)
+    ? "this user may not read it: change its permissions, or run as a user who may"
+    : "give --logs a folder this user can write, or change its permissions";
+  return `Cannot ${OPERATIONS[operation] ?? operation} ${what}: permission denied (${advice})`;
 }
 
 /** Translates node:util parseArgs errors into {@linkcode UsageError}s. */

@@ -89,6 +89,7 @@ export async function syscallFileTarget(path: string): Promise<TargetSpec> {
   return {
     kind: "command",
     command: `${quoted(Deno.execPath())} run --no-prompt --allow-ffi --allow-read=${file} ${file} --port {port}`,
+    denoAttempt: true,
   };
 }
 

@@ -72,8 +72,34 @@ Deno.test({
         kind: "command",
         command: "netkata-no-such-program {port}",
       }),
-      /Cannot run netkata-no-such-program: no such program/,
+      (error: Error) => {
+        assert.equal(
+          error.message,
+          "Cannot run netkata-no-such-program: no such program (check the command, or give the program's full path)",
+        );
+        return true;
+      },
     );
+  },
+});
+
+Deno.test({
+  name: `startTarget() says, in one sentence, that a program is not executable${requires("run", "write").suffix}`,
+  ignore: requires("run", "write").ignore,
+  fn: async () => {
+    const dir = await Deno.makeTempDir({ prefix: "netkata-noexec-" });
+    try {
+      await Deno.writeTextFile(`${dir}/server`, "#!/bin/sh\n", { mode: 0o644 });
+      await assert.rejects(startTarget({ kind: "command", command: `${dir}/server {port}` }), (error: Error) => {
+        assert.equal(
+          error.message,
+          `Cannot run ${dir}/server: permission denied (make it executable: chmod +x ${dir}/server)`,
+        );
+        return true;
+      });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
   },
 });
 

@@ -257,12 +257,12 @@ export function spawnProgram(argv: readonly string[], options: SpawnOptions = {}
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
       throw new TargetError(
-        `Cannot run ${argv[0]}: no such program. Check the command, or give the program's full path`,
+        `Cannot run ${argv[0]}: no such program (check the command, or give the program's full path)`,
       );
     }
     if (error instanceof Deno.errors.PermissionDenied) {
       throw new TargetError(
-        `Cannot run ${argv[0]}: permission denied. Is it executable (chmod +x)?`,
+        `Cannot run ${argv[0]}: permission denied (make it executable: chmod +x ${argv[0]})`,
       );
     }
     throw error;

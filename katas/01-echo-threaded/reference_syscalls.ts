@@ -257,8 +257,9 @@ const READ_BYTES = 64 * 1024;
 
 /**
  * A read() or write() that failed is tried once more, whatever errno says.
- * A signal (EINTR) needs that one retry; a dead connection (ECONNRESET,
- * EPIPE) fails again at once, and then the client is gone. Asking errno
+ * A signal (EINTR) needs that one retry; on a dead connection the retry
+ * fails again (a write: EPIPE) or reads EOF (a read after ECONNRESET
+ * returns 0), and either way the client is gone. Asking errno
  * instead would let a V8 "EINTR" keep this thread writing to a dead socket
  * for ever: a core burnt, and a thread of the budget never given back.
  */

@@ -167,12 +167,10 @@ function acceptLoop(listener: number, budget: ThreadBudget): never {
   const live = new Int32Array(new SharedArrayBuffer(4));
   // Two troubles, each said on stderr once per episode, not once per client
   // or per retry: a server that logs every retry fills the disk next. Each
-  // has its own flag, reset when that trouble ends, because they overlap: a
-  // server over its thread budget can run out of descriptors too, and that
-  // is news, not a repeat.
+  // is tracked on its own, because they overlap: a server over its thread
+  // budget can run out of descriptors too, and that is news, not a repeat.
   let refusing = false; // over the thread budget since the last client we served
-  let failing = false; // accept() failing since the last one that worked
-  let failuresInARow = 0;
+  let failuresInARow = 0; // the second in a row is the one said
   while (true) {
     const fd = libc.accept(listener, null, null); // blocks until a client connects
     if (fd < 0) {
@@ -186,15 +184,13 @@ function acceptLoop(listener: number, budget: ThreadBudget): never {
       const code = errno();
       failuresInARow++;
       if (failuresInARow === 1) continue;
-      if (!failing) {
+      if (failuresInARow === 2) {
         console.error(`accept keeps failing (errno says: ${strerror(code)}): retrying every ${ACCEPT_PAUSE_MS} ms`);
-        failing = true;
       }
       libc.usleep(ACCEPT_PAUSE_MS * 1000);
       continue;
     }
     failuresInARow = 0;
-    failing = false;
     if (hasReset(fd)) {
       // A client that connected and reset while queued: it is gone already.
       // Close it here, at the cost of a system call, not of a thread.

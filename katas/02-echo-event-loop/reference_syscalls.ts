@@ -114,10 +114,13 @@ const libc = openLibc();
 const errnoView = new Deno.UnsafePointerView(libc.__errno_location()!);
 const errno = () => errnoView.getInt32();
 
+/** What errno `code` means, in words: "Address already in use". */
+const strerror = (code: number) => Deno.UnsafePointerView.getCString(libc.strerror(code)!);
+
 /** A failed call, as perror() would say it: "bind: Address already in use". */
 class SystemError extends Error {
   constructor(call: string, readonly code: number) {
-    super(`${call}: ${Deno.UnsafePointerView.getCString(libc.strerror(code)!)}`);
+    super(`${call}: ${strerror(code)}`);
     this.name = "SystemError";
   }
 }
@@ -273,8 +276,8 @@ class EchoLoop {
 
   constructor(readonly listener: number) {
     check(this.#epoll.control(EPOLL_CTL_ADD, listener, EPOLLIN), "epoll_ctl(listener)");
-    this.#listenerPoll[0] = listener;
-    this.#listenerPoll[1] = POLLIN; // events, the low half in little-endian; revents above it
+    this.#listenerPoll[0] = listener; // int fd: bytes 0–3
+    new Int16Array(this.#listenerPoll.buffer)[2] = POLLIN; // short events: bytes 4–5 (revents, 6–7, is the answer)
   }
 
   run(): never {
@@ -357,7 +360,7 @@ class EchoLoop {
    */
   #pauseAccepting(code: number): void {
     if (!this.#shortageReported) {
-      const says = Deno.UnsafePointerView.getCString(libc.strerror(code)!);
+      const says = strerror(code);
       console.error(
         `accept4 keeps failing with clients waiting (errno says: ${says}): pausing accepts, ${ACCEPT_PAUSE_MS} ms at a time, until one works`,
       );

@@ -223,13 +223,14 @@ const HIGH_WATER = 1024 * 1024;
 const LOW_WATER = 256 * 1024;
 /**
  * One read buffer for the whole loop: only one connection is read at a
- * time. Each buffer-full goes back in one write, so its size sets how much
- * we hold before echoing. 64 KiB, and bigger is not better: a buffer as big
- * as what a streaming client keeps in flight (the kit's bench keeps 256 KiB)
- * takes all of it in before sending any back, so the client waits while we
- * read, and we wait while it reads. Measured with `deno task bench echo`
- * (stream 64 KiB × 100, against the C reference in the same rounds):
- * 256 KiB gave 0.78× its throughput, 128 KiB 0.97×, 64 KiB 1.00×.
+ * time. Each buffer-full goes back in one write, so its size is also how
+ * much an echo waits behind before it is sent. 64 KiB is the size that won
+ * when measured with `deno task bench echo` (stream 64 KiB × 100, against
+ * the C reference in the same rounds): 256 KiB gave 0.78× its throughput,
+ * 128 KiB 0.97×, 64 KiB 1.00×. Why the bigger ones lost was not pinned down
+ * further: holding bytes back alone does not explain it, since the C
+ * reference also reads until EAGAIN (64 KiB a read, up to its high-water
+ * mark) before its one write, and does not lose by it.
  */
 const READ_BYTES = 64 * 1024;
 /** A client's queue starts this small and doubles as needed. */
@@ -401,9 +402,9 @@ class EchoLoop {
 
   /**
    * Reads until EAGAIN, the client's EOF, or the high-water mark. What was
-   * read goes straight back out, one write per buffer-full (not one per
-   * read: a streaming client's burst costs one system call, not four); what
-   * the kernel does not take is queued.
+   * read goes straight back out, one write per buffer-full, not one per
+   * read (a read returns whatever has arrived, often less than 64 KiB);
+   * what the kernel does not take is queued.
    */
   #drainInput(client: Client): void {
     while (pending(client) < HIGH_WATER) {

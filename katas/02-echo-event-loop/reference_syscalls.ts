@@ -238,6 +238,17 @@ const QUEUE_START_BYTES = 16 * 1024;
 /** How long to stop accepting when out of descriptors (EMFILE), before trying again. */
 const ACCEPT_PAUSE_MS = 100;
 /**
+ * How long a shortage must stay away before it is news again. The first
+ * accept that works is not enough to end it: a server held at its limit
+ * while clients come and go accepts between shortages all the time (a
+ * client leaves, the next takes its descriptor, the limit is hit again at
+ * once), and ending the shortage there prints a line per client, the flood
+ * that saying it once is meant to stop. 5 s is far longer than that churn's
+ * gaps (the 100 ms pauses) and still short beside how often anyone reads a
+ * log.
+ */
+const QUIET_BEFORE_NEWS_MS = 5_000;
+/**
  * accept4() failures in a row, with clients still waiting, that mean a
  * lasting trouble. One can be that client's own (ECONNABORTED: it gave up
  * while queued; the next may be fine); a second, at once, is not chance.
@@ -270,8 +281,9 @@ class EchoLoop {
   readonly #clients: (Client | undefined)[] = [];
   readonly #readBuffer = new Uint8Array(READ_BYTES);
   #acceptPausedUntil = 0;
-  /** accept4() failing since the last one that worked (out of descriptors): said once, not every 100 ms. */
+  /** Out of descriptors, said once per shortage (see #pauseAccepting), and when it last struck. */
   #shortageReported = false;
+  #lastShortageAt = 0;
   /** struct pollfd { int fd; short events, revents; } for the listener, to ask whether anyone waits. */
   readonly #listenerPoll = new Int32Array(2);
 
@@ -328,7 +340,9 @@ class EchoLoop {
         return this.#pauseAccepting(code);
       }
       failuresInARow = 0;
-      this.#shortageReported = false;
+      if (this.#shortageReported && performance.now() - this.#lastShortageAt >= QUIET_BEFORE_NEWS_MS) {
+        this.#shortageReported = false; // over: the next one is news
+      }
       // Nagle + the client's delayed ACK would stall small echoes ~40 ms.
       libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ONE, ONE.length);
       const client: Client = { fd, out: null, start: 0, end: 0, interest: EPOLLIN, inputDone: false };
@@ -357,9 +371,11 @@ class EchoLoop {
    * errno only words the message, "errno says" because it may be V8's. Said
    * once per shortage, not once per pause: a shortage can last minutes, and
    * a line every 100 ms would fill the log (and the disk) instead of
-   * informing.
+   * informing. It is over once an accept works QUIET_BEFORE_NEWS_MS after
+   * the last pause.
    */
   #pauseAccepting(code: number): void {
+    this.#lastShortageAt = performance.now();
     if (!this.#shortageReported) {
       const says = strerror(code);
       console.error(

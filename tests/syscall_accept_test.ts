@@ -9,7 +9,9 @@
  * failed accept4() and the script's read of it (see
  * tests/fixtures/errno_clobber_preload.ts, which makes it lie every time).
  * Kata 1 must say each of its two troubles, over its thread budget and out of
- * descriptors, once per episode, whichever came first.
+ * descriptors, once per episode, whichever came first. In both, an episode
+ * outlasts the clients that come and go while the server stays at its limit:
+ * it ends only once the trouble has stayed away a while.
  */
 
 import assert from "node:assert/strict";
@@ -97,6 +99,11 @@ class ServerProcess implements AsyncDisposable {
     }
   }
 
+  /** Resolves once stderr has `count` lines matching `pattern`, or the process has ended; never rejects. */
+  async whenLines(pattern: RegExp, count: number): Promise<void> {
+    while (linesMatching(this.stderr, pattern) < count && !this.status) await this.#changed.promise;
+  }
+
   /** Its exit, if it has exited, and what it printed. */
   describe(): string {
     const exit = this.status ? ` it exited (${this.status.signal ?? `status ${this.status.code}`});` : "";
@@ -176,6 +183,117 @@ async function cpuShare(pid: number, windowMs: number): Promise<number> {
   assert.ok(busy !== undefined, "cannot read the server's threads in /proc");
   return busy.share;
 }
+
+/**
+ * How many clients leave, each letting the next one in, while a server is
+ * held at its limit: each round hits the limit anew, so a server that
+ * reports per client says it this many times more.
+ */
+const CHURN_ROUNDS = 3;
+const GREETING = encoder.encode("let me in\n");
+
+/** A client that sent its greeting on connecting; `echoed` is whether it came back (once the server took it in). */
+interface GreetingClient {
+  conn: Deno.TcpConn;
+  echoed: Promise<boolean>;
+}
+
+async function greetingClient(port: number): Promise<GreetingClient> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await writeAll(conn, GREETING);
+  const echo = new Uint8Array(GREETING.length);
+  // False when the test closes it unanswered: a queued client's read ends then.
+  const echoed = readFull(conn, echo).then((n) => n === GREETING.length, () => false);
+  return { conn, echoed };
+}
+
+const SHORTAGE = /^accept4 keeps failing/;
+
+/**
+ * The references' QUIET_BEFORE_NEWS_MS: how long a trouble must stay away
+ * before it is said again. A test that wants it said again waits this long,
+ * and a little more for the server's last 100 ms retry.
+ */
+const QUIET_BEFORE_NEWS_MS = 5_000;
+const quietPeriod = () => new Promise((resolve) => setTimeout(resolve, QUIET_BEFORE_NEWS_MS + 1_000));
+
+/**
+ * Connects greeting clients one at a time, adding the echoed ones to
+ * `served`, until one is left queued: every descriptor is taken, and the
+ * server has said so for the `said`-th time. Returns the queued client.
+ */
+async function fillUntilQueued(server: ServerProcess, served: GreetingClient[], said: number): Promise<GreetingClient> {
+  while (true) {
+    const client = await greetingClient(server.port);
+    const outcome = await within(
+      Promise.race([
+        client.echoed.then((echoed) => echoed ? "served" : "closed"),
+        server.whenLines(SHORTAGE, said).then(() => "queued"),
+      ]),
+      `an echo, or the line saying accept4 fails (${said}×)`,
+    );
+    assert.notEqual(outcome, "closed", `A client was closed unanswered:${server.describe()}`);
+    if (outcome === "queued") return client;
+    served.push(client);
+  }
+}
+
+Deno.test({
+  name:
+    `the Kata 2 syscall reference held at its descriptor limit while clients come and go says so once, not once per client${ignoreReason}`,
+  ignore,
+  async fn() {
+    // Before the fix the first accept that worked ended the shortage: each
+    // client that left freed a descriptor, the next queued one took it, the
+    // limit was hit again at once, and the line was said again, per client.
+    await using server = await startServer([
+      "prlimit",
+      `--nofile=${FILE_LIMIT}`,
+      Deno.execPath(),
+      "run",
+      "--no-prompt",
+      "--allow-ffi",
+      KATA_2,
+    ]);
+    const served: GreetingClient[] = [];
+    let waiting: GreetingClient | undefined;
+    try {
+      waiting = await fillUntilQueued(server, served, 1);
+      for (let round = 1; round <= CHURN_ROUNDS; round++) {
+        // `next` queues behind `waiting`; a served client leaves; `waiting`
+        // takes its descriptor, and the server, at its limit again, finds
+        // `next` waiting: accept4 fails anew.
+        const next = await greetingClient(server.port);
+        served.shift()!.conn.close();
+        assert.ok(
+          await within(waiting.echoed, `the echo of the client let in on round ${round}`),
+          `Round ${round}: the client let in got no echo:${server.describe()}`,
+        );
+        served.push(waiting);
+        waiting = next;
+      }
+      // The shortage ends: a few leave, so `waiting` gets in and nobody is
+      // left queued. Once it has stayed away, a new one is news again.
+      for (const client of served.splice(0, 3)) client.conn.close();
+      assert.ok(
+        await within(waiting.echoed, "the echo of the last client queued"),
+        "The last client queued got no echo",
+      );
+      served.push(waiting);
+      waiting = undefined;
+      await quietPeriod();
+      waiting = await fillUntilQueued(server, served, 2);
+    } finally {
+      for (const client of [...served, ...(waiting ? [waiting] : [])]) client.conn.close();
+    }
+    await server[Symbol.asyncDispose](); // so that every line it printed has been read
+    assert.equal(
+      linesMatching(server.stderr, SHORTAGE),
+      2,
+      `The server should say accept4 fails twice, once per shortage, not per client:${server.describe()}`,
+    );
+  },
+});
 
 /** Errno values the preload leaves after every failed call, and what each did to the old accept loop. */
 const LIES = [
@@ -330,25 +448,26 @@ for (const lie of [undefined, LIES[1]]) {
         refusing: linesMatching(server.stderr, REFUSING),
         outOfDescriptors: linesMatching(server.stderr, OUT_OF_DESCRIPTORS),
       });
-      // Two episodes: both troubles end when a client is served again, so the
-      // second time each is news again.
+      // Two episodes: both troubles end when a client is served after they
+      // have stayed away a while, so the second time each is news again.
       for (let episode = 1; episode <= 2; episode++) {
+        if (episode === 2) await quietPeriod();
         // Over the budget: the one thread is busy with `held`. (A client that
-        // came while the last thread was ending was refused: its own episode.)
+        // came while the last thread was ending, such as the one that saw the
+        // server listening, was refused: the same episode.)
         const held = await served(server.port);
         try {
-          const before = said();
           await refused(server.port);
-          await server.untilLines(REFUSING, before.refusing + 1);
+          await server.untilLines(REFUSING, episode);
           // Out of descriptors too. accept() took its descriptor before it
           // blocked, so one more client gets in, and is refused as well,
           // silently (the same episode); every accept() after that fails.
           await setSoftFileLimit(server.pid, await lowestFreeDescriptor(server.pid));
           await refused(server.port);
-          await server.untilLines(OUT_OF_DESCRIPTORS, before.outOfDescriptors + 1);
+          await server.untilLines(OUT_OF_DESCRIPTORS, episode);
           assert.deepEqual(
             said(),
-            { refusing: before.refusing + 1, outOfDescriptors: before.outOfDescriptors + 1 },
+            { refusing: episode, outOfDescriptors: episode },
             `Episode ${episode}: each trouble said once:${server.describe()}`,
           );
         } finally {
@@ -360,6 +479,44 @@ for (const lie of [undefined, LIES[1]]) {
     },
   });
 }
+
+Deno.test({
+  name:
+    `the Kata 1 syscall reference held at its thread budget while clients come and go says it refuses once, not once per client${ignoreReason}`,
+  ignore,
+  async fn() {
+    // Before the fix each client served ended the episode: the one thread
+    // freed, the next client took it, the next was refused, and the line was
+    // said again, per client.
+    await using server = await startServer([
+      Deno.execPath(),
+      "run",
+      "--no-prompt",
+      "--allow-ffi",
+      `--allow-read=${KATA_1}`,
+      KATA_1,
+      "--max-threads",
+      "1",
+    ]);
+    let held = await served(server.port);
+    try {
+      await refused(server.port);
+      for (let round = 1; round <= CHURN_ROUNDS; round++) {
+        held.close();
+        held = await served(server.port);
+        await refused(server.port);
+      }
+    } finally {
+      held.close();
+    }
+    await server[Symbol.asyncDispose](); // so that every line it printed has been read
+    assert.equal(
+      linesMatching(server.stderr, REFUSING),
+      1,
+      `The server said it refuses clients more than once while held at its budget:${server.describe()}`,
+    );
+  },
+});
 
 Deno.test({
   name:

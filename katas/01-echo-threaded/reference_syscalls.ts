@@ -167,11 +167,10 @@ function acceptLoop(listener: number, budget: ThreadBudget): never {
   const live = new Int32Array(new SharedArrayBuffer(4));
   // Two troubles, each said on stderr once per episode, not once per client
   // or per retry: a server that logs every retry fills the disk next. Each
-  // has its own flag, reset when that trouble ends, because they overlap: a
-  // server over its thread budget can run out of descriptors too, and that
-  // is news, not a repeat.
-  let refusing = false; // over the thread budget since the last client we served
-  let failing = false; // accept() failing since the last one that worked
+  // has its own episode, because they overlap: a server over its thread
+  // budget can run out of descriptors too, and that is news, not a repeat.
+  const refusing = new Episode(); // over the thread budget
+  const outOfDescriptors = new Episode(); // accept() failing, twice or more in a row
   let failuresInARow = 0;
   while (true) {
     const fd = libc.accept(listener, null, null); // blocks until a client connects
@@ -186,15 +185,14 @@ function acceptLoop(listener: number, budget: ThreadBudget): never {
       const code = errno();
       failuresInARow++;
       if (failuresInARow === 1) continue;
-      if (!failing) {
+      if (outOfDescriptors.happens()) {
         console.error(`accept keeps failing (errno says: ${strerror(code)}): retrying every ${ACCEPT_PAUSE_MS} ms`);
-        failing = true;
       }
       libc.usleep(ACCEPT_PAUSE_MS * 1000);
       continue;
     }
     failuresInARow = 0;
-    failing = false;
+    outOfDescriptors.worked();
     if (hasReset(fd)) {
       // A client that connected and reset while queued: it is gone already.
       // Close it here, at the cost of a system call, not of a thread.
@@ -202,12 +200,11 @@ function acceptLoop(listener: number, budget: ThreadBudget): never {
       continue;
     }
     if (Atomics.load(live, 0) >= budget.threads) {
-      if (!refusing) console.error(`echo: ${budget.bound}: refusing clients until one ends`);
-      refusing = true;
+      if (refusing.happens()) console.error(`echo: ${budget.bound}: refusing clients until one ends`);
       libc.close(fd);
       continue;
     }
-    refusing = false;
+    refusing.worked();
     // Nagle + the client's delayed ACK would stall small echoes ~40 ms.
     libc.setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, ONE, ONE.length);
     try {
@@ -226,6 +223,39 @@ function acceptLoop(listener: number, budget: ThreadBudget): never {
 
 /** How long to stop accepting after failures in a row (out of descriptors), before trying again. */
 const ACCEPT_PAUSE_MS = 100;
+
+/**
+ * How long a trouble must stay away before it is news again. The first
+ * client served is not enough to end an episode: a server held at its limit
+ * while clients come and go works between troubles all the time (a client
+ * leaves, the next takes its slot, the limit is hit again at once), and
+ * ending the episode there prints a line per client, the flood that saying
+ * it once is meant to stop. 5 s is far longer than that churn's gaps (the
+ * 100 ms retries) and still short beside how often anyone reads a log.
+ */
+const QUIET_BEFORE_NEWS_MS = 5_000;
+
+/**
+ * One trouble of the accept loop, said once per episode. An episode ends
+ * when the server works again with the trouble QUIET_BEFORE_NEWS_MS gone.
+ */
+class Episode {
+  #said = false;
+  #lastSeen = 0;
+
+  /** The trouble happens (again): true when this is a new episode, to be said. */
+  happens(): boolean {
+    this.#lastSeen = performance.now();
+    if (this.#said) return false;
+    this.#said = true;
+    return true;
+  }
+
+  /** The server worked: the episode is over if the trouble has stayed away long enough. */
+  worked(): void {
+    if (this.#said && performance.now() - this.#lastSeen >= QUIET_BEFORE_NEWS_MS) this.#said = false;
+  }
+}
 
 /** SO_ERROR's out-parameters: an int and its length. Reused: only the accept loop asks. */
 const socketError = new Int32Array(1);
@@ -257,8 +287,9 @@ const READ_BYTES = 64 * 1024;
 
 /**
  * A read() or write() that failed is tried once more, whatever errno says.
- * A signal (EINTR) needs that one retry; a dead connection (ECONNRESET,
- * EPIPE) fails again at once, and then the client is gone. Asking errno
+ * A signal (EINTR) needs that one retry; on a dead connection the retry
+ * fails again (a write: EPIPE) or reads EOF (a read after ECONNRESET
+ * returns 0), and either way the client is gone. Asking errno
  * instead would let a V8 "EINTR" keep this thread writing to a dead socket
  * for ever: a core burnt, and a thread of the budget never given back.
  */

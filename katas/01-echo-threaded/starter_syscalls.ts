@@ -106,7 +106,7 @@ function acceptLoop(listener: number): never {
 /** In a connection's thread: echo until EOF, then close. */
 function serveConnection(fd: number): void {
   // TODO: read into a buffer; 0 means EOF, -1 an error (retry once: EINTR
-  //       may be V8's errno, and a dead socket fails again at once).
+  //       may be V8's errno, and a dead socket fails again, or reads EOF).
   // TODO: write back exactly the n bytes read — all of them, even when
   //       write() takes fewer (it returns how many).
   // TODO: close the descriptor.

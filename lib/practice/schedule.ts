@@ -12,7 +12,7 @@
 
 import type { AttemptRecord } from "./history.ts";
 import type { PracticeKata } from "./kata.ts";
-import { endedAt, rowStep } from "./repeat_until.ts";
+import { endedAt, type RowStep, rowStep } from "./repeat_until.ts";
 
 /** The gaps between reviews, in days, one step per pass within the limit in a row. */
 export const INTERVALS_DAYS: readonly number[] = [1, 3, 7, 21];
@@ -60,7 +60,7 @@ export function dueOf(kata: PracticeKata, attempts: readonly AttemptRecord[], no
   return { at, isDue: at <= now, reason: reasonOf(last, rowStep(kata, last), inARow) };
 }
 
-function reasonOf(last: AttemptRecord, step: ReturnType<typeof rowStep>, inARow: number): string {
+function reasonOf(last: AttemptRecord, step: RowStep, inARow: number): string {
   if (last.result !== "pass") return "failed last time";
   if (last.untimed) return "passed last time, untimed";
   if (step === "neither") return "passed last time, outside the kata's standard";

@@ -9,7 +9,7 @@
  */
 
 import { randomBytes } from "../net/bytes.ts";
-import { type Stage, StageFailure, StageSkipped, withDeadline } from "../check/stage.ts";
+import { type Stage, type StageContext, StageFailure, StageSkipped, withDeadline } from "../check/stage.ts";
 import { busyShare, runnableSecondsByThread } from "../tools/process_stats.ts";
 import { backUp } from "./backlog.ts";
 import { echoOnce, expectEcho, receive } from "./echo_exchange.ts";
@@ -93,28 +93,61 @@ export const idleCpu: Stage = {
         "the server runs inside the checker's own process: check it with --file or --cmd to measure",
       );
     }
-    const conn = await ctx.connect();
-    const other = await ctx.connect();
-    const payload = randomBytes(BACKED_UP_BYTES);
-    const backlog = await backUp(conn, payload, { other, deadlineMs: BACKED_UP_MAX_WAIT_MS, hint: HINT_BACKED_UP });
-    // The client that echoed meanwhile goes: the idle one is the server's only client.
-    other.close();
-    expectEcho(payload, await receive(conn, payload.length), HINT_BACKED_UP);
-    await backlog.writer.done;
-    let idle = await idleShare(ctx.pid, IDLE_WINDOW_MS);
-    // Over the limit: one burst (a garbage collection, freeing the big
-    // buffer) or a busy loop? A loop is still busy a second later.
-    if (idle.share > IDLE_CPU_LIMIT) idle = await idleShare(ctx.pid, CONFIRM_WINDOW_MS);
-    const summary = `busy (running, or ready to run) ${Math.round(idle.share * 100)}% of ${
-      idle.seconds.toFixed(2)
-    } s while its client sat idle`;
-    if (idle.share > IDLE_CPU_LIMIT) throw new StageFailure(`The server was ${summary}`, { hint: HINT_SPIN });
-    const sent = `${(backlog.written / 1024 / 1024).toFixed(1)} MiB sent unread`;
-    return `${summary}, after ${
-      backlog.backedUp ? `an echo that backed up (${sent})` : `an echo left unread for 3 s (${sent})`
-    }`;
+    const backlog = await backUpAndDrain(ctx);
+    const idle = await watchIdle(ctx.pid);
+    if (idle.busy) throw new StageFailure(`The server was ${idle.summary}`, { hint: HINT_SPIN });
+    return `${idle.summary}, after ${backlog}`;
   },
 };
+
+/**
+ * The first half of {@linkcode idleCpu}: makes one connection's echo back
+ * up while another client echoes, closes the other, and reads the whole
+ * echo back, so that the server has had to buffer and then drained. Returns
+ * how it went, in words ("an echo that backed up (8.0 MiB sent unread)").
+ *
+ * @example
+ * ```ts ignore
+ * import { backUpAndDrain, watchIdle } from "./echo_idle.ts";
+ * const said = await backUpAndDrain(ctx);
+ * const idle = await watchIdle(ctx.pid!);
+ * ```
+ */
+export async function backUpAndDrain(ctx: StageContext): Promise<string> {
+  const conn = await ctx.connect();
+  const other = await ctx.connect();
+  const payload = randomBytes(BACKED_UP_BYTES);
+  const backlog = await backUp(conn, payload, { other, deadlineMs: BACKED_UP_MAX_WAIT_MS, hint: HINT_BACKED_UP });
+  // The client that echoed meanwhile goes: the idle one is the server's only client.
+  other.close();
+  expectEcho(payload, await receive(conn, payload.length), HINT_BACKED_UP);
+  await backlog.writer.done;
+  const sent = `${(backlog.written / 1024 / 1024).toFixed(1)} MiB sent unread`;
+  return backlog.backedUp ? `an echo that backed up (${sent})` : `an echo left unread for 3 s (${sent})`;
+}
+
+/**
+ * The second half of {@linkcode idleCpu}: how much the server at `pid` (and
+ * the processes below it) wants the CPU while nothing happens, over 250 ms,
+ * with a second look of 1 s when that is over the limit. `busy` is the
+ * verdict; `summary` says it in words.
+ *
+ * @example
+ * ```ts ignore
+ * import { watchIdle } from "./echo_idle.ts";
+ * const { busy, summary } = await watchIdle(serverPid);
+ * ```
+ */
+export async function watchIdle(pid: number): Promise<{ busy: boolean; share: number; summary: string }> {
+  let idle = await idleShare(pid, IDLE_WINDOW_MS);
+  // Over the limit: one burst (a garbage collection, freeing the big
+  // buffer) or a busy loop? A loop is still busy a second later.
+  if (idle.share > IDLE_CPU_LIMIT) idle = await idleShare(pid, CONFIRM_WINDOW_MS);
+  const summary = `busy (running, or ready to run) ${Math.round(idle.share * 100)}% of ${
+    idle.seconds.toFixed(2)
+  } s while its client sat idle`;
+  return { busy: idle.share > IDLE_CPU_LIMIT, share: idle.share, summary };
+}
 
 /**
  * The share of one core that process `pid`, with every process below it,

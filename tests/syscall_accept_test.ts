@@ -564,3 +564,67 @@ Deno.test({
     second.close();
   },
 });
+
+Deno.test({
+  name:
+    `the Kata 1 syscall reference starts no thread for clients that hung up while queued, and serves the one behind them${ignoreReason}`,
+  ignore,
+  async fn() {
+    // One thread for the whole server: a thread spent on a client that is
+    // already gone is a live client refused.
+    await using server = await startServer([
+      Deno.execPath(),
+      "run",
+      "--no-prompt",
+      "--allow-ffi",
+      `--allow-read=${KATA_1}`,
+      KATA_1,
+      "--max-threads",
+      "1",
+    ]);
+    // The start-up check's connection got a thread: wait until it has gone,
+    // so that the one thread is free.
+    await untilNoConnectionThreads(server.pid);
+    // Stopped, the server accepts nothing: the kernel completes each
+    // handshake, and the clients' FINs wait in the queue with them.
+    Deno.kill(server.pid, "SIGSTOP");
+    await untilStopped(server.pid);
+    let live: Deno.TcpConn;
+    try {
+      for (let i = 0; i < 20; i++) (await Deno.connect({ hostname: "127.0.0.1", port: server.port })).close();
+      live = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    } finally {
+      Deno.kill(server.pid, "SIGCONT");
+    }
+    try {
+      await within(echoes(live), "the echo of the client behind 20 that hung up");
+    } finally {
+      live.close();
+    }
+  },
+});
+
+/** Resolves once process `pid` is stopped (state T in /proc/PID/stat): a signal is delivered, not sent, at once. */
+async function untilStopped(pid: number): Promise<void> {
+  const deadline = Date.now() + ANSWER_MS;
+  while (true) {
+    const stat = new TextDecoder().decode(
+      (await new Deno.Command("cat", { args: [`/proc/${pid}/stat`] }).output()).stdout,
+    );
+    if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("T")) return;
+    assert.ok(Date.now() < deadline, `process ${pid} did not stop within ${ANSWER_MS / 1000} s: ${stat}`);
+  }
+}
+
+/** Resolves once process `pid` runs no Worker thread (Deno names them worker-N in /proc/PID/task/TID/comm). */
+async function untilNoConnectionThreads(pid: number): Promise<void> {
+  const deadline = Date.now() + ANSWER_MS;
+  while (true) {
+    const names = new TextDecoder().decode(
+      (await new Deno.Command("sh", { args: ["-c", 'cat /proc/"$1"/task/*/comm', "sh", String(pid)] }).output())
+        .stdout,
+    );
+    if (!/^worker-/m.test(names)) return;
+    assert.ok(Date.now() < deadline, `process ${pid} still runs a connection thread ${ANSWER_MS / 1000} s on`);
+  }
+}

@@ -41,6 +41,8 @@ const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const SOMAXCONN = 4096;
 const RLIMIT_NOFILE = 7;
+const MSG_PEEK = 0x2;
+const MSG_DONTWAIT = 0x40;
 
 /**
  * The calls we make, with C's types: `int` is i32, `size_t` usize, `ssize_t`
@@ -55,6 +57,7 @@ const SYMBOLS = {
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept: { parameters: ["i32", "pointer", "pointer"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
   usleep: { parameters: ["u32"], result: "i32" },
@@ -193,9 +196,10 @@ function acceptLoop(listener: number, budget: ThreadBudget): never {
     }
     failuresInARow = 0;
     outOfDescriptors.worked();
-    if (hasReset(fd)) {
-      // A client that connected and reset while queued: it is gone already.
-      // Close it here, at the cost of a system call, not of a thread.
+    if (alreadyGone(fd)) {
+      // A client that hung up (reset, or closed) while queued: nobody to
+      // echo to. Close it here, at the cost of a system call or two, not of
+      // a thread that the next, live client may need.
       libc.close(fd);
       continue;
     }
@@ -257,21 +261,29 @@ class Episode {
   }
 }
 
-/** SO_ERROR's out-parameters: an int and its length. Reused: only the accept loop asks. */
+/** SO_ERROR's out-parameters: an int and its length; and one byte to peek into. Reused: only the accept loop asks. */
 const socketError = new Int32Array(1);
 const socketErrorLength = new Uint32Array(1);
+const peeked = new Uint8Array(1);
 
 /**
- * Whether the client reset (RST) while it waited in the accept queue. Linux
- * still hands such a connection to accept(), dead, and 1 000 of them would
- * cost 1 000 threads, 15–25 ms each, before the next live client is served.
- * The pending error comes back in an out-parameter, not in errno, so no
- * one else's errno can lie about it.
+ * Whether the client hung up while it waited in the accept queue. Linux
+ * still hands such a connection to accept(), and 1 000 of them would cost
+ * 1 000 threads, 15–25 ms each of this accepting thread, before the next
+ * live client is served (or, at the thread budget, while it is refused).
+ * Two questions, each answered in a result, not in errno, so no one
+ * else's errno can lie:
+ * - a reset (RST) left a pending error: getsockopt(SO_ERROR) returns it;
+ * - a close (FIN) with nothing sent before it: recv(MSG_PEEK | MSG_DONTWAIT)
+ *   returns 0, end of stream, and takes nothing from the socket. A client
+ *   that sent bytes and then closed returns more than 0: it is served (its
+ *   echo, then its EOF). One still connected and silent returns -1 at once.
  */
-function hasReset(fd: number): boolean {
+function alreadyGone(fd: number): boolean {
   socketErrorLength[0] = socketError.byteLength;
   const result = libc.getsockopt(fd, SOL_SOCKET, SO_ERROR, socketError, socketErrorLength);
-  return result === 0 && socketError[0] !== 0;
+  if (result === 0 && socketError[0] !== 0) return true;
+  return Number(libc.recv(fd, peeked, 1n, MSG_PEEK | MSG_DONTWAIT)) === 0;
 }
 
 // ─── A connection's thread: blocking read, write all, until EOF ─────────────

@@ -26,6 +26,8 @@ const SOCK_CLOEXEC = 0o2000000;
 const SOL_SOCKET = 1;
 const SO_REUSEADDR = 2;
 const SO_ERROR = 4;
+const MSG_PEEK = 0x2;
+const MSG_DONTWAIT = 0x40;
 const IPPROTO_TCP = 6;
 const TCP_NODELAY = 1;
 const SOMAXCONN = 4096;
@@ -43,6 +45,7 @@ const SYMBOLS = {
   listen: { parameters: ["i32", "i32"], result: "i32" },
   accept: { parameters: ["i32", "pointer", "pointer"], result: "i32" },
   read: { parameters: ["i32", "buffer", "usize"], result: "isize" },
+  recv: { parameters: ["i32", "buffer", "usize", "i32"], result: "isize" },
   write: { parameters: ["i32", "buffer", "usize"], result: "isize" },
   close: { parameters: ["i32"], result: "i32" },
   usleep: { parameters: ["u32"], result: "i32" },
@@ -95,9 +98,11 @@ function acceptLoop(listener: number): never {
   //       likely EMFILE (no descriptors left): wait a little, then retry.
   //       Under FFI errno may be V8's, not accept's: let it word the message
   //       only. Turn Nagle off (TCP_NODELAY) on each client.
-  // TODO: a client that reset while queued is already gone: getsockopt
-  //       (SOL_SOCKET, SO_ERROR) fills in its pending error (an out-parameter,
-  //       not errno); close such a one instead of paying a thread for it.
+  // TODO: a client that hung up while queued is already gone: after a reset,
+  //       getsockopt(SOL_SOCKET, SO_ERROR) fills in its pending error (an
+  //       out-parameter, not errno); after a close with nothing sent,
+  //       recv(fd, buf, 1, MSG_PEEK | MSG_DONTWAIT) returns 0. Close such a
+  //       one instead of paying a thread for it.
   // TODO: new Worker(import.meta.url, { type: "module", name: CONNECTION_THREAD }),
   //       post it the descriptor, and do not wait for it.
   return todo("acceptLoop");

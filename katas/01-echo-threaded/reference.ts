@@ -50,11 +50,12 @@ export function startServer(
   const listener = Deno.listen({ hostname, port, transport: "tcp" });
   const open = new Set<Deno.TcpConn>();
   const workers = new Set<Promise<void>>();
+  const shortage = new ShortageLog();
 
   const accepting = (async () => {
     // Not `for await (const conn of listener)`: see acceptNext.
     while (true) {
-      const conn = await acceptNext(listener);
+      const conn = await acceptNext(listener, shortage);
       if (conn === undefined) break; // close() closed the listener: done
       open.add(conn);
       // Detached: we do NOT await the worker here. Awaiting it would make
@@ -91,6 +92,40 @@ const MIN_ACCEPT_PAUSE_MS = 5;
 const MAX_ACCEPT_PAUSE_MS = 500;
 
 /**
+ * How long descriptors must stay plentiful before running out again is
+ * news. One accept that works does not end a shortage: a server held at its
+ * limit while clients come and go accepts between failures all the time (a
+ * client leaves, the next one takes its descriptor, the limit is hit again
+ * at once), and a line each time would be one line per client, the flood
+ * that saying it once is meant to stop. 5 s is far longer than the longest
+ * pause (MAX_ACCEPT_PAUSE_MS), and still short beside how often anyone
+ * reads a log.
+ */
+const QUIET_BEFORE_NEWS_MS = 5_000;
+
+/**
+ * Says a descriptor shortage once, however long it lasts: it ends when an
+ * accept works QUIET_BEFORE_NEWS_MS after the last one that failed.
+ */
+class ShortageLog {
+  #said = false;
+  #lastFailedAt = 0;
+
+  /** accept() ran out of descriptors: true if this starts a shortage, to be said. */
+  failed(): boolean {
+    this.#lastFailedAt = performance.now();
+    if (this.#said) return false;
+    this.#said = true;
+    return true;
+  }
+
+  /** accept() worked: the shortage is over if the failures have stayed away long enough. */
+  worked(): void {
+    if (this.#said && performance.now() - this.#lastFailedAt >= QUIET_BEFORE_NEWS_MS) this.#said = false;
+  }
+}
+
+/**
  * The next client, or undefined once close() has closed the listener.
  *
  * accept() can fail and the server must go on, which is why this is not
@@ -112,11 +147,14 @@ const MAX_ACCEPT_PAUSE_MS = 500;
  */
 async function acceptNext(
   listener: Deno.TcpListener,
+  shortage: ShortageLog,
 ): Promise<Deno.TcpConn | undefined> {
   let pauseMs = 0;
   while (true) {
     try {
-      return await listener.accept();
+      const conn = await listener.accept();
+      shortage.worked();
+      return conn;
     } catch (error) {
       // close() closed the listener (while an accept was pending, or not).
       if (
@@ -128,13 +166,12 @@ async function acceptNext(
         error instanceof Deno.errors.ConnectionAborted
       ) continue;
       if (!isOutOfDescriptors(error)) throw error;
-      if (pauseMs === 0) {
-        // Say it once per shortage, not once per try.
+      // Say it once per shortage, not once per try nor once per client:
+      // the log is for people (see ShortageLog).
+      if (shortage.failed()) {
         console.error(`echo: cannot accept, out of file descriptors: ${error.message}`);
-        pauseMs = MIN_ACCEPT_PAUSE_MS;
-      } else {
-        pauseMs = Math.min(pauseMs * 2, MAX_ACCEPT_PAUSE_MS);
       }
+      pauseMs = pauseMs === 0 ? MIN_ACCEPT_PAUSE_MS : Math.min(pauseMs * 2, MAX_ACCEPT_PAUSE_MS);
       await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   }

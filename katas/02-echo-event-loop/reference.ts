@@ -62,6 +62,17 @@ const LOW_WATER = 256 * 1024;
 const ACCEPT_RETRY_FIRST_MS = 5;
 const ACCEPT_RETRY_MAX_MS = 1000;
 
+/**
+ * How long accepts must keep working before a new shortage is news. The
+ * first accept that works does not end a shortage: a server held at its
+ * limit while clients come and go accepts between failures all the time
+ * (one leaves, the next takes its descriptor, the limit is hit again at
+ * once), and a line each time is a line per client, the very flood that
+ * saying it once prevents. 5 s is well above the longest retry
+ * (ACCEPT_RETRY_MAX_MS) and well below how often anyone reads a log.
+ */
+const QUIET_BEFORE_NEWS_MS = 5_000;
+
 /** One client's state. Owned by the loop; nothing else reads or writes it. */
 interface Client {
   conn: Deno.TcpConn;
@@ -138,6 +149,9 @@ export function startServer(
   const buffers = new ReadBuffers();
   /** The current wait before accepting again; 0 while accepts succeed. */
   let acceptRetryMs = 0;
+  /** Whether the current shortage has been said, and when accept last failed. */
+  let shortageSaid = false;
+  let lastAcceptFailedAt = 0;
   let acceptRetry: ReturnType<typeof setTimeout> | undefined;
 
   // --- Starting operations. Each posts exactly one event when it completes.
@@ -242,10 +256,14 @@ export function startServer(
       return startAccept();
     }
     // Out of something (EMFILE, ENFILE, ENOBUFS): back off, then retry.
-    // Say so once per shortage, not once per retry: the log is for people.
-    if (acceptRetryMs === 0) {
+    // Say so once per shortage, not once per retry nor once per client: the
+    // log is for people. The shortage is over only once an accept works
+    // QUIET_BEFORE_NEWS_MS after the last failure (see there).
+    lastAcceptFailedAt = performance.now();
+    if (!shortageSaid) {
       const reason = error instanceof Error ? error.message : String(error);
       console.error(`echo: accept failed, backing off until it works again: ${reason}`);
+      shortageSaid = true;
     }
     acceptRetryMs = Math.min(
       Math.max(acceptRetryMs * 2, ACCEPT_RETRY_FIRST_MS),
@@ -267,7 +285,11 @@ export function startServer(
             for (const client of clients) close(client);
             return;
           case "accepted": {
-            acceptRetryMs = 0;
+            acceptRetryMs = 0; // the next failure starts the backoff afresh
+            if (
+              shortageSaid &&
+              performance.now() - lastAcceptFailedAt >= QUIET_BEFORE_NEWS_MS
+            ) shortageSaid = false; // over: the next one is news
             // Nagle + delayed ACK would stall small echoes ~40 ms: turn it off.
             event.conn.setNoDelay(true);
             const client: Client = {

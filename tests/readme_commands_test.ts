@@ -204,3 +204,21 @@ readmeTest(
   },
   !canDropRoot,
 );
+
+readmeTest("deno task kata:1 check --cmd without {port} is a usage error: exit 2, in one sentence", async (logs) => {
+  const run = await kata(logs, ["1", "check", "--cmd", "echo hi"]);
+  assert.equal(run.code, 2, run.stdout + run.stderr);
+  assert.equal(
+    run.stderr.split("\n")[0],
+    'The command must say where its port goes: put {port} in it, e.g. --cmd "./echo-server {port}"',
+  );
+});
+
+readmeTest("deno task kata:3 check --cmd without {url} is a usage error: exit 2, in one sentence", async (logs) => {
+  const run = await kata(logs, ["3", "check", "--cmd", "echo hi"]);
+  assert.equal(run.code, 2, run.stdout + run.stderr);
+  assert.equal(
+    run.stderr.split("\n")[0],
+    'The command must say where the URL goes: put {url} in it, e.g. --cmd "./client {url}"',
+  );
+});

@@ -63,6 +63,22 @@ export interface ClientUnderTest extends AsyncDisposable {
 export const CLIENT_TIMEOUT_MS = 10_000;
 
 /**
+ * Why `command` cannot be run as a client: it does not say where the URL
+ * goes. Undefined when it does. The command line checks this before starting
+ * anything, to call it a usage error; {@linkcode clientUnderTest} checks it too.
+ *
+ * @example
+ * ```ts ignore
+ * missingUrlPlaceholder("./client"); // "The command must say where the URL goes: …"
+ * missingUrlPlaceholder("./client {url}"); // undefined
+ * ```
+ */
+export function missingUrlPlaceholder(command: string): string | undefined {
+  if (command.includes("{url}")) return undefined;
+  return `The command must say where the URL goes: put {url} in it, e.g. --cmd "./client {url}"`;
+}
+
+/**
  * Prepares `spec` for running; throws `TargetError` for a command without {url}.
  *
  * @example
@@ -81,18 +97,16 @@ export function clientUnderTest(spec: ClientSpec): ClientUnderTest {
         run: (url, _port, timeoutMs, signal) => runInProcess(spec.run, url, timeoutMs, signal),
         [Symbol.asyncDispose]: nothingToRemove,
       };
-    case "command":
-      if (!spec.command.includes("{url}")) {
-        throw new TargetError(
-          `The command must say where the URL goes: put {url} in it, e.g. --cmd "./client {url}"`,
-        );
-      }
+    case "command": {
+      const missing = missingUrlPlaceholder(spec.command);
+      if (missing) throw new TargetError(missing);
       return {
         label: `\`${spec.command}\``,
         run: (url, _port, timeoutMs, signal) =>
           runProcess(splitCommand(spec.command.replaceAll("{url}", url)), { timeoutMs, signal, cwd: spec.cwd }),
         [Symbol.asyncDispose]: nothingToRemove,
       };
+    }
     case "deno-file": {
       // Each run reads the file afresh (it may be saved mid-check) and runs
       // a private copy of the bytes it read, whose imports were checked.

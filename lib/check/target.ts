@@ -57,6 +57,22 @@ export interface RunningTarget extends AsyncDisposable {
 /** Where a spawned target listens: always loopback, never 0.0.0.0. */
 const LOOPBACK = "127.0.0.1";
 
+/**
+ * Why `command` cannot be run as a server: it does not say where its port
+ * goes. Undefined when it does. The command line checks this before starting
+ * anything, to call it a usage error; {@linkcode startTarget} checks it too.
+ *
+ * @example
+ * ```ts ignore
+ * missingPortPlaceholder("./echo-server"); // "The command must say where its port goes: …"
+ * missingPortPlaceholder("./echo-server {port}"); // undefined
+ * ```
+ */
+export function missingPortPlaceholder(command: string): string | undefined {
+  if (command.includes("{port}")) return undefined;
+  return `The command must say where its port goes: put {port} in it, e.g. --cmd "./echo-server {port}"`;
+}
+
 /** Options for {@linkcode startTarget}. */
 export interface StartTargetOptions {
   /** How long a spawned program may take to start listening. @default {15000} */
@@ -77,11 +93,8 @@ export async function startTarget(
     case "address":
       return await connectToAddress(spec.hostname, spec.port);
     case "command": {
-      if (!spec.command.includes("{port}")) {
-        throw new TargetError(
-          `The command must say where its port goes: put {port} in it, e.g. --cmd "./echo-server {port}"`,
-        );
-      }
+      const missing = missingPortPlaceholder(spec.command);
+      if (missing) throw new TargetError(missing);
       const port = serverPort(LOOPBACK);
       const argv = splitCommand(
         spec.command.replaceAll("{port}", String(port)),

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { ClientSpec, RunClient } from "../check/client.ts";
+import { type ClientSpec, missingUrlPlaceholder, type RunClient } from "../check/client.ts";
 import { type ClientRun, clientSubject, type Subject } from "../check/run.ts";
 import { assertAttemptChecked } from "../check/attempt_copy.ts";
 import { UsageError } from "../cli/errors.ts";
@@ -82,6 +82,11 @@ function targetFromFlags(kata: ClientKata, flags: KataFlags): ClientTarget {
   if (flags.port !== undefined) throw new UsageError(wrongFlag(kata, "port"));
   const flag = chooseTarget(flags, ["reference", "file", "cmd"], `--reference, --file PATH or --cmd "COMMAND {url}"`);
   if (flag === "reference") return flag;
+  if (flag === "cmd") {
+    // A usage error, said before anything starts: the flag is wrong.
+    const missing = missingUrlPlaceholder(flags.cmd!);
+    if (missing) throw new UsageError(missing);
+  }
   // A --cmd runs where the learner ran the task: their `./client` is there.
   return flag === "file"
     ? { kind: "deno-file", path: flags.file! }

@@ -8,7 +8,7 @@
 
 import { serverSubject, type Subject } from "../check/run.ts";
 import type { StageContext } from "../check/stage.ts";
-import type { StartServer, TargetSpec } from "../check/target.ts";
+import { missingPortPlaceholder, type StartServer, type TargetSpec } from "../check/target.ts";
 import { UsageError } from "../cli/errors.ts";
 import { repoPath, userDirectory } from "../cli/paths.ts";
 import { buildC } from "../tools/build_c.ts";
@@ -104,9 +104,13 @@ async function targetFromFlags(kata: ServerKata, flags: KataFlags, track: Track)
       if (track === "deno") return { kind: "deno-file", path: flags.file! };
       console.error(fullTrustWarning(flags.file!));
       return await syscallFileTarget(flags.file!);
-    case "cmd":
+    case "cmd": {
+      // A usage error, said before anything starts: the flag is wrong.
+      const missing = missingPortPlaceholder(flags.cmd!);
+      if (missing) throw new UsageError(missing);
       // It runs where the learner ran the task: their `./server` is there.
       return { kind: "command", command: flags.cmd!, cwd: userDirectory() };
+    }
     case "port":
       return { kind: "address", hostname: flags.host ?? "127.0.0.1", port: parsePort(flags.port!) };
   }

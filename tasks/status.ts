@@ -12,7 +12,7 @@ import { readAttempts } from "../lib/practice/history.ts";
 import { LogPaths } from "../lib/practice/logs.ts";
 import { readMistakes } from "../lib/practice/mistakes.ts";
 import { completionStandard, dueNow, formatStatus, standingsOf } from "../lib/practice/status.ts";
-import { repoPath, userPath } from "../lib/cli/paths.ts";
+import { logsFolder } from "../lib/cli/paths.ts";
 
 const HELP = `deno task status — where you stand on every kata
 
@@ -45,7 +45,7 @@ async function main(args: string[]): Promise<number> {
     console.log(HELP);
     return 0;
   }
-  const logs = new LogPaths(values.logs === undefined ? repoPath("logs") : userPath(values.logs));
+  const logs = new LogPaths(await logsFolder(values.logs));
   let found;
   try {
     found = await Deno.stat(logs.root);

@@ -268,8 +268,8 @@ cliTest(
   },
 );
 
-cliTest("kata:3 check --cmd needs {url} in the command", async (logs) => {
+cliTest("kata:3 check --cmd needs {url} in the command: a usage error, exit 2", async (logs) => {
   const run = await runKit("kata.ts", ["3", "check", "--cmd", "./client"], logs);
-  assert.equal(run.code, 1);
+  assert.equal(run.code, 2, run.stderr);
   assert.match(run.stderr, /put \{url\} in it/);
 });

@@ -214,11 +214,16 @@ readmeTest("deno task kata:1 check --cmd without {port} is a usage error: exit 2
   );
 });
 
-readmeTest("deno task kata:3 check --cmd without {url} is a usage error: exit 2, in one sentence", async (logs) => {
-  const run = await kata(logs, ["3", "check", "--cmd", "echo hi"]);
-  assert.equal(run.code, 2, run.stdout + run.stderr);
-  assert.equal(
-    run.stderr.split("\n")[0],
-    'The command must say where the URL goes: put {url} in it, e.g. --cmd "./client {url}"',
+for (const [task, args] of [["kata:1", ["log", "forgot htons"]], ["kata:1", ["card"]], ["status", []]] as const) {
+  readmeTest(
+    `deno task ${[task, ...args].join(" ")} --logs /proc/nope says the kit may not write there`,
+    async (dir) => {
+      const run = await denoTask(dir, task, [...args, "--logs", "/proc/nope"]);
+      assert.equal(run.code, 2, run.stdout + run.stderr);
+      assert.equal(
+        run.stderr.split("\n")[0],
+        "Cannot use /proc/nope as the logs folder: the kit may not write under /proc (give --logs a folder in your home or project)",
+      );
+    },
   );
-});
+}

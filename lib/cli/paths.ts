@@ -7,6 +7,8 @@
  * @module
  */
 
+import { UsageError } from "./errors.ts";
+
 const ROOT = new URL("../../", import.meta.url);
 
 /**
@@ -56,4 +58,33 @@ export function repoPath(relative: string): string {
   const cwd = Deno.cwd();
   const same = userDirectory() === cwd;
   return same && path.startsWith(cwd + "/") ? path.slice(cwd.length + 1) : path;
+}
+
+/**
+ * The logs folder: `--logs` as the learner typed it (`flag`), or the kit's
+ * own. Refused at once, as a usage error, where Deno lets no program near
+ * without --allow-all (/proc, /sys, /dev): every later step there would fail
+ * with Deno's "run again with the --allow-all flag", which is the wrong fix.
+ * Any other trouble (a folder not made yet, a file) is for the task that uses
+ * the folder to say: it knows what the folder is for.
+ *
+ * @example
+ * ```ts ignore
+ * import { logsFolder } from "./paths.ts";
+ * await logsFolder(undefined); // "logs" when run from the project folder
+ * await logsFolder("/proc/nope"); // throws UsageError: Cannot use /proc/nope as the logs folder: …
+ * ```
+ */
+export async function logsFolder(flag: string | undefined): Promise<string> {
+  const root = flag === undefined ? repoPath("logs") : userPath(flag);
+  try {
+    await Deno.stat(root);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) return root;
+    const top = root.startsWith("/") ? `/${root.split("/")[1]}` : root;
+    throw new UsageError(
+      `Cannot use ${root} as the logs folder: the kit may not write under ${top} (give --logs a folder in your home or project)`,
+    );
+  }
+  return root;
 }

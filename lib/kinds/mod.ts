@@ -7,7 +7,7 @@
 
 import { parseArgs } from "node:util";
 import { UsageError, usageFromParseError } from "../cli/errors.ts";
-import { repoPath, userPath } from "../cli/paths.ts";
+import { logsFolder, userPath } from "../cli/paths.ts";
 import { appendAttempt } from "../practice/history.ts";
 import { LogPaths } from "../practice/logs.ts";
 import { logMistake } from "../practice/mistakes.ts";
@@ -143,7 +143,7 @@ export async function runKata(kata: CatalogKata, args: string[]): Promise<number
     !Object.hasOwn(SHARED_FLAGS, flag) && !Object.hasOwn(kind.flags, flag)
   );
   if (wrong) throw new UsageError(kind.wrongFlag(wrong));
-  const logs = new LogPaths(values.logs === undefined ? repoPath("logs") : userPath(values.logs));
+  const logs = new LogPaths(await logsFolder(values.logs));
   if (values.file !== undefined) values.file = userPath(values.file);
   const [name = "practice", ...rest] = positionals;
   if (values.continue && (name !== "practice" || !codeKind(kata))) {

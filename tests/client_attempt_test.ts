@@ -60,7 +60,15 @@ attemptTest(
     const writer = (async () => {
       for (const source of [CLEAN, LEAKY]) {
         using pipe = await Deno.open(path, { write: true });
-        await pipe.write(new TextEncoder().encode(source));
+        try {
+          await pipe.write(new TextEncoder().encode(source));
+        } catch (error) {
+          // The open met the last reader on its way out (it had its bytes
+          // and EOF from the writer before): gone by the write, it takes
+          // none of these. Nobody else is reading: the writer is done.
+          if (!(error instanceof Deno.errors.BrokenPipe)) throw error;
+          break;
+        }
       }
       written = true;
     })();

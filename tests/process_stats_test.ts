@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { busyShare, childrenOf } from "../lib/tools/process_stats.ts";
-import { requires } from "./_support.ts";
+import { hasProgram, isRoot, requires } from "./_support.ts";
 
 const needs = requires("run", "read");
 const linux = Deno.build.os === "linux";
@@ -83,6 +83,53 @@ Deno.test({
     } finally {
       sleeper.kill("SIGKILL");
       await sleeper.status;
+    }
+  },
+});
+
+const twoCores = navigator.hardwareConcurrency >= 2;
+const pinsAndRaises = isRoot() && twoCores && await hasProgram("taskset", ["--version"]) &&
+  await hasProgram("chrt", ["--version"]);
+
+Deno.test({
+  name: `busyShare() reads a busy loop as busy when it waits for a core the whole window${
+    needs.suffix ||
+    (linux && pinsAndRaises ? "" : " [ignored: needs Linux, root, two cores, taskset and chrt]")
+  }`,
+  ignore: needs.ignore || !linux || !pinsAndRaises,
+  async fn() {
+    // The kernel credits time spent waiting for a core only when the thread
+    // gets one: a busy loop kept off its core for the whole window showed no
+    // time at all. Here a real-time loop holds core 0 for 600 ms while the
+    // busy loop, pinned there, waits; the test runs on the other core.
+    const spinner = new Deno.Command("taskset", {
+      args: ["-c", "0", "sh", "-c", "while :; do :; done"],
+      stdin: "null",
+    }).spawn();
+    let hog: Deno.ChildProcess | undefined;
+    try {
+      hog = new Deno.Command("taskset", {
+        // It ends itself: a timer process at the same real-time priority
+        // on that core would never get to run to stop it.
+        args: [
+          "-c",
+          "0",
+          "chrt",
+          "-f",
+          "1",
+          "sh",
+          "-c",
+          'end=$(($(date +%s%N) + 600000000)); while [ "$(date +%s%N)" -lt "$end" ]; do :; done',
+        ],
+        stdin: "null",
+      }).spawn();
+      const busy = await busyShare(spinner.pid, 250);
+      assert.ok(busy !== undefined, "cannot read the spinner's threads");
+      assert.ok(busy.share > 0.5, `a busy loop waiting for its core read as ${Math.round(busy.share * 100)}% busy`);
+    } finally {
+      spinner.kill("SIGKILL");
+      await spinner.status;
+      await hog?.status;
     }
   },
 });

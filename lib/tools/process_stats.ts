@@ -92,13 +92,57 @@ export async function runnableSecondsByThread(pid: number): Promise<Map<number, 
   return ranAtAll ? threads : undefined;
 }
 
-/** Every thread of `pid` and of the processes below it, with its runnable seconds so far. */
-async function treeThreads(pid: number, into = new Map<number, number>()): Promise<Map<number, number> | undefined> {
+/** Every thread of `pid` and of the processes below it, with its runnable seconds so far; `pids` collects the processes. */
+async function treeThreads(
+  pid: number,
+  into = new Map<number, number>(),
+  pids: number[] = [],
+): Promise<Map<number, number> | undefined> {
   const own = await runnableSecondsByThread(pid);
   if (own === undefined) return undefined;
+  pids.push(pid);
   for (const [thread, seconds] of own) into.set(thread, seconds);
-  for (const child of await childrenOf(pid)) await treeThreads(child, into);
+  for (const child of await childrenOf(pid)) await treeThreads(child, into, pids);
   return into;
+}
+
+/**
+ * For `windowMs`, looks every 10 ms at the state of every
+ * thread of `pids` (`/proc/PID/task/TID/stat`) and returns the fraction of
+ * looks that found one runnable (state R: on a core, or waiting for one).
+ * One shell does the looking, so the looks are not paced by this process.
+ */
+async function runnableLooks(pids: readonly number[], windowMs: number): Promise<number> {
+  const script = `end=$(($(date +%s%N) + ${Math.round(windowMs)} * 1000000))
+while [ "$(date +%s%N)" -lt "$end" ]; do
+  for pid in "$@"; do cat /proc/"$pid"/task/*/stat 2>/dev/null; done
+  echo .
+  sleep 0.01
+done`;
+  let text = "";
+  try {
+    const output = await new Deno.Command("sh", {
+      args: ["-c", script, "sh", ...pids.map(String)],
+      stderr: "null",
+    }).output();
+    text = new TextDecoder().decode(output.stdout);
+  } catch {
+    return 0;
+  }
+  let looks = 0;
+  let runnable = 0;
+  let found = false;
+  for (const line of text.split("\n")) {
+    if (line === ".") {
+      looks++;
+      if (found) runnable++;
+      found = false;
+    } else if (line.slice(line.lastIndexOf(")") + 2).startsWith("R")) {
+      // The command name (field 2) may hold spaces and ")": the state follows the last ")".
+      found = true;
+    }
+  }
+  return looks > 0 ? runnable / looks : 0;
 }
 
 /**
@@ -109,7 +153,11 @@ async function treeThreads(pid: number, into = new Map<number, number>()): Promi
  * inside the window is left out rather than taking its earlier time with it
  * (a sum over the threads alive at each look would drop by it), and one that
  * began inside it counts from zero. A busy loop reads about 1 on a busy
- * machine too. Undefined when it cannot be read.
+ * machine too. And because the kernel credits time spent waiting for a
+ * core only when the thread gets one, the window is also spent looking at
+ * the threads' states every 10 ms: the share is the larger of the two, so
+ * a busy loop kept off its core for the whole window still reads busy.
+ * Undefined when it cannot be read.
  *
  * @example
  * ```ts ignore
@@ -122,10 +170,12 @@ export async function busyShare(
   pid: number,
   windowMs: number,
 ): Promise<{ share: number; seconds: number } | undefined> {
-  const before = await treeThreads(pid);
+  const pids: number[] = [];
+  const before = await treeThreads(pid, new Map(), pids);
   if (before === undefined) return undefined;
   const started = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, windowMs));
+  // The window is spent looking: see below why the counters alone miss some.
+  const looked = await runnableLooks(pids, windowMs);
   const after = await treeThreads(pid);
   if (after === undefined) return undefined;
   const seconds = (performance.now() - started) / 1000;
@@ -135,7 +185,10 @@ export async function busyShare(
     // Less than before: the id was reused by a new thread, which began inside the window.
     runnable += now >= then ? now - then : now;
   }
-  return { share: runnable / seconds, seconds };
+  // The kernel adds a thread's time waiting for a core to its counter only
+  // once it gets one: a busy loop kept off its core for the whole window
+  // shows no time at all in it. The looks see it runnable all along.
+  return { share: Math.max(runnable / seconds, looked), seconds };
 }
 
 /** Resident memory now (`VmRSS`) and at its peak (`VmHWM`), in bytes. */

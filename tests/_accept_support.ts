@@ -10,6 +10,7 @@
 import assert from "node:assert/strict";
 import { readFull, writeAll } from "../lib/net/io.ts";
 import { freePort, waitForListen } from "../lib/net/ports.ts";
+import { StageFailure, withDeadline } from "../lib/check/stage.ts";
 
 /** How long an answer, or a condition watched in /proc or on stderr, may take. */
 export const ANSWER_MS = 10_000;
@@ -104,17 +105,9 @@ export async function startServer(argv: string[]): Promise<ServerProcess> {
   return server;
 }
 
-/** Runs `promise`, failing with `what` if it takes over `ANSWER_MS`. */
-export async function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took over ${ANSWER_MS / 1000} s`)), ANSWER_MS);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
-  }
+/** Runs `promise`, failing with `what` if it takes over `ms` (`ANSWER_MS` unless said). */
+export function within<T>(promise: Promise<T>, what: string, ms = ANSWER_MS): Promise<T> {
+  return withDeadline(promise, ms, () => new StageFailure(`${what} took over ${ms / 1000} s`));
 }
 
 /** One echo round trip on `conn`; throws unless the bytes come back. */

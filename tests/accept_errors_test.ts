@@ -13,6 +13,7 @@ import { connectAndReset } from "../lib/net/reset.ts";
 import { readFull, readToEnd, writeAll } from "../lib/net/io.ts";
 import { freePort, waitForListen } from "../lib/net/ports.ts";
 import { hasProgram, requires, withTempDir } from "./_support.ts";
+import { within } from "./_accept_support.ts";
 
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const needs = requires("run", "read", "write");
@@ -182,21 +183,8 @@ class ErrorOutput {
       if (left <= 0) {
         throw new Error(`The server did not print ${pattern} within ${ms / 1000} s:\n${this.text.slice(-2000)}`);
       }
-      await within(this.#changed.promise, left).catch(() => {});
+      await within(this.#changed.promise, "the next line", left).catch(() => {});
     }
-  }
-}
-
-/** Rejects when `promise` takes longer than `ms`. */
-async function within<T>(promise: Promise<T>, ms: number, what = "it"): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} took over ${ms / 1000} s`)), ms);
-  });
-  try {
-    return await Promise.race([promise, late]);
-  } finally {
-    clearTimeout(timer);
   }
 }
 
@@ -245,7 +233,7 @@ async function startServer(server: ShippedServer, scratch: string, fileLimit?: n
 async function answers(server: ShippedServer, port: number): Promise<void> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   try {
-    await within(server.probe(conn), ANSWER_MS, "the answer");
+    await within(server.probe(conn), "the answer", ANSWER_MS);
   } finally {
     conn.close();
   }
@@ -307,7 +295,7 @@ for (const server of SERVERS) {
           await running.stderr.until(/open files/i, RECOVERY_MS);
           const age = performance.now() - running.startedAt;
           await new Promise((resolve) => setTimeout(resolve, Math.max(0, SHORTAGE_UNTIL_AGE_MS - age)));
-          await within(server.probe(held), ANSWER_MS, "the answer on a connection accepted before the limit")
+          await within(server.probe(held), "the answer on a connection accepted before the limit", ANSWER_MS)
             .catch((error) => assert.fail(`${error}${describeExit(running)}`));
         } finally {
           held.close();

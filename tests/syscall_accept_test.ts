@@ -17,7 +17,7 @@
 import assert from "node:assert/strict";
 import { readFull, writeAll } from "../lib/net/io.ts";
 import { echoUntilBackedUp, UnreadWriter } from "../lib/stages/backlog.ts";
-import { busyShare, openFilesLimit } from "../lib/tools/process_stats.ts";
+import { busyShare, openFilesLimit, processState } from "../lib/tools/process_stats.ts";
 import { hasProgram, requires } from "./_support.ts";
 import {
   ANSWER_MS,
@@ -34,6 +34,26 @@ import {
 const ROOT = decodeURIComponent(new URL("../", import.meta.url).pathname);
 const KATA_1 = `${ROOT}katas/01-echo-threaded/reference_syscalls.ts`;
 const KATA_2 = `${ROOT}katas/02-echo-event-loop/reference_syscalls.ts`;
+
+/**
+ * The Kata 1 syscall reference's command line with `maxThreads` threads,
+ * and with `preload` preloaded (its Workers start from the same flags, so
+ * they too must be allowed to read it).
+ */
+function kata1Argv(maxThreads: number, preload?: URL): string[] {
+  const read = preload ? `${KATA_1},${decodeURIComponent(preload.pathname)}` : KATA_1;
+  return [
+    Deno.execPath(),
+    "run",
+    "--no-prompt",
+    "--allow-ffi",
+    `--allow-read=${read}`,
+    ...(preload ? ["--preload", preload.href] : []),
+    KATA_1,
+    "--max-threads",
+    String(maxThreads),
+  ];
+}
 
 const needs = requires("run", "read", "ffi");
 const havePrlimit = !needs.ignore && await hasProgram("prlimit");
@@ -222,27 +242,14 @@ const REFUSING = /refusing clients/;
 const OUT_OF_DESCRIPTORS = /^accept\b/;
 
 for (const lie of [undefined, LIES[1]]) {
-  // The preload starts each Worker too, so they must be allowed to read it.
   const preload = lie ? new URL(`./fixtures/errno_clobber_preload.ts?errno=${lie.code}`, import.meta.url) : undefined;
-  const preloading = preload
-    ? [`--allow-read=${KATA_1},${decodeURIComponent(preload.pathname)}`, "--preload", preload.href]
-    : [`--allow-read=${KATA_1}`];
   Deno.test({
     name: `the Kata 1 syscall reference says it refuses clients, and that accept() fails, once per episode each, ${
       lie ? `while errno lies (${lie.name})` : "also when it runs out of descriptors while refusing"
     }${ignoreReason}`,
     ignore,
     async fn() {
-      await using server = await startServer([
-        Deno.execPath(),
-        "run",
-        "--no-prompt",
-        "--allow-ffi",
-        ...preloading,
-        KATA_1,
-        "--max-threads",
-        "1",
-      ]);
+      await using server = await startServer(kata1Argv(1, preload));
       const { soft } = (await openFilesLimit(server.pid))!;
       const said = () => ({
         refusing: linesMatching(server.stderr, REFUSING),
@@ -288,16 +295,7 @@ Deno.test({
     // Before the fix each client served ended the episode: the one thread
     // freed, the next client took it, the next was refused, and the line was
     // said again, per client.
-    await using server = await startServer([
-      Deno.execPath(),
-      "run",
-      "--no-prompt",
-      "--allow-ffi",
-      `--allow-read=${KATA_1}`,
-      KATA_1,
-      "--max-threads",
-      "1",
-    ]);
+    await using server = await startServer(kata1Argv(1));
     let held = await served(server.port);
     try {
       await refused(server.port);
@@ -326,18 +324,7 @@ Deno.test({
     // Before the fix the thread retried its failed write() for as long as
     // errno said EINTR: here for ever, a core and a thread of the budget gone.
     const preload = new URL("./fixtures/errno_clobber_preload.ts?errno=4", import.meta.url);
-    await using server = await startServer([
-      Deno.execPath(),
-      "run",
-      "--no-prompt",
-      "--allow-ffi",
-      `--allow-read=${KATA_1},${decodeURIComponent(preload.pathname)}`,
-      "--preload",
-      preload.href,
-      KATA_1,
-      "--max-threads",
-      "2",
-    ]);
+    await using server = await startServer(kata1Argv(2, preload));
     const unread = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
     const other = await served(server.port);
     try {
@@ -372,16 +359,7 @@ Deno.test({
   async fn() {
     // One thread for the whole server: a thread spent on a client that is
     // already gone is a live client refused.
-    await using server = await startServer([
-      Deno.execPath(),
-      "run",
-      "--no-prompt",
-      "--allow-ffi",
-      `--allow-read=${KATA_1}`,
-      KATA_1,
-      "--max-threads",
-      "1",
-    ]);
+    await using server = await startServer(kata1Argv(1));
     // The start-up check's connection got a thread: wait until it has gone,
     // so that the one thread is free.
     await untilNoConnectionThreads(server.pid);
@@ -404,15 +382,12 @@ Deno.test({
   },
 });
 
-/** Resolves once process `pid` is stopped (state T in /proc/PID/stat): a signal is delivered, not sent, at once. */
+/** Resolves once process `pid` is stopped: a signal is delivered, not sent, at once. */
 async function untilStopped(pid: number): Promise<void> {
   const deadline = Date.now() + ANSWER_MS;
-  while (true) {
-    const stat = new TextDecoder().decode(
-      (await new Deno.Command("cat", { args: [`/proc/${pid}/stat`] }).output()).stdout,
-    );
-    if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("T")) return;
-    assert.ok(Date.now() < deadline, `process ${pid} did not stop within ${ANSWER_MS / 1000} s: ${stat}`);
+  let state;
+  while ((state = await processState(pid)) !== "T") {
+    assert.ok(Date.now() < deadline, `process ${pid} did not stop within ${ANSWER_MS / 1000} s (state ${state})`);
   }
 }
 

@@ -52,12 +52,37 @@ export async function childrenOf(pid: number): Promise<number[]> {
   return children?.trim().split(/\s+/).filter(Boolean).map(Number) ?? [];
 }
 
+/**
+ * The fields of a `/proc/PID/stat` (or `task/TID/stat`) line after the
+ * command name, from the state on: the name (field 2) may hold spaces and
+ * ")", so the fields are counted from the last ")".
+ */
+function fieldsAfterName(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+}
+
+/**
+ * The state of process `pid` now, as /proc says it: "R" running or ready
+ * to run, "S" sleeping, "T" stopped, …; undefined when it is gone or /proc
+ * cannot be read.
+ *
+ * @example
+ * ```ts ignore
+ * import { processState } from "./process_stats.ts";
+ * Deno.kill(pid, "SIGSTOP");
+ * while (await processState(pid) !== "T") { } // a signal is delivered, not sent, at once
+ * ```
+ */
+export async function processState(pid: number): Promise<string | undefined> {
+  const stat = await readProc(pid, "stat");
+  return stat === undefined ? undefined : fieldsAfterName(stat)[0];
+}
+
 /** CPU seconds (user + system) the process has used so far. */
 export async function cpuSeconds(pid: number): Promise<number | undefined> {
   const stat = await readProc(pid, "stat");
   if (stat === undefined) return undefined;
-  // The command name (field 2) may contain spaces; fields after ")" are fixed.
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const fields = fieldsAfterName(stat);
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
 }
 
@@ -137,8 +162,7 @@ done`;
       looks++;
       if (found) runnable++;
       found = false;
-    } else if (line.slice(line.lastIndexOf(")") + 2).startsWith("R")) {
-      // The command name (field 2) may hold spaces and ")": the state follows the last ")".
+    } else if (fieldsAfterName(line)[0] === "R") {
       found = true;
     }
   }
